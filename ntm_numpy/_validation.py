@@ -1,0 +1,58 @@
+"""Small input checks shared by the public functions.
+
+Every failure raises :class:`ValueError` (or :class:`ShapeError`, a subclass) whose
+message names the argument, what was expected and what was given.
+"""
+import numpy as np
+
+
+class ShapeError(ValueError):
+    """An array argument has the wrong number of dimensions or the wrong shape."""
+
+
+def check_array(name, x, ndim=None, shape=None):
+    """Check that ``x`` is an ndarray with ``ndim`` dims and, where given, ``shape``.
+
+    ``shape`` may contain ``None`` for a free dimension. Returns ``x`` unchanged.
+    """
+    if not isinstance(x, np.ndarray):
+        raise ShapeError(f"{name}: expected a numpy.ndarray, got {type(x).__name__}")
+    if ndim is not None and x.ndim != ndim:
+        raise ShapeError(
+            f"{name}: expected {ndim} dimensions{_fmt(shape)}, got shape {x.shape}"
+        )
+    if shape is not None:
+        for want, got in zip(shape, x.shape):
+            if want is not None and want != got:
+                raise ShapeError(f"{name}: expected shape {_fmt_shape(shape)}, got {x.shape}")
+    return x
+
+
+def check_finite(name, x):
+    """Raise ValueError if ``x`` holds NaN or infinity."""
+    if not np.all(np.isfinite(x)):
+        bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
+        raise ValueError(f"{name}: expected finite values, got {bad} NaN/inf entries")
+    return x
+
+
+def check_positive_int(name, value, minimum=1):
+    """Check that ``value`` is an int >= ``minimum`` (bools are rejected)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_choice(name, value, choices):
+    """Check that ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name}: expected one of {sorted(choices)}, got {value!r}")
+    return value
+
+
+def _fmt_shape(shape):
+    return "(" + ", ".join("?" if s is None else str(s) for s in shape) + ")"
+
+
+def _fmt(shape):
+    return "" if shape is None else " " + _fmt_shape(shape)

@@ -1,0 +1,29 @@
+"""Numerical constants, named once and imported wherever they are used (tests included)."""
+
+#: Added inside the square root of every vector norm in cosine similarity (eq 6):
+#: ``||u|| = sqrt(u . u + NORM_EPS)``. Keeps K and its gradient finite when a memory
+#: row or a key is all zeros (the paper's plain norm is not differentiable at 0).
+NORM_EPS = 1e-8
+
+#: Added to the normaliser of the sharpening step (eq 9) so that a weighting whose
+#: entries all underflow to 0 under ``w**gamma`` does not divide by zero.
+SHARPEN_EPS = 1e-12
+
+#: Value every memory cell starts from when ``memory_init="constant"``
+#: (Collier & Beel 2018 found a small constant converges fastest).
+MEMORY_INIT_CONSTANT = 1e-6
+
+#: Standard deviation of the fixed random initial memory, ``memory_init="random"``.
+MEMORY_INIT_RANDOM_STD = 0.5
+
+#: Element-wise gradient clipping bound used by the paper's experiments (section 4).
+CLIP_VALUE = 10.0
+
+#: Initial bias of the LSTM forget gate (a common choice that helps long-range memory).
+FORGET_BIAS = 1.0
+
+#: Step used by :func:`ntm_numpy.gradcheck.numerical_gradient` by default.
+GRADCHECK_STEP = 1e-6
+
+#: Floor of the denominator in :func:`ntm_numpy.gradcheck.rel_error`.
+REL_ERROR_FLOOR = 1e-8
