@@ -27,3 +27,18 @@ GRADCHECK_STEP = 1e-6
 
 #: Floor of the denominator in :func:`ntm_numpy.gradcheck.rel_error`.
 REL_ERROR_FLOOR = 1e-8
+
+#: RMSProp defaults, Graves 2013 ("Generating Sequences With Recurrent Neural Networks",
+#: section 4, eqs 38-41): decay aleph = 0.95, momentum beth = 0.9, learning rate
+#: gimel = 1e-4, stabiliser daleth = 1e-4 (added inside the square root). The NTM paper
+#: (section 4) trains with RMSProp, momentum 0.9 and learning rate 1e-4.
+RMSPROP_LR = 1e-4
+RMSPROP_DECAY = 0.95
+RMSPROP_MOMENTUM = 0.9
+RMSPROP_EPS = 1e-4
+
+#: Adam defaults (Kingma & Ba 2015, Algorithm 1).
+ADAM_LR = 1e-3
+ADAM_BETA1 = 0.9
+ADAM_BETA2 = 0.999
+ADAM_EPS = 1e-8

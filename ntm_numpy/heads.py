@@ -1,0 +1,120 @@
+"""Head parameter maps: from a head's slice of the controller output to its parameters.
+
+Notation
+--------
+B batch, M memory width, S = 2k+1 shift offsets. A read head reads ``M + S + 3`` raw
+values from the controller, a write head ``3M + S + 3``, laid out as
+
+``[key (M) | beta (1) | g (1) | s (S) | gamma (1) | erase (M) | add (M)]``
+
+(the last two only for write heads).
+
+Activations (section 3.3 of the paper asks for beta > 0, g in (0, 1), s a distribution,
+gamma >= 1, erase in (0, 1); the rest is a choice, stated here)
+-----------------------------------------------------------------------------------
+=========  =====================  =======================================================
+key        tanh                   bounded like the memory contents the adds produce
+beta       softplus               > 0
+g          sigmoid                in (0, 1)
+s          softmax over S         non-negative, sums to 1
+gamma      1 + softplus           >= 1
+erase      sigmoid                in (0, 1)
+add        tanh                   in (-1, 1)
+=========  =====================  =======================================================
+"""
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+from ._validation import check_array, check_positive_int
+from .activations import sigmoid
+
+
+class HeadParams(NamedTuple):
+    """A head's parameters at one step (each batch-first)."""
+
+    key: np.ndarray  # (B, M)
+    beta: np.ndarray  # (B, 1)
+    g: np.ndarray  # (B, 1)
+    s: np.ndarray  # (B, S)
+    gamma: np.ndarray  # (B, 1)
+    erase: Optional[np.ndarray] = None  # (B, M), write heads only
+    add: Optional[np.ndarray] = None  # (B, M), write heads only
+
+
+class HeadParamsCache(NamedTuple):
+    raw: np.ndarray  # (B, P)
+    params: HeadParams
+    memory_width: int
+    shift_size: int
+    write: bool
+
+
+def head_size(memory_width, shift_size, write):
+    """Number of raw controller outputs a head reads: ``M + S + 3`` (+ ``2M`` if writing)."""
+    return memory_width + shift_size + 3 + (2 * memory_width if write else 0)
+
+
+def head_params_forward(raw, memory_width, shift_size, write):
+    """Map raw controller outputs to a head's parameters (see the module table).
+
+    Parameters
+    ----------
+    raw : (B, P) with P = :func:`head_size` ``(M, S, write)``
+    memory_width : int, M
+    shift_size : int, S (odd)
+    write : bool, whether the head also emits erase and add vectors
+
+    Returns
+    -------
+    params : HeadParams
+    cache : HeadParamsCache
+    """
+    M = check_positive_int("memory_width", memory_width)
+    S = check_positive_int("shift_size", shift_size)
+    if S % 2 == 0:
+        raise ValueError(f"shift_size: expected an odd number 2k+1, got {S}")
+    check_array("raw", raw, ndim=2, shape=(None, head_size(M, S, write)))
+    key = np.tanh(raw[:, :M])
+    scal = raw[:, M : M + 2]  # beta, g pre-activations
+    beta = np.maximum(scal[:, :1], 0.0) + np.log1p(np.exp(-np.abs(scal[:, :1])))
+    g = sigmoid(scal[:, 1:2])
+    zs = raw[:, M + 2 : M + 2 + S]
+    es = np.exp(zs - zs.max(axis=1, keepdims=True))
+    s = es / es.sum(axis=1, keepdims=True)
+    zg = raw[:, M + 2 + S : M + 3 + S]
+    gamma = 1.0 + np.maximum(zg, 0.0) + np.log1p(np.exp(-np.abs(zg)))
+    erase = add = None
+    if write:
+        base = M + 3 + S
+        erase = sigmoid(raw[:, base : base + M])
+        add = np.tanh(raw[:, base + M : base + 2 * M])
+    params = HeadParams(key, beta, g, s, gamma, erase, add)
+    return params, HeadParamsCache(raw, params, M, S, write)
+
+
+def head_params_backward(dparams, cache):
+    """Backward of :func:`head_params_forward`.
+
+    Parameters
+    ----------
+    dparams : HeadParams of gradients (``erase``/``add`` may be None for read heads)
+    cache : HeadParamsCache
+
+    Returns
+    -------
+    (draw (B, P), None, None, None): the sizes and the flag are not differentiable.
+    """
+    raw, p, M, S, write = cache
+    draw = np.empty_like(raw)
+    draw[:, :M] = dparams.key * (1.0 - p.key * p.key)  # through tanh
+    draw[:, M : M + 1] = dparams.beta * sigmoid(raw[:, M : M + 1])  # through softplus
+    draw[:, M + 1 : M + 2] = dparams.g * p.g * (1.0 - p.g)  # through sigmoid
+    ds = dparams.s
+    draw[:, M + 2 : M + 2 + S] = p.s * (ds - (ds * p.s).sum(axis=1, keepdims=True))  # softmax
+    draw[:, M + 2 + S : M + 3 + S] = dparams.gamma * sigmoid(raw[:, M + 2 + S : M + 3 + S])
+    if write:
+        base = M + 3 + S
+        draw[:, base : base + M] = dparams.erase * p.erase * (1.0 - p.erase)  # sigmoid
+        draw[:, base + M :] = dparams.add * (1.0 - p.add * p.add)  # tanh
+    return draw, None, None, None

@@ -1,0 +1,452 @@
+"""The Neural Turing Machine: controller, heads and memory unrolled over a sequence.
+
+Notation
+--------
+T time steps, B batch, X input width, Y output width, H controller units,
+N memory rows, M row width, R read heads, W write heads, K = R + W heads,
+S = 2k+1 shift offsets, G controller pre-activation width (4H for the LSTM, H for
+the feed-forward controller).
+
+One time step (Graves et al. 2014, figure 1 and section 3)
+----------------------------------------------------------
+1. The controller sees the input and the previous read vectors,
+   :math:`h_t = \\mathrm{controller}([x_t, r^1_{t-1}, \\dots, r^R_{t-1}], h_{t-1})`.
+2. One affine map of :math:`h_t` gives every head's raw parameters
+   (:mod:`ntm_numpy.heads`: key, beta, g, s, gamma, and erase/add for write heads).
+3. Every head addresses the memory as it was before this step, :math:`M_{t-1}`,
+   eqs (5)-(9), starting from its own previous weighting.
+4. The read heads read :math:`M_{t-1}`, eq (2).
+5. The write heads write one after the other, head 0 first, each erasing then adding,
+   eqs (3)-(4), giving :math:`M_t`.
+6. The output is an affine map of the controller output and the new reads,
+   :math:`y_t = W_y [h_t, r^1_t, \\dots, r^R_t] + b_y` (logits; the loss applies the sigmoid).
+
+Departures from the paper
+-------------------------
+* With several write heads the paper applies every erase, then every add; here the
+  heads write in turn (head 0 erases and adds, then head 1 on the result). With one
+  write head the two are identical; in turn keeps each write the single primitive
+  :func:`ntm_numpy.memory.write_forward` and its backward.
+* The initial state: memory is a small constant (``MEMORY_INIT_CONSTANT``) by default,
+  or a fixed random matrix, or learned (``memory_init``); the initial read vectors are
+  learned; each head's initial weighting is the softmax of learned logits; the LSTM
+  starts from h = c = 0.
+"""
+from dataclasses import dataclass, field
+from typing import List, NamedTuple, Optional
+
+import numpy as np
+
+from ._validation import check_array, check_choice, check_finite, check_positive_int
+from .activations import softmax_backward, softmax_forward
+from .addressing import address_backward, address_forward
+from .constants import FORGET_BIAS, MEMORY_INIT_CONSTANT, MEMORY_INIT_RANDOM_STD
+from .controller import lstm_gates_backward, lstm_gates_forward
+from .heads import HeadParams, head_params_backward, head_params_forward, head_size
+from .memory import read_backward, read_forward, write_backward, write_forward
+
+CONTROLLERS = ("lstm", "feedforward")
+MEMORY_INITS = ("constant", "random", "learned")
+
+
+class StepCache(NamedTuple):
+    """What one time step keeps for the backward pass (and for plotting)."""
+
+    memory: np.ndarray  # (B, N, M) memory before this step's writes, M_{t-1}
+    gates: object  # LSTMGatesCache, or the (B, H) output h for the feed-forward controller
+    head_params: list  # K HeadParamsCache
+    address: list  # K AddressCache
+    read: list  # R ReadCache
+    write: list  # W WriteCache
+
+
+@dataclass
+class ForwardCache:
+    """Everything :meth:`NTM.forward` records; :meth:`trace` stacks it for plotting.
+
+    Attributes
+    ----------
+    x : (T, B, X) the input
+    reads_in : (T, B, R*M) read vectors fed to the controller at each step (r_{t-1})
+    h : (T, B, H) controller outputs
+    features : (T, B, H + R*M) what the output layer saw, ``[h_t, r_t]``
+    steps : list of T :class:`StepCache`
+    memory_final : (B, N, M) memory after the last step
+    weighting_init : softmax cache of the initial weightings
+    """
+
+    x: np.ndarray
+    reads_in: np.ndarray
+    h: np.ndarray
+    features: np.ndarray
+    steps: List[StepCache]
+    memory_final: np.ndarray
+    weighting_init: tuple
+    logits_shape: tuple
+    _trace: Optional["Trace"] = field(default=None, repr=False)
+
+    def trace(self):
+        """Stack the per-step records into arrays (see :class:`Trace`)."""
+        if self._trace is None:
+            self._trace = Trace.from_cache(self)
+        return self._trace
+
+
+@dataclass
+class Trace:
+    """A recorded forward pass as stacked arrays, heads ordered reads first then writes.
+
+    Attributes (T steps, K = R + W heads)
+    ----------
+    memory : (T+1, B, N, M)  memory before step 0, then after each step
+    content, gated, shifted, weights : (T, K, B, N)  the addressing stages, eqs (5), (7),
+        (8) and the final sharpened weighting (9)
+    key : (T, K, B, M); beta, g, gamma : (T, K, B); shift : (T, K, B, S)
+    erase, add : (T, W, B, M)
+    reads : (T, R, B, M)
+    read_heads : R
+    """
+
+    memory: np.ndarray
+    content: np.ndarray
+    gated: np.ndarray
+    shifted: np.ndarray
+    weights: np.ndarray
+    key: np.ndarray
+    beta: np.ndarray
+    g: np.ndarray
+    gamma: np.ndarray
+    shift: np.ndarray
+    erase: np.ndarray
+    add: np.ndarray
+    reads: np.ndarray
+    read_heads: int
+
+    @property
+    def read_weights(self):
+        """(T, R, B, N) final weightings of the read heads."""
+        return self.weights[:, : self.read_heads]
+
+    @property
+    def write_weights(self):
+        """(T, W, B, N) final weightings of the write heads."""
+        return self.weights[:, self.read_heads :]
+
+    @classmethod
+    def from_cache(cls, cache):
+        steps = cache.steps
+        R = len(steps[0].read)
+
+        def stack(get):
+            return np.stack([np.stack([get(x) for x in items]) for items in per_step])
+
+        per_step = [s.address for s in steps]
+        content = stack(lambda a: a.w_c)
+        gated = stack(lambda a: a.w_g)
+        shifted = stack(lambda a: a.w_s)
+        weights = stack(lambda a: a.w)
+        per_step = [s.head_params for s in steps]
+        key = stack(lambda c: c.params.key)
+        beta = stack(lambda c: c.params.beta[:, 0])
+        g = stack(lambda c: c.params.g[:, 0])
+        gamma = stack(lambda c: c.params.gamma[:, 0])
+        shift = stack(lambda c: c.params.s)
+        per_step = [s.write for s in steps]
+        erase = stack(lambda w: w.e)
+        add = stack(lambda w: w.a)
+        T, B = cache.x.shape[:2]
+        M = cache.memory_final.shape[2]
+        feats = cache.features[:, :, -R * M :]
+        reads = feats.reshape(T, B, R, M).transpose(0, 2, 1, 3)
+        memory = np.stack([s.memory for s in steps] + [cache.memory_final])
+        return cls(memory, content, gated, shifted, weights, key, beta, g, gamma, shift,
+                   erase, add, reads, R)
+
+
+class NTM:
+    """A Neural Turing Machine with an LSTM or feed-forward controller.
+
+    Parameters
+    ----------
+    input_size : int, X
+    output_size : int, Y
+    controller_size : int, H (default 100)
+    memory_rows : int, N (default 128)
+    memory_width : int, M (default 20)
+    read_heads : int, R >= 1 (default 1)
+    write_heads : int, W >= 1 (default 1)
+    shift_range : int, k >= 0; the heads shift by the S = 2k+1 offsets -k..k (default 1)
+    controller : "lstm" (default) or "feedforward"
+    memory_init : "constant" (default, every cell ``MEMORY_INIT_CONSTANT``), "random"
+        (a fixed matrix drawn from ``seed``, not trained) or "learned" (a parameter)
+    seed : int, seeds the parameter initialisation
+    dtype : numpy float dtype of the parameters and the computation (float64 or float32)
+
+    Attributes
+    ----------
+    params : dict name -> ndarray, read by every forward call (in-place changes count)
+    config : dict, the constructor arguments (JSON-serialisable)
+    """
+
+    def __init__(self, input_size, output_size, *, controller_size=100, memory_rows=128,
+                 memory_width=20, read_heads=1, write_heads=1, shift_range=1,
+                 controller="lstm", memory_init="constant", seed=0, dtype=np.float64):
+        X = check_positive_int("input_size", input_size)
+        Y = check_positive_int("output_size", output_size)
+        H = check_positive_int("controller_size", controller_size)
+        N = check_positive_int("memory_rows", memory_rows)
+        M = check_positive_int("memory_width", memory_width)
+        R = check_positive_int("read_heads", read_heads)
+        W = check_positive_int("write_heads", write_heads)
+        k = check_positive_int("shift_range", shift_range, minimum=0)
+        check_choice("controller", controller, CONTROLLERS)
+        check_choice("memory_init", memory_init, MEMORY_INITS)
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
+        try:
+            dt = np.dtype(dtype)
+        except TypeError:
+            raise ValueError(f"dtype: expected float32 or float64, got {dtype!r}") from None
+        if dt not in (np.float32, np.float64):
+            raise ValueError(f"dtype: expected float32 or float64, got {dt}")
+        self.config = dict(
+            input_size=X, output_size=Y, controller_size=H, memory_rows=N, memory_width=M,
+            read_heads=R, write_heads=W, shift_range=k, controller=controller,
+            memory_init=memory_init, seed=int(seed), dtype=dt.name,
+        )
+        self.dtype = dt
+        self.shift_size = 2 * k + 1
+        self.head_sizes = [head_size(M, self.shift_size, False)] * R + [
+            head_size(M, self.shift_size, True)
+        ] * W
+        self.head_offsets = np.concatenate([[0], np.cumsum(self.head_sizes)]).tolist()
+        self.params = self._init_params(np.random.default_rng(seed))
+        self.memory_buffer = None
+        if memory_init == "constant":
+            self.memory_buffer = np.full((N, M), MEMORY_INIT_CONSTANT, dtype=dt)
+        elif memory_init == "random":
+            rng = np.random.default_rng([seed, 1])
+            self.memory_buffer = (MEMORY_INIT_RANDOM_STD * rng.standard_normal((N, M))).astype(dt)
+
+    # ------------------------------------------------------------------------------------
+    def _init_params(self, rng):
+        c = self.config
+        X, Y, H, N, M = (c["input_size"], c["output_size"], c["controller_size"],
+                         c["memory_rows"], c["memory_width"])
+        R, W = c["read_heads"], c["write_heads"]
+        G = 4 * H if c["controller"] == "lstm" else H
+        fan_in = X + R * M + (H if c["controller"] == "lstm" else 0)
+
+        def normal(shape, fan):
+            return rng.standard_normal(shape) / np.sqrt(fan)
+
+        p = {
+            "controller_Wx": normal((X, G), fan_in),
+            "controller_Wr": normal((R * M, G), fan_in),
+        }
+        if c["controller"] == "lstm":
+            p["controller_Wh"] = normal((H, G), fan_in)
+            b = np.zeros(G)
+            b[H : 2 * H] = FORGET_BIAS
+            p["controller_b"] = b
+        else:
+            p["controller_b"] = np.zeros(G)
+        P = self.head_offsets[-1]
+        p["heads_W"] = normal((H, P), H)
+        p["heads_b"] = np.zeros(P)
+        p["output_W"] = normal((H + R * M, Y), H + R * M)
+        p["output_b"] = np.zeros(Y)
+        p["read_init"] = 0.1 * rng.standard_normal((R, M))
+        p["weighting_init"] = rng.standard_normal((R + W, N))
+        if c["memory_init"] == "learned":
+            p["memory_init"] = np.full((N, M), MEMORY_INIT_CONSTANT)
+        return {k: v.astype(self.dtype) for k, v in p.items()}
+
+    # ------------------------------------------------------------------------------------
+    def _check_x(self, x):
+        X = self.config["input_size"]
+        check_array("x", x, ndim=3)
+        if x.shape[2] != X:
+            raise ValueError(f"x: expected shape (T, B, {X}), got {x.shape}")
+        if x.shape[0] < 1 or x.shape[1] < 1:
+            raise ValueError(f"x: expected at least one time step and one sequence, got {x.shape}")
+        check_finite("x", x)
+        return x.astype(self.dtype, copy=False)
+
+    def initial_memory(self, batch_size):
+        """(B, N, M) the memory every sequence starts from (a read-only broadcast view)."""
+        init = self.params["memory_init"] if self.memory_buffer is None else self.memory_buffer
+        return np.broadcast_to(init, (batch_size,) + init.shape)
+
+    def forward(self, x):
+        """Run the NTM over a batch of sequences.
+
+        Parameters
+        ----------
+        x : (T, B, X) inputs, time-major
+
+        Returns
+        -------
+        logits : (T, B, Y)
+        cache : ForwardCache (``cache.trace()`` gives memory, weightings, ... per step)
+        """
+        x = self._check_x(x)
+        T, B, _ = x.shape
+        c, p = self.config, self.params
+        H, M, R, W = c["controller_size"], c["memory_width"], c["read_heads"], c["write_heads"]
+        S, K = self.shift_size, R + W
+        lstm = c["controller"] == "lstm"
+        dt = self.dtype
+        offs = self.head_offsets
+        Wr, heads_W, heads_b = p["controller_Wr"], p["heads_W"], p["heads_b"]
+        Wh = p["controller_Wh"] if lstm else None
+
+        # input contributions of all steps at once: x_t Wx + b
+        xz = x @ p["controller_Wx"] + p["controller_b"]  # (T, B, G)
+        memory = self.initial_memory(B)
+        w_init, w_init_cache = softmax_forward(p["weighting_init"], axis=1)  # (K, N)
+        w_prev = [np.broadcast_to(w_init[k], (B, w_init.shape[1])) for k in range(K)]
+        reads = np.broadcast_to(p["read_init"].reshape(1, R * M), (B, R * M))
+        h = np.zeros((B, H), dtype=dt)
+        cell = np.zeros((B, H), dtype=dt)
+        reads_in = np.empty((T, B, R * M), dtype=dt)
+        hs = np.empty((T, B, H), dtype=dt)
+        features = np.empty((T, B, H + R * M), dtype=dt)
+        steps = []
+        for t in range(T):
+            reads_in[t] = reads
+            # 1. controller
+            if lstm:
+                (h, cell), gates = lstm_gates_forward(xz[t] + reads @ Wr + h @ Wh, cell)
+            else:
+                h = np.tanh(xz[t] + reads @ Wr)
+                gates = h
+            hs[t] = h
+            # 2. head parameters from one affine map of h
+            raw = h @ heads_W + heads_b
+            hp_caches, addr_caches, read_caches, write_caches = [], [], [], []
+            weights = []
+            for k in range(K):
+                hp, hp_cache = head_params_forward(raw[:, offs[k] : offs[k + 1]], M, S, k >= R)
+                # 3. addressing on M_{t-1}, eqs (5)-(9)
+                w, a_cache = address_forward(memory, w_prev[k], hp.key, hp.beta, hp.g, hp.s,
+                                             hp.gamma)
+                hp_caches.append(hp_cache)
+                addr_caches.append(a_cache)
+                weights.append(w)
+            # 4. reads from M_{t-1}, eq (2)
+            features[t, :, :H] = h
+            for k in range(R):
+                r, r_cache = read_forward(memory, weights[k])
+                features[t, :, H + k * M : H + (k + 1) * M] = r
+                read_caches.append(r_cache)
+            memory_before = memory
+            # 5. writes, head after head, eqs (3)-(4)
+            for k in range(R, K):
+                hp = hp_caches[k].params
+                memory, w_cache = write_forward(memory, weights[k], hp.erase, hp.add)
+                write_caches.append(w_cache)
+            steps.append(StepCache(memory_before, gates, hp_caches, addr_caches, read_caches,
+                                   write_caches))
+            w_prev = weights
+            reads = features[t, :, H:]
+        # 6. output layer for all steps at once
+        logits = features @ p["output_W"] + p["output_b"]
+        cache = ForwardCache(x, reads_in, hs, features, steps, memory, w_init_cache, logits.shape)
+        return logits, cache
+
+    # ------------------------------------------------------------------------------------
+    def backward(self, dlogits, cache):
+        """Backpropagation through time.
+
+        Parameters
+        ----------
+        dlogits : (T, B, Y) gradient of the loss with respect to the logits
+        cache : ForwardCache from :meth:`forward`
+
+        Returns
+        -------
+        grads : dict with the keys and shapes of ``params``
+        """
+        check_array("dlogits", dlogits, ndim=3, shape=cache.logits_shape)
+        c, p = self.config, self.params
+        T, B, _ = cache.logits_shape
+        H, M, N = c["controller_size"], c["memory_width"], c["memory_rows"]
+        R, W = c["read_heads"], c["write_heads"]
+        K = R + W
+        lstm = c["controller"] == "lstm"
+        offs = self.head_offsets
+        dt = self.dtype
+        Wr, heads_W = p["controller_Wr"], p["heads_W"]
+        Wh = p["controller_Wh"] if lstm else None
+        G = Wr.shape[1]
+        dlogits = dlogits.astype(dt, copy=False)
+        grads = {}
+
+        # 6. output layer
+        F = cache.features.shape[2]
+        grads["output_W"] = cache.features.reshape(-1, F).T @ dlogits.reshape(-1, dlogits.shape[2])
+        grads["output_b"] = dlogits.sum(axis=(0, 1))
+        dfeatures = dlogits @ p["output_W"].T  # (T, B, H + R*M)
+
+        dmemory = np.zeros((B, N, M), dtype=dt)  # gradient of M_t, carried back in time
+        dh_next = np.zeros((B, H), dtype=dt)
+        dc_next = np.zeros((B, H), dtype=dt)
+        dreads_next = np.zeros((B, R * M), dtype=dt)  # r_t as input of step t+1
+        dw_next = [np.zeros((B, N), dtype=dt) for _ in range(K)]  # w_t as w_prev of step t+1
+        dz_all = np.empty((T, B, G), dtype=dt)
+        draw_all = np.empty((T, B, offs[-1]), dtype=dt)
+        for t in reversed(range(T)):
+            st = cache.steps[t]
+            dw = list(dw_next)
+            derase = [None] * K
+            dadd = [None] * K
+            # 5. writes, last head first
+            for k in reversed(range(R, K)):
+                dmemory, dwk, derase[k], dadd[k] = write_backward(dmemory, st.write[k - R])
+                dw[k] = dw[k] + dwk
+            # 4. reads: r_t feeds the output layer and the controller of step t+1
+            dreads = dfeatures[t, :, H:] + dreads_next
+            for k in range(R):
+                dmem_k, dwk = read_backward(dreads[:, k * M : (k + 1) * M], st.read[k])
+                dmemory += dmem_k
+                dw[k] = dw[k] + dwk
+            # 3. addressing: memory, previous weighting and the head's parameters
+            for k in range(K):
+                dmem_k, dw_next[k], dkey, dbeta, dg, ds, dgamma = address_backward(
+                    dw[k], st.address[k]
+                )
+                dmemory += dmem_k
+                dparams = HeadParams(dkey, dbeta, dg, ds, dgamma, derase[k], dadd[k])
+                draw_all[t, :, offs[k] : offs[k + 1]] = head_params_backward(
+                    dparams, st.head_params[k]
+                )[0]
+            # 2. the head map h -> raw; h also feeds the output layer and the next step
+            dh = draw_all[t] @ heads_W.T + dfeatures[t, :, :H] + dh_next
+            # 1. controller
+            if lstm:
+                dz, dc_next = lstm_gates_backward((dh, dc_next), st.gates)
+                dh_next = dz @ Wh.T
+            else:
+                dz = dh * (1.0 - st.gates * st.gates)  # through tanh
+            dz_all[t] = dz
+            dreads_next = dz @ Wr.T
+
+        # weight gradients of the maps applied at every step, all steps at once
+        X = cache.x.shape[2]
+        dz2 = dz_all.reshape(-1, G)
+        grads["controller_Wx"] = cache.x.reshape(-1, X).T @ dz2
+        grads["controller_Wr"] = cache.reads_in.reshape(-1, R * M).T @ dz2
+        if lstm:
+            h_prev = np.concatenate([np.zeros((1, B, H), dtype=dt), cache.h[:-1]])
+            grads["controller_Wh"] = h_prev.reshape(-1, H).T @ dz2
+        grads["controller_b"] = dz2.sum(axis=0)
+        grads["heads_W"] = cache.h.reshape(-1, H).T @ draw_all.reshape(-1, offs[-1])
+        grads["heads_b"] = draw_all.sum(axis=(0, 1))
+        # initial state
+        grads["read_init"] = dreads_next.sum(axis=0).reshape(R, M)
+        dw_init = np.stack([d.sum(axis=0) for d in dw_next])
+        grads["weighting_init"] = softmax_backward(dw_init, cache.weighting_init)[0]
+        if "memory_init" in p:
+            grads["memory_init"] = dmemory.sum(axis=0)
+        return {k: grads[k] for k in p}
