@@ -86,9 +86,7 @@ def head_params_forward(raw, memory_width, shift_size, write):
     gamma = 1.0 + np.maximum(zg, 0.0) + np.log1p(np.exp(-np.abs(zg)))
     erase = add = None
     if write:
-        base = M + 3 + S
-        erase = sigmoid(raw[:, base : base + M])
-        add = np.tanh(raw[:, base + M : base + 2 * M])
+        (erase, add), _ = erase_add_forward(raw[:, M + 3 + S :])
     params = HeadParams(key, beta, g, s, gamma, erase, add)
     return params, HeadParamsCache(raw, params, M, S, write)
 
@@ -114,7 +112,31 @@ def head_params_backward(dparams, cache):
     draw[:, M + 2 : M + 2 + S] = p.s * (ds - (ds * p.s).sum(axis=1, keepdims=True))  # softmax
     draw[:, M + 2 + S : M + 3 + S] = dparams.gamma * sigmoid(raw[:, M + 2 + S : M + 3 + S])
     if write:
-        base = M + 3 + S
-        draw[:, base : base + M] = dparams.erase * p.erase * (1.0 - p.erase)  # sigmoid
-        draw[:, base + M :] = dparams.add * (1.0 - p.add * p.add)  # tanh
+        draw[:, M + 3 + S :] = erase_add_backward((dparams.erase, dparams.add), (p.erase, p.add))[0]
     return draw, None, None, None
+
+
+def erase_add_forward(raw):
+    """Erase and add vectors of a write head: ``sigmoid`` and ``tanh`` of the two halves.
+
+    Parameters
+    ----------
+    raw : (..., 2M) pre-activations, erase half first
+
+    Returns
+    -------
+    (erase, add) : each (..., M)
+    cache : (erase, add)
+    """
+    M = raw.shape[-1] // 2
+    erase = sigmoid(raw[..., :M])
+    add = np.tanh(raw[..., M:])
+    return (erase, add), (erase, add)
+
+
+def erase_add_backward(dout, cache):
+    """Backward of :func:`erase_add_forward`: ``dout = (derase, dadd)`` -> ``(draw (..., 2M),)``."""
+    derase, dadd = dout
+    erase, add = cache
+    # through the sigmoid and the tanh
+    return (np.concatenate([derase * erase * (1.0 - erase), dadd * (1.0 - add * add)], axis=-1),)

@@ -21,6 +21,19 @@ One time step (Graves et al. 2014, figure 1 and section 3)
 6. The output is an affine map of the controller output and the new reads,
    :math:`y_t = W_y [h_t, r^1_t, \\dots, r^R_t] + b_y` (logits; the loss applies the sigmoid).
 
+Parameters (``model.params``)
+-----------------------------
+``controller_Wx`` (X, G), ``controller_Wr`` (R*M, G), ``controller_Wh`` (H, G) (LSTM only),
+``controller_b`` (G,); ``heads_W`` (H, P), ``heads_b`` (P,); ``output_W`` (H + R*M, Y),
+``output_b`` (Y,); ``read_init`` (R, M); ``weighting_init`` (K, N) (logits); and
+``memory_init`` (N, M) when ``memory_init="learned"``.
+
+The P = K*A + W*2M columns of the head map are laid out as K blocks of
+A = M + S + 3 addressing values, ``[key | beta | g | s | gamma]``, one per head (reads
+first, then writes), followed by W blocks of 2M, ``[erase | add]``, one per write head.
+In the forward pass the K heads are stacked along the batch axis, so that one call of
+each addressing primitive serves every head.
+
 Departures from the paper
 -------------------------
 * With several write heads the paper applies every erase, then every add; here the
@@ -42,7 +55,8 @@ from .activations import softmax_backward, softmax_forward
 from .addressing import address_backward, address_forward
 from .constants import FORGET_BIAS, MEMORY_INIT_CONSTANT, MEMORY_INIT_RANDOM_STD
 from .controller import lstm_gates_backward, lstm_gates_forward
-from .heads import HeadParams, head_params_backward, head_params_forward, head_size
+from .heads import (HeadParams, erase_add_backward, erase_add_forward, head_params_backward,
+                    head_params_forward, head_size)
 from .memory import read_backward, read_forward, write_backward, write_forward
 
 CONTROLLERS = ("lstm", "feedforward")
@@ -50,14 +64,19 @@ MEMORY_INITS = ("constant", "random", "learned")
 
 
 class StepCache(NamedTuple):
-    """What one time step keeps for the backward pass (and for plotting)."""
+    """What one time step keeps for the backward pass (and for plotting).
+
+    The K heads are stacked along the batch axis, head-major: row ``k*B + b`` of the
+    stacked arrays is head k (reads first, then writes) of batch entry b.
+    """
 
     memory: np.ndarray  # (B, N, M) memory before this step's writes, M_{t-1}
     gates: object  # LSTMGatesCache, or the (B, H) output h for the feed-forward controller
-    head_params: list  # K HeadParamsCache
-    address: list  # K AddressCache
-    read: list  # R ReadCache
-    write: list  # W WriteCache
+    head_params: object  # HeadParamsCache of the K*B stacked addressing parameters
+    address: object  # AddressCache, (K*B, N) weightings
+    read: object  # ReadCache of the R*B stacked reads
+    erase_add: tuple  # erase, add, each (B, W, M)
+    write: list  # W WriteCache, in the order the heads wrote
 
 
 @dataclass
@@ -83,6 +102,7 @@ class ForwardCache:
     memory_final: np.ndarray
     weighting_init: tuple
     logits_shape: tuple
+    read_heads: int
     _trace: Optional["Trace"] = field(default=None, repr=False)
 
     def trace(self):
@@ -134,30 +154,27 @@ class Trace:
 
     @classmethod
     def from_cache(cls, cache):
-        steps = cache.steps
-        R = len(steps[0].read)
-
-        def stack(get):
-            return np.stack([np.stack([get(x) for x in items]) for items in per_step])
-
-        per_step = [s.address for s in steps]
-        content = stack(lambda a: a.w_c)
-        gated = stack(lambda a: a.w_g)
-        shifted = stack(lambda a: a.w_s)
-        weights = stack(lambda a: a.w)
-        per_step = [s.head_params for s in steps]
-        key = stack(lambda c: c.params.key)
-        beta = stack(lambda c: c.params.beta[:, 0])
-        g = stack(lambda c: c.params.g[:, 0])
-        gamma = stack(lambda c: c.params.gamma[:, 0])
-        shift = stack(lambda c: c.params.s)
-        per_step = [s.write for s in steps]
-        erase = stack(lambda w: w.e)
-        add = stack(lambda w: w.a)
         T, B = cache.x.shape[:2]
         M = cache.memory_final.shape[2]
-        feats = cache.features[:, :, -R * M :]
-        reads = feats.reshape(T, B, R, M).transpose(0, 2, 1, 3)
+        R = cache.read_heads
+        steps = cache.steps
+
+        def stack(arrays):  # T arrays of (K*B, ...) -> (T, K, B, ...)
+            a = np.stack(arrays)
+            return a.reshape((T, -1, B) + a.shape[2:])
+
+        content = stack([s.address.w_c for s in steps])
+        gated = stack([s.address.w_g for s in steps])
+        shifted = stack([s.address.w_s for s in steps])
+        weights = stack([s.address.w for s in steps])
+        key = stack([s.head_params.params.key for s in steps])
+        beta = stack([s.head_params.params.beta[:, 0] for s in steps])
+        g = stack([s.head_params.params.g[:, 0] for s in steps])
+        gamma = stack([s.head_params.params.gamma[:, 0] for s in steps])
+        shift = stack([s.head_params.params.s for s in steps])
+        erase = np.stack([s.erase_add[0] for s in steps]).transpose(0, 2, 1, 3)
+        add = np.stack([s.erase_add[1] for s in steps]).transpose(0, 2, 1, 3)
+        reads = cache.features[:, :, -R * M :].reshape(T, B, R, M).transpose(0, 2, 1, 3)
         memory = np.stack([s.memory for s in steps] + [cache.memory_final])
         return cls(memory, content, gated, shifted, weights, key, beta, g, gamma, shift,
                    erase, add, reads, R)
@@ -216,10 +233,8 @@ class NTM:
         )
         self.dtype = dt
         self.shift_size = 2 * k + 1
-        self.head_sizes = [head_size(M, self.shift_size, False)] * R + [
-            head_size(M, self.shift_size, True)
-        ] * W
-        self.head_offsets = np.concatenate([[0], np.cumsum(self.head_sizes)]).tolist()
+        #: raw controller outputs per head for addressing: key, beta, g, s, gamma
+        self.address_size = head_size(M, self.shift_size, False)
         self.params = self._init_params(np.random.default_rng(seed))
         self.memory_buffer = None
         if memory_init == "constant":
@@ -251,7 +266,7 @@ class NTM:
             p["controller_b"] = b
         else:
             p["controller_b"] = np.zeros(G)
-        P = self.head_offsets[-1]
+        P = (R + W) * self.address_size + W * 2 * M
         p["heads_W"] = normal((H, P), H)
         p["heads_b"] = np.zeros(P)
         p["output_W"] = normal((H + R * M, Y), H + R * M)
@@ -293,11 +308,11 @@ class NTM:
         x = self._check_x(x)
         T, B, _ = x.shape
         c, p = self.config, self.params
-        H, M, R, W = c["controller_size"], c["memory_width"], c["read_heads"], c["write_heads"]
-        S, K = self.shift_size, R + W
+        H, N, M = c["controller_size"], c["memory_rows"], c["memory_width"]
+        R, W = c["read_heads"], c["write_heads"]
+        S, K, A = self.shift_size, R + W, self.address_size
         lstm = c["controller"] == "lstm"
         dt = self.dtype
-        offs = self.head_offsets
         Wr, heads_W, heads_b = p["controller_Wr"], p["heads_W"], p["heads_b"]
         Wh = p["controller_Wh"] if lstm else None
 
@@ -305,7 +320,7 @@ class NTM:
         xz = x @ p["controller_Wx"] + p["controller_b"]  # (T, B, G)
         memory = self.initial_memory(B)
         w_init, w_init_cache = softmax_forward(p["weighting_init"], axis=1)  # (K, N)
-        w_prev = [np.broadcast_to(w_init[k], (B, w_init.shape[1])) for k in range(K)]
+        w_prev = np.repeat(w_init, B, axis=0)  # (K*B, N), head-major
         reads = np.broadcast_to(p["read_init"].reshape(1, R * M), (B, R * M))
         h = np.zeros((B, H), dtype=dt)
         cell = np.zeros((B, H), dtype=dt)
@@ -322,37 +337,34 @@ class NTM:
                 h = np.tanh(xz[t] + reads @ Wr)
                 gates = h
             hs[t] = h
-            # 2. head parameters from one affine map of h
-            raw = h @ heads_W + heads_b
-            hp_caches, addr_caches, read_caches, write_caches = [], [], [], []
-            weights = []
-            for k in range(K):
-                hp, hp_cache = head_params_forward(raw[:, offs[k] : offs[k + 1]], M, S, k >= R)
-                # 3. addressing on M_{t-1}, eqs (5)-(9)
-                w, a_cache = address_forward(memory, w_prev[k], hp.key, hp.beta, hp.g, hp.s,
-                                             hp.gamma)
-                hp_caches.append(hp_cache)
-                addr_caches.append(a_cache)
-                weights.append(w)
-            # 4. reads from M_{t-1}, eq (2)
             features[t, :, :H] = h
-            for k in range(R):
-                r, r_cache = read_forward(memory, weights[k])
-                features[t, :, H + k * M : H + (k + 1) * M] = r
-                read_caches.append(r_cache)
+            # 2. head parameters from one affine map of h; the K heads stacked on the batch
+            raw = h @ heads_W + heads_b  # (B, K*A + W*2M)
+            raw_addr = raw[:, : K * A].reshape(B, K, A).swapaxes(0, 1).reshape(K * B, A)
+            hp, hp_cache = head_params_forward(raw_addr, M, S, False)
+            (erase, add), ea_cache = erase_add_forward(raw[:, K * A :].reshape(B, W, 2 * M))
+            # 3. every head addresses M_{t-1}, eqs (5)-(9)
+            memory_k = np.broadcast_to(memory, (K, B, N, M)).reshape(K * B, N, M)
+            w, a_cache = address_forward(memory_k, w_prev, hp.key, hp.beta, hp.g, hp.s,
+                                         hp.gamma)
+            # 4. the read heads read M_{t-1}, eq (2)
+            r, r_cache = read_forward(memory_k[: R * B], w[: R * B])  # (R*B, M)
+            features[t, :, H:] = r.reshape(R, B, M).swapaxes(0, 1).reshape(B, R * M)
+            # 5. the write heads write in turn, eqs (3)-(4)
             memory_before = memory
-            # 5. writes, head after head, eqs (3)-(4)
-            for k in range(R, K):
-                hp = hp_caches[k].params
-                memory, w_cache = write_forward(memory, weights[k], hp.erase, hp.add)
+            write_caches = []
+            for k in range(W):
+                rows = slice((R + k) * B, (R + k + 1) * B)
+                memory, w_cache = write_forward(memory, w[rows], erase[:, k], add[:, k])
                 write_caches.append(w_cache)
-            steps.append(StepCache(memory_before, gates, hp_caches, addr_caches, read_caches,
+            steps.append(StepCache(memory_before, gates, hp_cache, a_cache, r_cache, ea_cache,
                                    write_caches))
-            w_prev = weights
+            w_prev = w
             reads = features[t, :, H:]
         # 6. output layer for all steps at once
         logits = features @ p["output_W"] + p["output_b"]
-        cache = ForwardCache(x, reads_in, hs, features, steps, memory, w_init_cache, logits.shape)
+        cache = ForwardCache(x, reads_in, hs, features, steps, memory, w_init_cache,
+                             logits.shape, R)
         return logits, cache
 
     # ------------------------------------------------------------------------------------
@@ -373,13 +385,12 @@ class NTM:
         T, B, _ = cache.logits_shape
         H, M, N = c["controller_size"], c["memory_width"], c["memory_rows"]
         R, W = c["read_heads"], c["write_heads"]
-        K = R + W
+        K, A = R + W, self.address_size
         lstm = c["controller"] == "lstm"
-        offs = self.head_offsets
         dt = self.dtype
         Wr, heads_W = p["controller_Wr"], p["heads_W"]
         Wh = p["controller_Wh"] if lstm else None
-        G = Wr.shape[1]
+        G, P = Wr.shape[1], heads_W.shape[1]
         dlogits = dlogits.astype(dt, copy=False)
         grads = {}
 
@@ -393,35 +404,35 @@ class NTM:
         dh_next = np.zeros((B, H), dtype=dt)
         dc_next = np.zeros((B, H), dtype=dt)
         dreads_next = np.zeros((B, R * M), dtype=dt)  # r_t as input of step t+1
-        dw_next = [np.zeros((B, N), dtype=dt) for _ in range(K)]  # w_t as w_prev of step t+1
+        dw_next = np.zeros((K * B, N), dtype=dt)  # w_t as w_prev of step t+1
         dz_all = np.empty((T, B, G), dtype=dt)
-        draw_all = np.empty((T, B, offs[-1]), dtype=dt)
+        draw_all = np.empty((T, B, P), dtype=dt)
+        derase = np.empty((B, W, M), dtype=dt)
+        dadd = np.empty((B, W, M), dtype=dt)
         for t in reversed(range(T)):
             st = cache.steps[t]
-            dw = list(dw_next)
-            derase = [None] * K
-            dadd = [None] * K
+            dw = dw_next.copy()
             # 5. writes, last head first
-            for k in reversed(range(R, K)):
-                dmemory, dwk, derase[k], dadd[k] = write_backward(dmemory, st.write[k - R])
-                dw[k] = dw[k] + dwk
+            for k in reversed(range(W)):
+                rows = slice((R + k) * B, (R + k + 1) * B)
+                dmemory, dw_k, derase[:, k], dadd[:, k] = write_backward(dmemory, st.write[k])
+                dw[rows] += dw_k
             # 4. reads: r_t feeds the output layer and the controller of step t+1
-            dreads = dfeatures[t, :, H:] + dreads_next
-            for k in range(R):
-                dmem_k, dwk = read_backward(dreads[:, k * M : (k + 1) * M], st.read[k])
-                dmemory += dmem_k
-                dw[k] = dw[k] + dwk
-            # 3. addressing: memory, previous weighting and the head's parameters
-            for k in range(K):
-                dmem_k, dw_next[k], dkey, dbeta, dg, ds, dgamma = address_backward(
-                    dw[k], st.address[k]
-                )
-                dmemory += dmem_k
-                dparams = HeadParams(dkey, dbeta, dg, ds, dgamma, derase[k], dadd[k])
-                draw_all[t, :, offs[k] : offs[k + 1]] = head_params_backward(
-                    dparams, st.head_params[k]
-                )[0]
-            # 2. the head map h -> raw; h also feeds the output layer and the next step
+            dreads = dfeatures[t, :, H:] + dreads_next  # (B, R*M)
+            dreads = dreads.reshape(B, R, M).swapaxes(0, 1).reshape(R * B, M)
+            dmemory_read, dw_read = read_backward(dreads, st.read)
+            dw[: R * B] += dw_read
+            # 3. addressing: memory, previous weighting and the heads' parameters
+            dmemory_k, dw_next, dkey, dbeta, dg, ds, dgamma = address_backward(dw, st.address)
+            dmemory_k[: R * B] += dmemory_read
+            dmemory = dmemory + dmemory_k.reshape(K, B, N, M).sum(axis=0)
+            # 2. the head map h -> raw
+            draw_addr = head_params_backward(HeadParams(dkey, dbeta, dg, ds, dgamma),
+                                             st.head_params)[0]
+            draw_all[t, :, : K * A] = draw_addr.reshape(K, B, A).swapaxes(0, 1).reshape(B, K * A)
+            draw_all[t, :, K * A :] = erase_add_backward((derase, dadd), st.erase_add)[0].reshape(
+                B, W * 2 * M)
+            # h feeds the heads, the output layer and the next step's controller
             dh = draw_all[t] @ heads_W.T + dfeatures[t, :, :H] + dh_next
             # 1. controller
             if lstm:
@@ -441,11 +452,11 @@ class NTM:
             h_prev = np.concatenate([np.zeros((1, B, H), dtype=dt), cache.h[:-1]])
             grads["controller_Wh"] = h_prev.reshape(-1, H).T @ dz2
         grads["controller_b"] = dz2.sum(axis=0)
-        grads["heads_W"] = cache.h.reshape(-1, H).T @ draw_all.reshape(-1, offs[-1])
+        grads["heads_W"] = cache.h.reshape(-1, H).T @ draw_all.reshape(-1, P)
         grads["heads_b"] = draw_all.sum(axis=(0, 1))
         # initial state
         grads["read_init"] = dreads_next.sum(axis=0).reshape(R, M)
-        dw_init = np.stack([d.sum(axis=0) for d in dw_next])
+        dw_init = dw_next.reshape(K, B, N).sum(axis=1)
         grads["weighting_init"] = softmax_backward(dw_init, cache.weighting_init)[0]
         if "memory_init" in p:
             grads["memory_init"] = dmemory.sum(axis=0)
