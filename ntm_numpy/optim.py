@@ -110,7 +110,7 @@ def _check_grad_dict(name, grads):
         raise ValueError(f"{name}: expected a dict of numpy arrays, got {type(grads).__name__}")
     for key, g in grads.items():
         label = f"{name}[{key!r}]"
-        if not isinstance(g, np.ndarray):
+        if not isinstance(g, (np.ndarray, np.generic)):
             raise ValueError(f"{label}: expected a numpy.ndarray, got {type(g).__name__}")
         if g.dtype.kind not in "iuf":
             raise ValueError(f"{label}: expected a real numeric array, got dtype {g.dtype}")
@@ -126,7 +126,7 @@ def clip_elementwise(grads, value=CLIP_VALUE):
     Parameters
     ----------
     grads : dict[str, ndarray]
-        Gradients, any shapes; must be finite (a NaN or infinite gradient means the
+        Gradients, any shapes (numpy scalars accepted); must be finite (a NaN or infinite gradient means the
         backward pass broke, and clipping would hide it).
     value : float > 0
         Bound; defaults to :data:`~ntm_numpy.constants.CLIP_VALUE` (10, as in the paper).
@@ -138,7 +138,7 @@ def clip_elementwise(grads, value=CLIP_VALUE):
     """
     value = _check_real_number("value", value, low=0.0, low_open=True)
     _check_grad_dict("grads", grads)
-    return {k: np.clip(g, -value, value).astype(g.dtype, copy=False) for k, g in grads.items()}
+    return {k: np.asarray(np.clip(g, -value, value), dtype=g.dtype) for k, g in grads.items()}
 
 
 def global_norm(grads):
@@ -164,7 +164,7 @@ def clip_global_norm(grads, max_norm):
     Parameters
     ----------
     grads : dict[str, ndarray]
-        Gradients, any shapes; must be finite.
+        Gradients, any shapes (numpy scalars accepted); must be finite.
     max_norm : float > 0
 
     Returns
@@ -179,9 +179,9 @@ def clip_global_norm(grads, max_norm):
     norm = global_norm(grads)
     if norm > max_norm:
         factor = max_norm / norm
-        clipped = {k: (g * factor).astype(g.dtype, copy=False) for k, g in grads.items()}
+        clipped = {k: np.asarray(g * factor, dtype=g.dtype) for k, g in grads.items()}
     else:
-        clipped = {k: g.copy() for k, g in grads.items()}
+        clipped = {k: np.array(g, copy=True) for k, g in grads.items()}
     return clipped, norm
 
 
@@ -221,7 +221,8 @@ class Optimizer:
             Writeable floating-point arrays; modified in place.
         grads : dict[str, ndarray]
             Exactly the keys of ``params``; each finite, real, shaped like its parameter
-            (cast to the parameter's dtype).
+            (cast to the parameter's dtype). A numpy scalar is accepted for a 0-d
+            parameter (0-d arithmetic in numpy returns scalars, not arrays).
 
         Everything is validated before anything is modified, so a ValueError leaves the
         parameters and the optimiser state unchanged.
@@ -233,7 +234,7 @@ class Optimizer:
                 st = {s: np.zeros_like(w) for s in self.array_slots}
                 st.update({s: np.zeros((), dtype=np.int64) for s in self.count_slots})
                 self._state[key] = st
-            g = grads[key].astype(w.dtype, copy=False)
+            g = np.asarray(grads[key], dtype=w.dtype)
             self._update(w, g, st)
         self._steps += 1
 
@@ -346,7 +347,7 @@ class Optimizer:
             if not w.flags.writeable:
                 raise ValueError(f"params[{key!r}]: expected a writeable array, got a read-only one")
             g = grads[key]
-            if not isinstance(g, np.ndarray):
+            if not isinstance(g, (np.ndarray, np.generic)):
                 raise ValueError(f"grads[{key!r}]: expected a numpy.ndarray, got {type(g).__name__}")
             if g.shape != w.shape:
                 raise ShapeError(f"grads[{key!r}]: expected shape {w.shape}, got {g.shape}")
