@@ -461,3 +461,110 @@ class NTM:
         if "memory_init" in p:
             grads["memory_init"] = dmemory.sum(axis=0)
         return {k: grads[k] for k in p}
+
+    # ------------------------------------------------------------------------------------
+    def save(self, path, *, state=None, meta=None):
+        """Save parameters and configuration to ``path`` (an ``.npz``; atomic).
+
+        ``state`` (dict of arrays, e.g. an optimiser's ``state_dict()``) and ``meta``
+        (JSON-serialisable dict, e.g. the training step) are stored alongside. See
+        :mod:`ntm_numpy.checkpoint` for the format.
+        """
+        from .checkpoint import save_checkpoint
+
+        save_checkpoint(path, self.params, self.config, state=state, meta=meta)
+
+    def copy(self):
+        """An independent model with the same configuration and a copy of the parameters."""
+        other = NTM(**{**self.config, "dtype": self.dtype})
+        other.params = {k: v.copy() for k, v in self.params.items()}
+        return other
+
+    def astype(self, dtype):
+        """A copy of the model computing in ``dtype`` (float32 or float64)."""
+        other = NTM(**{**self.config, "dtype": dtype})
+        other.params = {k: v.astype(other.dtype) for k, v in self.params.items()}
+        return other
+
+    def with_memory_rows(self, memory_rows):
+        """A copy of the model with ``memory_rows`` rows of memory, for evaluation.
+
+        Nothing in the model is tied to the number of rows except the initial state:
+        the constant initial memory is simply taller or shorter, and each head's initial
+        weighting logits are cut, or extended with a logit far below the smallest one, so
+        that the added rows start with (numerically) zero weight and the initial
+        weighting over the old rows is unchanged. (The outputs still change a little:
+        content addressing, eq (5), spreads its weight over the new rows too.) Only ``memory_init="constant"`` models
+        can be resized (a random or learned initial memory has no values for new rows).
+        """
+        N = check_positive_int("memory_rows", memory_rows)
+        if self.config["memory_init"] != "constant":
+            raise ValueError(
+                "memory_rows: only a model with memory_init='constant' can change its number"
+                f" of rows, this one has memory_init={self.config['memory_init']!r}"
+            )
+        other = NTM(**{**self.config, "memory_rows": N, "dtype": self.dtype})
+        params = {k: v.copy() for k, v in self.params.items()}
+        logits = params["weighting_init"]
+        old = logits.shape[1]
+        if N <= old:
+            params["weighting_init"] = logits[:, :N].copy()
+        else:
+            pad = np.full((logits.shape[0], N - old), logits.min() - 50.0, dtype=logits.dtype)
+            params["weighting_init"] = np.concatenate([logits, pad], axis=1)
+        other.params = params
+        return other
+
+    def __repr__(self):
+        c = self.config
+        return (f"NTM({c['input_size']}, {c['output_size']}, controller={c['controller']!r}, "
+                f"controller_size={c['controller_size']}, memory={c['memory_rows']}x"
+                f"{c['memory_width']}, heads={c['read_heads']}R/{c['write_heads']}W, "
+                f"shift_range={c['shift_range']}, dtype={self.dtype.name})")
+
+
+def load(path, *, return_checkpoint=False):
+    """Load a model (an :class:`NTM` or an :class:`~ntm_numpy.baseline.LSTMBaseline`)
+    saved by its ``save`` method or by training.
+
+    Parameters
+    ----------
+    path : str or path-like
+    return_checkpoint : bool
+        Also return the :class:`ntm_numpy.checkpoint.Checkpoint` (training state, meta).
+
+    Raises
+    ------
+    ntm_numpy.checkpoint.CheckpointError
+        (a ValueError) for a missing, truncated, corrupted, wrong-version file, or one
+        whose parameters do not match its own configuration.
+    """
+    from .checkpoint import CheckpointError, load_checkpoint
+
+    from .baseline import LSTMBaseline
+
+    ckpt = load_checkpoint(path)
+    config = dict(ckpt.config)
+    kind = config.pop("kind", "ntm")
+    classes = {"ntm": NTM, "lstm": LSTMBaseline}
+    if kind not in classes:
+        raise CheckpointError(f"{path}: expected a model kind in {sorted(classes)}, found {kind!r}")
+    try:
+        model = classes[kind](**config)
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"{path}: invalid model configuration in checkpoint: {err}") from None
+    expected = {k: (v.shape, v.dtype) for k, v in model.params.items()}
+    found = {k: (v.shape, v.dtype) for k, v in ckpt.params.items()}
+    if set(expected) != set(found):
+        raise CheckpointError(
+            f"{path}: parameters do not match the configuration: expected"
+            f" {sorted(expected)}, found {sorted(found)}"
+        )
+    for k, (shape, dtype) in expected.items():
+        if found[k] != (shape, dtype):
+            raise CheckpointError(
+                f"{path}: parameter {k!r}: expected shape {shape} and dtype {dtype},"
+                f" found shape {found[k][0]} and dtype {found[k][1]}"
+            )
+    model.params = {k: np.array(v) for k, v in ckpt.params.items()}
+    return (model, ckpt) if return_checkpoint else model

@@ -1,0 +1,73 @@
+"""Training speed of the default copy configuration: sequences per second.
+
+One "sequence" is a full training update's share: forward, backward, loss and the
+optimiser update, for copy sequences of mean length 10 (L uniform in 1..20, T = 2L+1,
+so 21 steps on average). Prints, for batch sizes 1, 16 and 64 in float32 and float64:
+ms per sequence, ms per unrolled step of one sequence, sequences per second, and the
+peak resident memory of the process.
+
+    python benchmarks/train_speed.py            # about a minute
+    python benchmarks/train_speed.py --seconds 5 --batch-sizes 1 16
+"""
+import argparse
+import resource
+import time
+
+import numpy as np
+
+from ntm_numpy import NTM
+from ntm_numpy._threads import single_blas_thread
+from ntm_numpy.losses import sigmoid_cross_entropy_backward, sigmoid_cross_entropy_forward
+from ntm_numpy.optim import Adam, clip_elementwise
+from ntm_numpy.tasks import get_task
+
+
+def measure(batch_size, dtype, seconds, seed=0):
+    task = get_task("copy")
+    model = NTM(task.input_size, task.output_size, dtype=dtype, seed=seed)
+    opt = Adam(lr=1e-3)
+    rng = np.random.default_rng(seed)
+    batches = [task.batch(rng, batch_size, dtype=dtype) for _ in range(64)]
+    # warm-up, then timed updates over a fixed cycle of batches (mean length close to 10)
+    for x, y, mask in batches[:2]:
+        step(model, opt, x, y, mask)
+    n_seq = n_steps = 0
+    start = time.perf_counter()
+    i = 0
+    while time.perf_counter() - start < seconds or i < 8:
+        x, y, mask = batches[i % len(batches)]
+        step(model, opt, x, y, mask)
+        n_seq += batch_size
+        n_steps += x.shape[0] * batch_size
+        i += 1
+    elapsed = time.perf_counter() - start
+    return elapsed / n_seq, elapsed / n_steps, n_seq / elapsed, n_steps / n_seq
+
+
+def step(model, opt, x, y, mask):
+    logits, cache = model.forward(x)
+    loss, lc = sigmoid_cross_entropy_forward(logits, y, mask)
+    grads = model.backward(sigmoid_cross_entropy_backward(1.0, lc)[0], cache)
+    opt.step(model.params, clip_elementwise(grads))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seconds", type=float, default=6.0, help="time per configuration")
+    ap.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 16, 64])
+    ap.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
+    args = ap.parse_args()
+    print("copy task, LSTM 100, memory 128 x 20, 1 read + 1 write head, Adam, one BLAS thread")
+    print(f"{'dtype':>8} {'batch':>6} {'ms/seq':>8} {'ms/step':>8} {'seq/s':>8} {'mean T':>7}")
+    with single_blas_thread():
+        for dtype in args.dtypes:
+            for b in args.batch_sizes:
+                per_seq, per_step, rate, mean_t = measure(b, np.dtype(dtype), args.seconds)
+                print(f"{dtype:>8} {b:>6} {per_seq * 1e3:8.3f} {per_step * 1e3:8.4f} "
+                      f"{rate:8.0f} {mean_t:7.1f}", flush=True)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak resident memory: {peak:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,379 @@
+"""Training and evaluation loops for the paper's tasks.
+
+A training run is fully described by a :class:`TrainConfig`; with the same config it is
+deterministic (same batches, same initial parameters, same updates), and a run resumed
+from one of its checkpoints continues exactly as if it had not stopped.
+
+One update (Graves et al. 2014, section 4: sigmoid outputs, cross-entropy, gradient
+components clipped to +-10)::
+
+    x, y, mask = task.batch(rng, batch_size)          # (T, B, .)
+    logits, cache = model.forward(x)
+    loss, lc = sigmoid_cross_entropy_forward(logits, y, mask)
+    grads = model.backward(sigmoid_cross_entropy_backward(1.0, lc)[0], cache)
+    optimizer.step(model.params, clip_elementwise(grads, clip))
+
+Departures from the paper: the paper trains with RMSProp at batch size 1; the default
+here is Adam at batch size 16 (RMSProp in Graves' form is available with
+``optimizer="rmsprop"``), which converges on the copy task in far fewer sequences of
+wall-clock time. Bit errors are counted on thresholded outputs (logit > 0).
+"""
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields
+from typing import Optional
+
+import numpy as np
+
+from ._threads import single_blas_thread
+from ._validation import check_choice, check_positive_int
+from .baseline import LSTMBaseline
+from .constants import CLIP_VALUE
+from .losses import sigmoid_cross_entropy_backward, sigmoid_cross_entropy_forward
+from .model import NTM, load
+from .optim import clip_elementwise, clip_global_norm, make_optimizer
+from .tasks import TASKS, bit_errors_per_sequence, get_task
+
+#: Model and training defaults per task (the paper's section 4 architectures:
+#: an LSTM controller of 100 units, 128 x 20 memory, one read and one write head).
+TASK_DEFAULTS = {
+    "copy": dict(steps=5000, lengths=(10, 20, 40, 80, 120)),
+    "repeat_copy": dict(steps=12000, lengths=(5, 10, 15, 20)),
+    "associative_recall": dict(steps=12000, lengths=(2, 6, 10, 12)),
+    "ngrams": dict(steps=3000, lengths=(200,)),
+    "priority_sort": dict(steps=12000, lengths=(20,)),
+}
+
+#: Threshold on validation bit errors per sequence that counts as "converged".
+CONVERGED_BIT_ERRORS = 0.1
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run.
+
+    Attributes
+    ----------
+    task : one of :data:`ntm_numpy.tasks.TASKS`
+    steps : number of updates (default: per task, :data:`TASK_DEFAULTS`)
+    batch_size : sequences per update
+    optimizer : "adam" or "rmsprop"
+    lr : learning rate (default 1e-3 for Adam, 1e-4 for RMSProp)
+    clip : element-wise gradient clip (the paper's +-10); ``clip_norm`` optionally
+        also clips the global norm
+    seed : seeds the parameters (``seed``) and the data (``[seed, 1]``, ``[seed, 2]``
+        for the validation set)
+    dtype : "float32" (default, faster) or "float64"
+    model : "ntm" or "lstm" (the baseline without memory)
+    controller_size, memory_rows, memory_width, read_heads, write_heads, shift_range,
+    controller : the NTM's architecture; ``hidden_size`` the baseline's
+    eval_every : updates between validation runs
+    val_batches, val_batch_size : the fixed validation set
+    checkpoint_every : updates between checkpoints (when an output directory is given)
+    """
+
+    task: str = "copy"
+    steps: Optional[int] = None
+    batch_size: int = 16
+    optimizer: str = "adam"
+    lr: Optional[float] = None
+    clip: float = CLIP_VALUE
+    clip_norm: Optional[float] = None
+    seed: int = 0
+    dtype: str = "float32"
+    model: str = "ntm"
+    controller_size: int = 100
+    memory_rows: int = 128
+    memory_width: int = 20
+    read_heads: int = 1
+    write_heads: int = 1
+    shift_range: int = 1
+    controller: str = "lstm"
+    hidden_size: int = 256
+    eval_every: int = 100
+    val_batches: int = 10
+    val_batch_size: int = 32
+    checkpoint_every: int = 1000
+    task_settings: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        check_choice("task", self.task, TASKS)
+        if self.steps is None:
+            self.steps = TASK_DEFAULTS[self.task]["steps"]
+        if self.lr is None:
+            self.lr = 1e-3 if self.optimizer == "adam" else 1e-4
+        check_positive_int("steps", self.steps, minimum=0)
+        check_positive_int("batch_size", self.batch_size)
+        check_choice("optimizer", self.optimizer, ("adam", "rmsprop"))
+        check_choice("dtype", self.dtype, ("float32", "float64"))
+        check_choice("model", self.model, ("ntm", "lstm"))
+        check_positive_int("eval_every", self.eval_every)
+        check_positive_int("val_batches", self.val_batches)
+        check_positive_int("val_batch_size", self.val_batch_size)
+        check_positive_int("checkpoint_every", self.checkpoint_every)
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr: expected a finite number > 0, got {self.lr!r}")
+        if not (math.isfinite(self.clip) and self.clip > 0):
+            raise ValueError(f"clip: expected a finite number > 0, got {self.clip!r}")
+
+    @classmethod
+    def from_dict(cls, d):
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"config: unknown training settings {unknown}")
+        return cls(**d)
+
+    def make_task(self):
+        return get_task(self.task, **self.task_settings)
+
+    def make_model(self):
+        task = self.make_task()
+        if self.model == "lstm":
+            return LSTMBaseline(task.input_size, task.output_size, hidden_size=self.hidden_size,
+                                seed=self.seed, dtype=self.dtype)
+        return NTM(task.input_size, task.output_size, controller_size=self.controller_size,
+                   memory_rows=self.memory_rows, memory_width=self.memory_width,
+                   read_heads=self.read_heads, write_heads=self.write_heads,
+                   shift_range=self.shift_range, controller=self.controller, seed=self.seed,
+                   dtype=self.dtype)
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns.
+
+    ``history`` holds lists: ``step``, ``sequences``, ``time``, ``loss``, ``bit_errors``
+    (training batches, logged every ``log_every`` updates) and ``val_step``,
+    ``val_sequences``, ``val_time``, ``val_bit_errors`` (validation set).
+    ``converged`` describes the first validation below :data:`CONVERGED_BIT_ERRORS`
+    (step, sequences, seconds) or is None; ``worst_after_converged`` is the largest
+    validation error after it.
+    """
+
+    model: object
+    config: TrainConfig
+    history: dict
+    step: int
+    sequences: int
+    elapsed: float
+    interrupted: bool = False
+    converged: Optional[dict] = None
+    worst_after_converged: Optional[float] = None
+
+
+def _validation_set(config, task, dtype):
+    rng = np.random.default_rng([config.seed, 2])
+    return [task.batch(rng, config.val_batch_size, dtype=dtype) for _ in range(config.val_batches)]
+
+
+def bit_errors_on(model, batches):
+    """Mean bit errors per sequence of ``model`` over a list of ``(x, y, mask)`` batches."""
+    total, count = 0.0, 0
+    for x, y, mask in batches:
+        logits, _ = model.forward(x)
+        per_seq = bit_errors_per_sequence(logits, y, mask)
+        total += float(per_seq.sum())
+        count += per_seq.size
+    return total / count
+
+
+def evaluate(model, task, lengths, *, sequences=128, batch_size=32, seed=1234):
+    """Bit errors per sequence at each length.
+
+    Parameters
+    ----------
+    model : NTM or LSTMBaseline
+    task : str or :class:`ntm_numpy.tasks.Task`
+    lengths : iterable of int, passed as the task's ``length`` override
+    sequences : sequences drawn per length
+    seed : seeds the evaluation data
+
+    Returns
+    -------
+    dict length -> mean bit errors per sequence
+    """
+    task = get_task(task) if isinstance(task, str) else task
+    check_positive_int("sequences", sequences)
+    check_positive_int("batch_size", batch_size)
+    results = {}
+    with single_blas_thread():
+        for length in lengths:
+            length = check_positive_int("lengths", length)
+            rng = np.random.default_rng([seed, length])
+            batches = []
+            left = sequences
+            while left > 0:
+                b = min(batch_size, left)
+                batches.append(task.batch(rng, b, length=length, dtype=model.dtype))
+                left -= b
+            results[length] = bit_errors_on(model, batches)
+    return results
+
+
+class _Progress:
+    """One line of progress: step, sequences, loss, bit errors, speed, time left."""
+
+    def __init__(self, stream, total_steps):
+        self.stream = stream
+        self.total = total_steps
+        self.tty = hasattr(stream, "isatty") and stream.isatty()
+
+    def show(self, step, sequences, loss, bits, val, speed, left, final=False):
+        val_txt = "" if val is None else f" (val {val:.3f})"
+        mins, secs = divmod(int(left), 60)
+        line = (f"step {step:>6}/{self.total} | seqs {sequences:>9,} | loss {loss:8.3f} | "
+                f"bit errors/seq {bits:7.3f}{val_txt} | {speed:7.0f} seq/s | "
+                f"left {mins:d}:{secs:02d}")
+        if self.tty and not final:
+            self.stream.write("\r" + line + "   ")
+        else:
+            self.stream.write(("\r" if self.tty else "") + line + "\n")
+        self.stream.flush()
+
+
+def _checkpoint(path, model, optimizer, config, rng, step, sequences, elapsed, history):
+    meta = dict(train_config=asdict(config), step=step, sequences=sequences, elapsed=elapsed,
+                rng_state=rng.bit_generator.state, optimizer=optimizer.config(),
+                history=history)
+    model.save(path, state=optimizer.state_dict(), meta=meta)
+
+
+def train(config=None, *, out_dir=None, resume=None, log_every=50, stream=None,
+          callback=None, **overrides):
+    """Train a model on one of the paper's tasks.
+
+    Parameters
+    ----------
+    config : TrainConfig, optional (built from ``overrides`` when omitted, e.g.
+        ``train(task="copy", steps=200)``)
+    out_dir : directory for ``checkpoint.npz`` (every ``checkpoint_every`` updates, at
+        the end, and on Ctrl-C); None writes nothing
+    resume : path of a checkpoint written by a previous run to continue from; the run's
+        own settings come from the checkpoint (``steps`` may be raised via ``config``)
+    log_every : updates between progress lines (and history entries)
+    stream : where progress goes (default ``sys.stderr``; None-like ``False`` for silence)
+    callback : called as ``callback(step, history)`` after every logged update
+
+    Returns
+    -------
+    TrainResult
+    """
+    if config is None:
+        config = TrainConfig(**overrides)
+    elif overrides:
+        config = TrainConfig.from_dict({**asdict(config), **overrides})
+    log_every = check_positive_int("log_every", log_every)
+    stream = sys.stderr if stream is None else stream
+    task = config.make_task()
+    history = {k: [] for k in ("step", "sequences", "time", "loss", "bit_errors", "val_step",
+                               "val_sequences", "val_time", "val_bit_errors")}
+    step = sequences = 0
+    elapsed = 0.0
+    rng = np.random.default_rng([config.seed, 1])
+    if resume is not None:
+        model, ckpt = load(resume, return_checkpoint=True)
+        meta = ckpt.meta
+        if "train_config" not in meta:
+            raise ValueError(f"resume: expected a checkpoint written by training, got {resume}")
+        saved = TrainConfig.from_dict(meta["train_config"])
+        saved.steps = max(saved.steps, config.steps) if config.steps else saved.steps
+        config = saved
+        task = config.make_task()
+        optimizer = make_optimizer(**meta["optimizer"])
+        optimizer.load_state_dict(ckpt.state)
+        rng.bit_generator.state = meta["rng_state"]
+        step, sequences, elapsed = meta["step"], meta["sequences"], meta["elapsed"]
+        history = meta["history"]
+    else:
+        model = config.make_model()
+        optimizer = make_optimizer(config.optimizer, lr=config.lr)
+    dtype = model.dtype
+    val_set = _validation_set(config, task, dtype)
+    ckpt_path = None
+    if out_dir is not None:
+        os.makedirs(out_dir, exist_ok=True)
+        ckpt_path = os.path.join(out_dir, "checkpoint.npz")
+    progress = _Progress(stream, config.steps) if stream else None
+
+    def save():
+        if ckpt_path is not None:
+            _checkpoint(ckpt_path, model, optimizer, config, rng, step, sequences,
+                        elapsed, history)
+
+    interrupted = False
+    run_start = time.perf_counter() - elapsed
+    window_loss = window_bits = 0.0
+    window_n = 0
+    speed_t, speed_seqs = time.perf_counter(), sequences
+    last_val = history["val_bit_errors"][-1] if history["val_bit_errors"] else None
+    with single_blas_thread():
+        try:
+            while step < config.steps:
+                x, y, mask = task.batch(rng, config.batch_size, dtype=dtype)
+                logits, cache = model.forward(x)
+                loss, lcache = sigmoid_cross_entropy_forward(logits, y, mask)
+                grads = model.backward(sigmoid_cross_entropy_backward(1.0, lcache)[0], cache)
+                grads = clip_elementwise(grads, config.clip)
+                if config.clip_norm is not None:
+                    grads, _ = clip_global_norm(grads, config.clip_norm)
+                optimizer.step(model.params, grads)
+                step += 1
+                sequences += config.batch_size
+                window_loss += loss
+                window_bits += float(bit_errors_per_sequence(logits, y, mask).mean())
+                window_n += 1
+                if step % config.eval_every == 0 or step == config.steps:
+                    last_val = bit_errors_on(model, val_set)
+                    elapsed = time.perf_counter() - run_start
+                    history["val_step"].append(step)
+                    history["val_sequences"].append(sequences)
+                    history["val_time"].append(elapsed)
+                    history["val_bit_errors"].append(last_val)
+                if step % log_every == 0 or step == config.steps:
+                    now = time.perf_counter()
+                    elapsed = now - run_start
+                    speed = (sequences - speed_seqs) / max(now - speed_t, 1e-9)
+                    speed_t, speed_seqs = now, sequences
+                    history["step"].append(step)
+                    history["sequences"].append(sequences)
+                    history["time"].append(elapsed)
+                    history["loss"].append(window_loss / window_n)
+                    history["bit_errors"].append(window_bits / window_n)
+                    if progress:
+                        left = (config.steps - step) * config.batch_size / max(speed, 1e-9)
+                        progress.show(step, sequences, window_loss / window_n,
+                                      window_bits / window_n, last_val, speed, left,
+                                      final=step == config.steps)
+                    window_loss = window_bits = 0.0
+                    window_n = 0
+                    if callback is not None:
+                        callback(step, history)
+                if ckpt_path is not None and step % config.checkpoint_every == 0:
+                    save()
+        except KeyboardInterrupt:
+            interrupted = True
+            if progress:
+                stream.write(f"\ninterrupted at step {step}; saving checkpoint\n")
+    elapsed = time.perf_counter() - run_start
+    save()
+    converged, worst = convergence(history)
+    return TrainResult(model, config, history, step, sequences, elapsed, interrupted,
+                       converged, worst)
+
+
+def convergence(history, threshold=CONVERGED_BIT_ERRORS):
+    """First validation below ``threshold`` and the worst validation error after it.
+
+    Returns ``(converged, worst)``: ``converged`` is a dict with ``step``,
+    ``sequences`` and ``time`` (seconds) or None; ``worst`` is a float or None.
+    """
+    vals = history["val_bit_errors"]
+    for i, v in enumerate(vals):
+        if v < threshold:
+            conv = dict(step=history["val_step"][i], sequences=history["val_sequences"][i],
+                        time=history["val_time"][i])
+            return conv, float(max(vals[i:]))
+    return None, None
