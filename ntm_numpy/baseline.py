@@ -42,7 +42,10 @@ class LSTMBaseline:
         H = check_positive_int("hidden_size", hidden_size)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
-        dt = np.dtype(dtype)
+        try:
+            dt = np.dtype(dtype)
+        except TypeError:
+            raise ValueError(f"dtype: expected float32 or float64, got {dtype!r}") from None
         if dt not in (np.float32, np.float64):
             raise ValueError(f"dtype: expected float32 or float64, got {dt}")
         self.dtype = dt

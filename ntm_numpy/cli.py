@@ -36,7 +36,11 @@ def _add_train(sub):
                    help="learning rate (default 1e-3 for adam, 1e-4 for rmsprop)")
     p.add_argument("--optimizer", choices=("adam", "rmsprop"), default=d.optimizer)
     p.add_argument("--clip", type=float, default=d.clip, help="element-wise gradient clip")
-    p.add_argument("--clip-norm", type=float, default=None, help="global-norm gradient clip")
+    p.add_argument("--clip-norm", type=float, default=d.clip_norm,
+                   help=f"global-norm gradient clip (default {d.clip_norm}; 0 disables)")
+    p.add_argument("--lr-after-converged", type=float, default=d.lr_after_converged,
+                   help="factor on the learning rate once validation first converges "
+                   f"(default {d.lr_after_converged}; 1 keeps it)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--dtype", choices=("float32", "float64"), default=d.dtype)
     p.add_argument("--model", choices=("ntm", "lstm"), default=d.model,
@@ -64,9 +68,16 @@ def _add_train(sub):
 def _cmd_train(args):
     from .train import TASK_DEFAULTS, TrainConfig, convergence, train
 
+    if args.resume:
+        out = args.out or os.path.dirname(os.path.abspath(args.resume))
+        print(f"resuming {args.resume}; writing to {out}/", file=sys.stderr)
+        result = train(resume=args.resume, out_dir=out, log_every=args.log_every,
+                       steps=args.steps)
+        return _finish_training(result, out, args)
     config = TrainConfig(task=args.task, steps=args.steps, batch_size=args.batch_size,
                          optimizer=args.optimizer, lr=args.lr, clip=args.clip,
-                         clip_norm=args.clip_norm, seed=args.seed, dtype=args.dtype,
+                         clip_norm=args.clip_norm or None,
+                         lr_after_converged=args.lr_after_converged, seed=args.seed, dtype=args.dtype,
                          model=args.model, controller=args.controller,
                          controller_size=args.controller_size, memory_rows=args.memory_rows,
                          memory_width=args.memory_width, read_heads=args.read_heads,
@@ -77,7 +88,13 @@ def _cmd_train(args):
     print(f"training {config.model} on {config.task}: {config.steps} updates of "
           f"{config.batch_size} sequences, {config.optimizer} lr {config.lr}, seed "
           f"{config.seed}; writing to {out}/", file=sys.stderr)
-    result = train(config, out_dir=out, resume=args.resume, log_every=args.log_every)
+    result = train(config, out_dir=out, log_every=args.log_every)
+    return _finish_training(result, out, args)
+
+
+def _finish_training(result, out, args):
+    from .train import TASK_DEFAULTS
+
     conv = result.converged
     summary = dict(task=result.config.task, steps=result.step, sequences=result.sequences,
                    seconds=round(result.elapsed, 1), interrupted=result.interrupted,
@@ -96,20 +113,24 @@ def _cmd_train(args):
         return EXIT_INTERRUPTED
     if not args.no_plots:
         lengths = args.lengths or TASK_DEFAULTS[result.config.task]["lengths"]
-        written = write_plots(result.model, result.config.task, out, history=result.history,
+        task = get_task(result.config.task, **result.config.task_settings)
+        written = write_plots(result.model, task, out, history=result.history,
                               lengths=lengths, seed=result.config.seed)
         for path in written:
             print(f"wrote {path}", file=sys.stderr)
     return 0
 
 
-def write_plots(model, task_name, out, *, history=None, lengths=None, seed=0, length=None):
-    """Write the standard PNGs for a trained model into ``out``; returns their paths."""
+def write_plots(model, task, out, *, history=None, lengths=None, seed=0, length=None):
+    """Write the standard PNGs for a trained model into ``out``; returns their paths.
+
+    ``task`` is a task name or a :class:`ntm_numpy.tasks.Task`.
+    """
     from . import plotting
     from .model import NTM
     from .train import evaluate
 
-    task = get_task(task_name)
+    task = get_task(task) if isinstance(task, str) else task
     written = []
     if history is not None and history.get("step"):
         fig = plotting.plot_training_curves(history)
@@ -150,15 +171,17 @@ def _add_evaluate(sub):
 
 
 def _task_of(ckpt, override):
-    if override:
-        return override
-    tc = ckpt.meta.get("train_config") if isinstance(ckpt.meta, dict) else None
-    if tc and "task" in tc:
-        return tc["task"]
-    if isinstance(ckpt.meta, dict) and "task" in ckpt.meta:
-        return ckpt.meta["task"]
-    raise ValueError("--task: the checkpoint does not say which task it was trained on; "
-                     f"pass --task, one of {list(TASKS)}")
+    """The task a checkpoint was trained on, with its settings (``--task`` overrides)."""
+    meta = ckpt.meta if isinstance(ckpt.meta, dict) else {}
+    tc = meta.get("train_config") or {}
+    settings = tc.get("task_settings") or {}
+    name = override or tc.get("task") or meta.get("task")
+    if name is None:
+        raise ValueError("--task: the checkpoint does not say which task it was trained on; "
+                         f"pass --task, one of {list(TASKS)}")
+    if override and override != tc.get("task"):
+        settings = {}
+    return get_task(name, **settings)
 
 
 def _cmd_evaluate(args):
@@ -170,17 +193,14 @@ def _cmd_evaluate(args):
     task = _task_of(ckpt, args.task)
     if args.memory_rows:
         model = model.with_memory_rows(args.memory_rows)
-    lengths = args.lengths or TASK_DEFAULTS[task]["lengths"]
+    lengths = args.lengths or TASK_DEFAULTS[task.name]["lengths"]
     errs = evaluate(model, task, lengths, sequences=args.sequences, seed=args.seed)
     print(f"{'length':>8}  bit errors per sequence")
     for length, e in errs.items():
         print(f"{length:>8}  {e:.4f}")
     out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.checkpoint)),
                                    "generalisation.png")
-    tc = ckpt.meta.get("train_config", {}) if isinstance(ckpt.meta, dict) else {}
-    train_max = (tc.get("task_settings") or {}).get("max_length")
-    if train_max is None and task == "copy":
-        train_max = 20
+    train_max = task.params.get("max_length")
     fig = plotting.plot_generalisation(list(errs), np.array(list(errs.values())),
                                        train_max_length=train_max)
     plotting.save_figure(fig, out)

@@ -42,3 +42,8 @@ ADAM_LR = 1e-3
 ADAM_BETA1 = 0.9
 ADAM_BETA2 = 0.999
 ADAM_EPS = 1e-8
+
+#: Logit of row 0 in every head's initial weighting logits (all other rows 0): the
+#: heads start focused on one row (about 96% of the weight with N = 128), which gives
+#: location-based addressing (shift, eq 8) a place to start from. The logits are learned.
+INIT_WEIGHTING_LOGIT = 8.0

@@ -42,8 +42,10 @@ Departures from the paper
   :func:`ntm_numpy.memory.write_forward` and its backward.
 * The initial state: memory is a small constant (``MEMORY_INIT_CONSTANT``) by default,
   or a fixed random matrix, or learned (``memory_init``); the initial read vectors are
-  learned; each head's initial weighting is the softmax of learned logits; the LSTM
-  starts from h = c = 0.
+  learned; each head's initial weighting is the softmax of learned logits, initialised
+  to focus on row 0 (``INIT_WEIGHTING_LOGIT``; near-uniform initial weightings made
+  the copy task take about twice as many sequences to learn); the LSTM starts from
+  h = c = 0.
 """
 from dataclasses import dataclass, field
 from typing import List, NamedTuple, Optional
@@ -53,7 +55,8 @@ import numpy as np
 from ._validation import check_array, check_choice, check_finite, check_positive_int
 from .activations import softmax_backward, softmax_forward
 from .addressing import address_backward, address_forward
-from .constants import FORGET_BIAS, MEMORY_INIT_CONSTANT, MEMORY_INIT_RANDOM_STD
+from .constants import (FORGET_BIAS, INIT_WEIGHTING_LOGIT, MEMORY_INIT_CONSTANT,
+                        MEMORY_INIT_RANDOM_STD)
 from .controller import lstm_gates_backward, lstm_gates_forward
 from .heads import (HeadParams, erase_add_backward, erase_add_forward, head_params_backward,
                     head_params_forward, head_size)
@@ -272,7 +275,8 @@ class NTM:
         p["output_W"] = normal((H + R * M, Y), H + R * M)
         p["output_b"] = np.zeros(Y)
         p["read_init"] = 0.1 * rng.standard_normal((R, M))
-        p["weighting_init"] = rng.standard_normal((R + W, N))
+        p["weighting_init"] = np.zeros((R + W, N))
+        p["weighting_init"][:, 0] = INIT_WEIGHTING_LOGIT
         if c["memory_init"] == "learned":
             p["memory_init"] = np.full((N, M), MEMORY_INIT_CONSTANT)
         return {k: v.astype(self.dtype) for k, v in p.items()}

@@ -399,11 +399,15 @@ class RMSProp(Optimizer):
     def _update(self, w, g, state):
         n, gbar, delta = state["n"], state["g"], state["delta"]
         a = self.decay
-        n[...] = a * n + (1.0 - a) * (g * g)                                   # (38)
-        gbar[...] = a * gbar + (1.0 - a) * g                                   # (39)
-        var = np.maximum(n - gbar * gbar, 0.0)
-        delta[...] = self.momentum * delta - self.lr * g / np.sqrt(var + self.eps)  # (40)
-        w += delta                                                             # (41)
+        # in place, to spare the temporaries
+        n *= a
+        n += (1.0 - a) * (g * g)  # (38)
+        gbar *= a
+        gbar += (1.0 - a) * g  # (39)
+        var = np.maximum(n - gbar * gbar, 0.0) + self.eps
+        delta *= self.momentum
+        delta -= self.lr * g / np.sqrt(var)  # (40)
+        w += delta  # (41)
 
 
 class Adam(Optimizer):
@@ -444,11 +448,17 @@ class Adam(Optimizer):
         t[...] = t + 1
         step = int(t)
         b1, b2 = self.beta1, self.beta2
-        m[...] = b1 * m + (1.0 - b1) * g
-        v[...] = b2 * v + (1.0 - b2) * (g * g)
-        m_hat = m / (1.0 - b1 ** step)
-        v_hat = v / (1.0 - b2 ** step)
-        w -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        # in place, to spare the temporaries: this runs once per parameter per update
+        m *= b1
+        m += (1.0 - b1) * g  # m = b1 m + (1 - b1) g
+        v *= b2
+        v += (1.0 - b2) * (g * g)  # v = b2 v + (1 - b2) g^2
+        # w -= lr * m_hat / (sqrt(v_hat) + eps), with m_hat = m / (1 - b1^t) and
+        # v_hat = v / (1 - b2^t)
+        denom = np.sqrt(v)
+        denom *= 1.0 / np.sqrt(1.0 - b2**step)
+        denom += self.eps
+        w -= (self.lr / (1.0 - b1**step)) * m / denom
 
 
 #: Optimisers by name, for :func:`make_optimizer`.

@@ -1,0 +1,236 @@
+"""Tests of the command line, ``ntm-numpy train | evaluate | plot`` (ntm_numpy.cli.main)."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import ntm_numpy
+from ntm_numpy.cli import EXIT_INTERRUPTED, main
+from ntm_numpy.train import train
+
+TINY_ARGS = ["--steps", "4", "--batch-size", "2", "--controller-size", "8", "--memory-rows",
+             "8", "--memory-width", "4", "--eval-every", "2"]
+
+NTM_PNGS = ("training_curves.png", "sequence.png", "summary.png", "memory.png",
+            "weightings.png", "erase_add.png", "generalisation.png")
+MEMORY_PNGS = ("summary.png", "memory.png", "weightings.png", "erase_add.png")
+SUMMARY_KEYS = {"task", "steps", "sequences", "seconds", "interrupted", "converged",
+                "worst_val_after_converged", "final_val_bit_errors"}
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def assert_pngs(directory, names):
+    for name in names:
+        path = os.path.join(directory, name)
+        assert os.path.isfile(path), name
+        assert os.path.getsize(path) > 0, name
+        with open(path, "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n", name
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One tiny NTM trained through the CLI, shared by the evaluate/plot tests."""
+    out = tmp_path_factory.mktemp("cli_train")
+    code = main(["train", "copy", *TINY_ARGS, "--out", str(out), "--lengths", "2", "4"])
+    return code, out
+
+
+def test_train_writes_checkpoint_summary_and_plots(trained):
+    code, out = trained
+    assert code == 0
+    ckpt = out / "checkpoint.npz"
+    assert ckpt.is_file() and ckpt.stat().st_size > 0
+    model, ck = ntm_numpy.load(ckpt, return_checkpoint=True)
+    assert isinstance(model, ntm_numpy.NTM)
+    assert model.config["controller_size"] == 8 and model.config["memory_rows"] == 8
+    assert ck.meta["step"] == 4
+    with open(out / "summary.json") as f:
+        summary = json.load(f)
+    assert set(summary) == SUMMARY_KEYS
+    assert summary["task"] == "copy"
+    assert summary["steps"] == 4 and summary["sequences"] == 8
+    assert summary["interrupted"] is False
+    assert summary["seconds"] >= 0
+    assert summary["converged"] is None or isinstance(summary["converged"], dict)
+    assert isinstance(summary["final_val_bit_errors"], float)
+    assert_pngs(out, NTM_PNGS)
+
+
+def test_train_progress_on_stderr(tmp_path, capsys):
+    code = main(["train", "copy", "--steps", "2", "--batch-size", "2", "--controller-size",
+                 "4", "--memory-rows", "4", "--memory-width", "2", "--eval-every", "2",
+                 "--log-every", "1", "--no-plots", "--out", str(tmp_path)])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "step" in err and "checkpoint" in err
+    assert not any(name.endswith(".png") for name in os.listdir(tmp_path))
+    assert (tmp_path / "checkpoint.npz").is_file()
+
+
+def test_evaluate_prints_a_table_and_writes_the_png(trained, tmp_path, capsys):
+    _, out = trained
+    png = tmp_path / "gen.png"
+    code = main(["evaluate", str(out / "checkpoint.npz"), "--lengths", "2", "3",
+                 "--sequences", "4", "--out", str(png)])
+    assert code == 0
+    captured = capsys.readouterr()
+    lines = [line.split() for line in captured.out.strip().splitlines()]
+    assert lines[0][0] == "length"
+    rows = lines[1:]
+    assert [int(r[0]) for r in rows] == [2, 3]
+    assert all(float(r[1]) >= 0 for r in rows)
+    assert png.is_file() and png.stat().st_size > 0
+    assert str(png) in captured.err
+
+
+def test_evaluate_default_png_next_to_checkpoint(trained, tmp_path, capsys):
+    _, out = trained
+    ckpt = tmp_path / "checkpoint.npz"
+    shutil.copy(out / "checkpoint.npz", ckpt)
+    assert main(["evaluate", str(ckpt), "--lengths", "2", "--sequences", "2"]) == 0
+    assert_pngs(tmp_path, ["generalisation.png"])
+
+
+def test_evaluate_with_more_memory_rows(trained, tmp_path, capsys):
+    _, out = trained
+    code = main(["evaluate", str(out / "checkpoint.npz"), "--lengths", "2", "--sequences", "2",
+                 "--memory-rows", "16", "--out", str(tmp_path / "g.png")])
+    assert code == 0
+    rows = capsys.readouterr().out.strip().splitlines()[1:]
+    assert len(rows) == 1 and float(rows[0].split()[1]) >= 0
+
+
+def test_plot_writes_the_pngs(trained, tmp_path):
+    _, out = trained
+    code = main(["plot", str(out / "checkpoint.npz"), "--length", "3", "--out", str(tmp_path)])
+    assert code == 0
+    assert_pngs(tmp_path, ["sequence.png", *MEMORY_PNGS])
+    # plot draws one sequence: no training curves, no generalisation curve
+    assert not (tmp_path / "training_curves.png").exists()
+    assert not (tmp_path / "generalisation.png").exists()
+
+
+def test_evaluate_missing_file(tmp_path, capsys):
+    missing = tmp_path / "nope.npz"
+    code = main(["evaluate", str(missing), "--lengths", "2", "--sequences", "2"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "error" in err and "nope.npz" in err
+    assert "Traceback" not in err
+
+
+def test_evaluate_truncated_checkpoint(trained, tmp_path, capsys):
+    _, out = trained
+    data = (out / "checkpoint.npz").read_bytes()
+    bad = tmp_path / "truncated.npz"
+    bad.write_bytes(data[: len(data) // 2])
+    code = main(["evaluate", str(bad), "--lengths", "2", "--sequences", "2"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "error" in err and "truncated.npz" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "generalisation.png").exists()
+
+
+def test_plot_missing_file(tmp_path, capsys):
+    assert main(["plot", str(tmp_path / "nope.npz")]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_evaluate_bad_lengths(trained, tmp_path, capsys):
+    _, out = trained
+    code = main(["evaluate", str(out / "checkpoint.npz"), "--lengths", "0", "--sequences", "2",
+                 "--out", str(tmp_path / "g.png")])
+    assert code == 2
+    assert "lengths" in capsys.readouterr().err
+
+
+def test_train_bad_value(tmp_path, capsys):
+    code = main(["train", "copy", "--steps", "2", "--batch-size", "0", "--out", str(tmp_path)])
+    assert code == 2
+    assert "batch_size" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "nosuchtask"],
+    ["evaluate", "x.npz", "--task", "nosuchtask"],
+    [],
+    ["frobnicate"],
+])
+def test_argparse_errors_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert "usage" in capsys.readouterr().err
+
+
+def test_keyboard_interrupt_exit_code(tmp_path, monkeypatch, capsys):
+    import ntm_numpy.train as train_module
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module, "train", interrupted)
+    assert main(["train", "copy", "--steps", "2", "--out", str(tmp_path)]) == EXIT_INTERRUPTED
+
+
+def test_python_dash_m_help():
+    proc = subprocess.run([sys.executable, "-m", "ntm_numpy", "--help"], capture_output=True,
+                          text=True, timeout=60, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    assert "train" in proc.stdout and "evaluate" in proc.stdout and "plot" in proc.stdout
+
+
+def test_console_script_help():
+    exe = shutil.which("ntm-numpy")
+    if exe is None:
+        pytest.skip("the ntm-numpy console script is not on PATH")
+    proc = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "usage: ntm-numpy" in proc.stdout
+
+
+def test_train_lstm_baseline(tmp_path, capsys):
+    code = main(["train", "copy", "--model", "lstm", "--hidden-size", "8", "--steps", "4",
+                 "--batch-size", "2", "--eval-every", "2", "--out", str(tmp_path),
+                 "--lengths", "2", "3"])
+    assert code == 0
+    model = ntm_numpy.load(tmp_path / "checkpoint.npz")
+    assert isinstance(model, ntm_numpy.LSTMBaseline)
+    assert model.config["hidden_size"] == 8
+    assert_pngs(tmp_path, ["training_curves.png", "sequence.png", "generalisation.png"])
+    for name in MEMORY_PNGS:
+        assert not (tmp_path / name).exists(), name
+    # evaluate and plot work on the baseline's checkpoint too
+    assert main(["evaluate", str(tmp_path / "checkpoint.npz"), "--lengths", "2",
+                 "--sequences", "2"]) == 0
+    plots = tmp_path / "plots"
+    plots.mkdir()
+    assert main(["plot", str(tmp_path / "checkpoint.npz"), "--out", str(plots)]) == 0
+    assert os.listdir(plots) == ["sequence.png"]
+
+
+def test_train_resume_via_cli(tmp_path, capsys):
+    args = ["train", "copy", "--batch-size", "2", "--controller-size", "4", "--memory-rows",
+            "4", "--memory-width", "2", "--eval-every", "2", "--no-plots", "--out",
+            str(tmp_path)]
+    assert main([*args, "--steps", "2"]) == 0
+    assert main([*args, "--steps", "4", "--resume", str(tmp_path / "checkpoint.npz")]) == 0
+    _, ck = ntm_numpy.load(tmp_path / "checkpoint.npz", return_checkpoint=True)
+    assert ck.meta["step"] == 4
+    with open(tmp_path / "summary.json") as f:
+        assert json.load(f)["steps"] == 4
+
+
+def test_evaluate_and_plot_use_the_training_task_settings(tmp_path, capsys):
+    train(task="copy", steps=2, batch_size=2, controller_size=4, memory_rows=4, memory_width=2,
+          eval_every=2, val_batches=1, val_batch_size=2, stream=False, out_dir=tmp_path,
+          task_settings=dict(bits=4, max_length=3))
+    ckpt = str(tmp_path / "checkpoint.npz")
+    assert main(["evaluate", ckpt, "--lengths", "2", "--sequences", "2"]) == 0
+    assert main(["plot", ckpt, "--out", str(tmp_path)]) == 0

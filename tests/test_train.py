@@ -1,0 +1,359 @@
+"""Tests of ntm_numpy.train: determinism, resume, checkpoints, learning, evaluate, convergence."""
+import math
+import os
+
+import numpy as np
+import pytest
+
+import ntm_numpy
+from ntm_numpy.baseline import LSTMBaseline
+from ntm_numpy.model import NTM
+from ntm_numpy.tasks import get_task
+from ntm_numpy.train import (
+    CONVERGED_BIT_ERRORS,
+    TASK_DEFAULTS,
+    TrainConfig,
+    _validation_set,
+    bit_errors_on,
+    convergence,
+    evaluate,
+    train,
+)
+
+#: A tiny NTM run: every call of train() with these settings takes well under a second.
+TINY = dict(task="copy", batch_size=2, controller_size=8, memory_rows=8, memory_width=4,
+            eval_every=3, val_batches=1, val_batch_size=2)
+
+HISTORY_KEYS = ("step", "sequences", "time", "loss", "bit_errors", "val_step",
+                "val_sequences", "val_time", "val_bit_errors")
+#: History entries that do not depend on wall-clock time.
+TIMELESS_KEYS = tuple(k for k in HISTORY_KEYS if k not in ("time", "val_time"))
+
+
+def assert_same_params(a, b):
+    assert list(a) == list(b)
+    for k in a:
+        assert a[k].dtype == b[k].dtype, k
+        assert np.array_equal(a[k], b[k]), k
+
+
+def timeless(history):
+    return {k: list(history[k]) for k in TIMELESS_KEYS}
+
+
+# ---------------------------------------------------------------------------- determinism
+def test_same_seed_gives_identical_runs():
+    r1 = train(steps=6, stream=False, seed=3, **TINY)
+    r2 = train(steps=6, stream=False, seed=3, **TINY)
+    assert r1.step == r2.step == 6
+    assert r1.sequences == r2.sequences == 12
+    assert_same_params(r1.model.params, r2.model.params)
+    assert timeless(r1.history) == timeless(r2.history)
+    assert set(r1.history) == set(HISTORY_KEYS)
+    assert r1.history["val_step"] == [3, 6]
+    assert not r1.interrupted
+
+
+def test_different_seed_differs():
+    r1 = train(steps=6, stream=False, seed=3, **TINY)
+    r2 = train(steps=6, stream=False, seed=4, **TINY)
+    assert any(not np.array_equal(r1.model.params[k], r2.model.params[k])
+               for k in r1.model.params)
+    assert r1.history["loss"] != r2.history["loss"]
+
+
+def test_config_object_and_overrides_are_equivalent():
+    config = TrainConfig(steps=3, **TINY)
+    r1 = train(config, stream=False)
+    r2 = train(TrainConfig(**TINY), stream=False, steps=3)
+    assert r2.config.steps == 3
+    assert_same_params(r1.model.params, r2.model.params)
+
+
+# ---------------------------------------------------------------------------- resume
+class _StopAt:
+    def __init__(self, step):
+        self.step = step
+        self.calls = []
+
+    def __call__(self, step, history):
+        self.calls.append(step)
+        if step == self.step:
+            raise KeyboardInterrupt
+
+
+def test_resume_continues_exactly(tmp_path):
+    full_dir, cut_dir = tmp_path / "full", tmp_path / "cut"
+    full = train(steps=6, out_dir=full_dir, checkpoint_every=3, log_every=1, stream=False,
+                 **TINY)
+    assert not full.interrupted and full.step == 6
+
+    stop = _StopAt(3)
+    cut = train(steps=6, out_dir=cut_dir, checkpoint_every=3, log_every=1, stream=False,
+                callback=stop, **TINY)
+    assert cut.interrupted is True
+    assert cut.step == 3 and stop.calls == [1, 2, 3]
+    path = cut_dir / "checkpoint.npz"
+    assert path.exists()
+    _, ckpt = ntm_numpy.load(path, return_checkpoint=True)
+    assert ckpt.meta["step"] == 3
+    assert ckpt.meta["sequences"] == 6
+
+    resumed = train(resume=path, steps=6, out_dir=cut_dir, checkpoint_every=3, log_every=1,
+                    stream=False, **TINY)
+    assert not resumed.interrupted
+    assert resumed.step == 6 and resumed.sequences == 12
+    assert_same_params(full.model.params, resumed.model.params)
+    # the history continues from the checkpoint's
+    assert resumed.history["step"] == [1, 2, 3, 4, 5, 6]
+    assert resumed.history["val_step"] == [3, 6]
+    assert timeless(resumed.history) == timeless(full.history)
+    assert all(b >= a for a, b in zip(resumed.history["time"], resumed.history["time"][1:]))
+    # and the final checkpoint is the same as the uninterrupted run's
+    m_full = ntm_numpy.load(full_dir / "checkpoint.npz")
+    m_cut, ck = ntm_numpy.load(path, return_checkpoint=True)
+    assert ck.meta["step"] == 6
+    assert_same_params(m_full.params, m_cut.params)
+
+
+def test_resume_can_raise_steps(tmp_path):
+    train(steps=3, out_dir=tmp_path, stream=False, **TINY)
+    resumed = train(resume=tmp_path / "checkpoint.npz", steps=5, stream=False, **TINY)
+    assert resumed.step == 5 and resumed.config.steps == 5
+
+
+def test_resume_without_steps_keeps_the_saved_number_of_steps(tmp_path):
+    train(steps=3, out_dir=tmp_path, stream=False, **TINY)
+
+    def stop_after_saved_steps(step, history):
+        if step > 3:  # keep the test fast whatever happens
+            raise KeyboardInterrupt
+
+    resumed = train(resume=tmp_path / "checkpoint.npz", stream=False, log_every=1,
+                    callback=stop_after_saved_steps)
+    assert resumed.config.steps == 3
+    assert resumed.step == 3 and not resumed.interrupted
+
+
+def test_resume_rejects_a_checkpoint_not_written_by_training(tmp_path):
+    model = TrainConfig(**TINY).make_model()
+    path = tmp_path / "plain.npz"
+    model.save(path)
+    with pytest.raises(ValueError, match="^resume"):
+        train(resume=path, steps=3, stream=False)
+
+
+# ---------------------------------------------------------------------------- checkpoint
+def test_training_checkpoint_contents(tmp_path):
+    result = train(steps=4, out_dir=tmp_path, checkpoint_every=2, stream=False, seed=5, **TINY)
+    path = tmp_path / "checkpoint.npz"
+    model, ckpt = ntm_numpy.load(path, return_checkpoint=True)
+    assert isinstance(model, NTM)
+    assert_same_params(model.params, result.model.params)
+    # optimizer state: Adam's step counter and one set of slots per parameter
+    assert ckpt.state
+    steps = [k for k in ckpt.state if k.endswith(".step")]
+    assert len(steps) == 1 and int(ckpt.state[steps[0]]) == 4
+    for name in model.params:
+        assert any(k.endswith("." + name) for k in ckpt.state), name
+    meta = ckpt.meta
+    assert meta["step"] == 4 and meta["sequences"] == 8
+    assert meta["elapsed"] >= 0
+    assert meta["optimizer"]["name"] == "adam"
+    assert isinstance(meta["rng_state"], dict) and "state" in meta["rng_state"]
+    restored = TrainConfig.from_dict(meta["train_config"])
+    assert restored == result.config
+    assert restored.seed == 5 and restored.steps == 4
+    assert set(meta["history"]) == set(HISTORY_KEYS)
+    assert meta["history"]["val_step"] == [3, 4]
+
+
+def test_no_out_dir_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    train(steps=2, stream=False, **TINY)
+    assert os.listdir(tmp_path) == []
+
+
+def test_progress_goes_to_the_stream():
+    import io
+
+    out = io.StringIO()
+    train(steps=2, stream=out, log_every=1, **TINY)
+    text = out.getvalue()
+    assert "step" in text and "2/2" in text
+
+
+# ---------------------------------------------------------------------------- learning
+def test_ntm_learns_a_tiny_copy_task():
+    config = TrainConfig(task="copy", steps=500, batch_size=16, lr=1e-2, controller_size=32,
+                         memory_rows=8, memory_width=6, eval_every=100, val_batches=2,
+                         val_batch_size=16, seed=0, task_settings=dict(bits=4, max_length=3))
+    task = config.make_task()
+    untrained = config.make_model()
+    start = bit_errors_on(untrained, _validation_set(config, task, untrained.dtype))
+    result = train(config, stream=False)
+    end = result.history["val_bit_errors"][-1]
+    assert start > 2.0
+    assert end < 0.5 * start
+    assert end < 1.0
+    assert result.history["loss"][-1] < result.history["loss"][0]
+
+
+def test_lstm_baseline_trains_through_the_same_loop(tmp_path):
+    config = TrainConfig(task="copy", model="lstm", hidden_size=32, steps=300, batch_size=16,
+                         lr=1e-2, eval_every=100, val_batches=2, val_batch_size=16, seed=0,
+                         task_settings=dict(bits=4, max_length=3))
+    untrained = config.make_model()
+    assert isinstance(untrained, LSTMBaseline)
+    start = bit_errors_on(untrained, _validation_set(config, config.make_task(),
+                                                     untrained.dtype))
+    result = train(config, out_dir=tmp_path, stream=False)
+    assert isinstance(result.model, LSTMBaseline)
+    assert result.step == 300
+    assert result.history["val_bit_errors"][-1] < 0.75 * start
+    loaded = ntm_numpy.load(tmp_path / "checkpoint.npz")
+    assert isinstance(loaded, LSTMBaseline)
+    assert_same_params(loaded.params, result.model.params)
+
+
+def test_float64_training():
+    result = train(steps=3, dtype="float64", stream=False, **TINY)
+    assert result.model.dtype == np.float64
+    for v in result.model.params.values():
+        assert v.dtype == np.float64
+        assert np.all(np.isfinite(v))
+    assert all(math.isfinite(v) for v in result.history["loss"])
+
+
+def test_rmsprop_and_clip_norm():
+    result = train(steps=3, optimizer="rmsprop", clip_norm=1.0, stream=False, **TINY)
+    assert result.config.lr == 1e-4
+    assert all(np.all(np.isfinite(v)) for v in result.model.params.values())
+
+
+def test_zero_steps():
+    result = train(steps=0, stream=False, **TINY)
+    assert result.step == 0 and result.history["step"] == []
+    assert result.converged is None and result.worst_after_converged is None
+
+
+# ---------------------------------------------------------------------------- evaluate
+class _Oracle:
+    """A stub model that replays the task's batches and outputs +-5 logits from y."""
+
+    def __init__(self, task, lengths, sequences, batch_size, seed, sign=1.0):
+        self.dtype = np.dtype(np.float64)
+        self.expected = []
+        for length in lengths:
+            rng = np.random.default_rng([seed, length])
+            left = sequences
+            while left > 0:
+                b = min(batch_size, left)
+                self.expected.append(task.batch(rng, b, length=length, dtype=self.dtype))
+                left -= b
+        self.sign = sign
+        self.calls = 0
+
+    def forward(self, x):
+        ex, ey, _ = self.expected[self.calls]
+        self.calls += 1
+        assert np.array_equal(x, ex)
+        return self.sign * np.where(ey > 0.5, 5.0, -5.0), None
+
+
+def test_evaluate_perfect_model_gives_zero():
+    task = get_task("copy")
+    oracle = _Oracle(task, [2, 5], sequences=5, batch_size=2, seed=7)
+    errs = evaluate(oracle, task, [2, 5], sequences=5, batch_size=2, seed=7)
+    assert errs == {2: 0.0, 5: 0.0}
+    assert oracle.calls == 6  # 3 batches (2 + 2 + 1) per length
+
+
+def test_evaluate_inverted_model_gets_every_bit_wrong():
+    task = get_task("copy")
+    oracle = _Oracle(task, [3], sequences=4, batch_size=32, seed=1, sign=-1.0)
+    errs = evaluate(oracle, "copy", [3], sequences=4, batch_size=32, seed=1)
+    assert errs == {3: 3 * 8.0}
+
+
+def test_evaluate_real_model():
+    model = TrainConfig(**TINY).make_model()
+    errs = evaluate(model, "copy", [1, 2, 4], sequences=3, batch_size=2)
+    assert list(errs) == [1, 2, 4]
+    assert all(v >= 0 for v in errs.values())
+    assert all(v <= 8 * length for length, v in errs.items())
+    assert errs == evaluate(model, "copy", [1, 2, 4], sequences=3, batch_size=2)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(lengths=[2, 0]), "lengths"),
+    (dict(lengths=[-1]), "lengths"),
+    (dict(lengths=[2], sequences=0), "sequences"),
+    (dict(lengths=[2], batch_size=0), "batch_size"),
+])
+def test_evaluate_bad_arguments(kwargs, name):
+    model = TrainConfig(**TINY).make_model()
+    with pytest.raises(ValueError, match=f"^{name}"):
+        evaluate(model, "copy", **kwargs)
+
+
+# ---------------------------------------------------------------------------- convergence
+def _history(vals):
+    return dict(val_bit_errors=list(vals), val_step=[10 * (i + 1) for i in range(len(vals))],
+                val_sequences=[160 * (i + 1) for i in range(len(vals))],
+                val_time=[1.5 * (i + 1) for i in range(len(vals))])
+
+
+def test_convergence_first_value_below_threshold_and_worst_after():
+    conv, worst = convergence(_history([5.0, 0.5, 0.05, 0.3, 0.0, 0.2]))
+    assert conv == dict(step=30, sequences=480, time=4.5)
+    assert worst == 0.3
+
+
+def test_convergence_never():
+    assert convergence(_history([5.0, 0.5, 0.1])) == (None, None)
+    assert convergence(_history([])) == (None, None)
+
+
+def test_convergence_threshold_is_strict_and_adjustable():
+    assert CONVERGED_BIT_ERRORS == 0.1
+    assert convergence(_history([0.1]))[0] is None
+    conv, worst = convergence(_history([0.9, 0.4]), threshold=1.0)
+    assert conv["step"] == 10 and worst == 0.9
+
+
+# ---------------------------------------------------------------------------- TrainConfig
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(task="nope"), "task"),
+    (dict(steps=-1), "steps"),
+    (dict(steps=1.5), "steps"),
+    (dict(batch_size=0), "batch_size"),
+    (dict(lr=0), "lr"),
+    (dict(lr=-1e-3), "lr"),
+    (dict(lr=float("nan")), "lr"),
+    (dict(optimizer="sgd"), "optimizer"),
+    (dict(dtype="float16"), "dtype"),
+    (dict(model="gru"), "model"),
+    (dict(eval_every=0), "eval_every"),
+    (dict(val_batches=0), "val_batches"),
+    (dict(checkpoint_every=0), "checkpoint_every"),
+    (dict(clip=0.0), "clip"),
+])
+def test_train_config_validation(kwargs, name):
+    with pytest.raises(ValueError, match=f"^{name}"):
+        TrainConfig(**kwargs)
+
+
+def test_train_config_defaults_and_from_dict():
+    c = TrainConfig()
+    assert c.steps == TASK_DEFAULTS["copy"]["steps"]
+    assert c.lr == 1e-3
+    assert TrainConfig(optimizer="rmsprop").lr == 1e-4
+    assert TrainConfig(task="repeat_copy").steps == TASK_DEFAULTS["repeat_copy"]["steps"]
+    with pytest.raises(ValueError, match="unknown"):
+        TrainConfig.from_dict({"task": "copy", "bogus": 1})
+
+
+def test_train_rejects_bad_log_every():
+    with pytest.raises(ValueError, match="^log_every"):
+        train(steps=1, stream=False, log_every=0, **TINY)
