@@ -54,6 +54,9 @@ def _add_train(sub):
     p.add_argument("--shift-range", type=int, default=d.shift_range)
     p.add_argument("--hidden-size", type=int, default=d.hidden_size,
                    help="hidden units of the LSTM baseline")
+    p.add_argument("--task-setting", action="append", default=[], metavar="KEY=VALUE",
+                   help="a setting of the task, e.g. max_length=10 (repeatable; see "
+                   "ntm_numpy.tasks)")
     p.add_argument("--eval-every", type=int, default=d.eval_every)
     p.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)
     p.add_argument("--log-every", type=int, default=50)
@@ -63,6 +66,24 @@ def _add_train(sub):
     p.add_argument("--no-plots", action="store_true", help="do not write plots at the end")
     p.add_argument("--lengths", type=int, nargs="+", default=None,
                    help="lengths for the final generalisation curve (default: per task)")
+
+
+def _parse_settings(items):
+    """``["max_length=10", ...]`` -> ``{"max_length": 10, ...}`` (ints, floats or text)."""
+    settings = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--task-setting: expected KEY=VALUE, got {item!r}")
+        for convert in (int, float):
+            try:
+                settings[key] = convert(value)
+                break
+            except ValueError:
+                continue
+        else:
+            settings[key] = value
+    return settings
 
 
 def _cmd_train(args):
@@ -83,7 +104,9 @@ def _cmd_train(args):
                          memory_width=args.memory_width, read_heads=args.read_heads,
                          write_heads=args.write_heads, shift_range=args.shift_range,
                          hidden_size=args.hidden_size, eval_every=args.eval_every,
-                         checkpoint_every=args.checkpoint_every)
+                         checkpoint_every=args.checkpoint_every,
+                         task_settings=_parse_settings(args.task_setting))
+    config.make_task()  # unknown task settings fail here, before anything is written
     out = args.out or os.path.join("runs", args.task)
     print(f"training {config.model} on {config.task}: {config.steps} updates of "
           f"{config.batch_size} sequences, {config.optimizer} lr {config.lr}, seed "
@@ -192,6 +215,9 @@ def _cmd_evaluate(args):
     model, ckpt = load(args.checkpoint, return_checkpoint=True)
     task = _task_of(ckpt, args.task)
     if args.memory_rows:
+        if not hasattr(model, "with_memory_rows"):
+            raise ValueError(f"--memory-rows: expected an NTM checkpoint, got {model!r}, "
+                             "which has no memory")
         model = model.with_memory_rows(args.memory_rows)
     lengths = args.lengths or TASK_DEFAULTS[task.name]["lengths"]
     errs = evaluate(model, task, lengths, sequences=args.sequences, seed=args.seed)

@@ -7,7 +7,10 @@ values from the controller, a write head ``3M + S + 3``, laid out as
 
 ``[key (M) | beta (1) | g (1) | s (S) | gamma (1) | erase (M) | add (M)]``
 
-(the last two only for write heads).
+(the last two only for write heads). This is the layout of one head's input to
+:func:`head_params_forward`; the model (:mod:`ntm_numpy.model`) arranges its head map
+differently, all heads' addressing blocks first and then the erase/add blocks, so that
+one call serves every head.
 
 Activations (section 3.3 of the paper asks for beta > 0, g in (0, 1), s a distribution,
 gamma >= 1, erase in (0, 1); the rest is a choice, stated here)

@@ -348,7 +348,7 @@ class NTM:
             hp, hp_cache = head_params_forward(raw_addr, M, S, False)
             (erase, add), ea_cache = erase_add_forward(raw[:, K * A :].reshape(B, W, 2 * M))
             # 3. every head addresses M_{t-1}, eqs (5)-(9)
-            memory_k = np.broadcast_to(memory, (K, B, N, M)).reshape(K * B, N, M)
+            memory_k = np.concatenate((memory,) * K)  # (K*B, N, M), one copy per head
             w, a_cache = address_forward(memory_k, w_prev, hp.key, hp.beta, hp.g, hp.s,
                                          hp.gamma)
             # 4. the read heads read M_{t-1}, eq (2)

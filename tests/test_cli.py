@@ -234,3 +234,40 @@ def test_evaluate_and_plot_use_the_training_task_settings(tmp_path, capsys):
     ckpt = str(tmp_path / "checkpoint.npz")
     assert main(["evaluate", ckpt, "--lengths", "2", "--sequences", "2"]) == 0
     assert main(["plot", ckpt, "--out", str(tmp_path)]) == 0
+
+
+def test_ctrl_c_stops_cleanly_with_a_checkpoint_that_resumes(tmp_path):
+    """A real SIGINT to a training process: exit code 130, a checkpoint at a whole step."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import ntm_numpy
+
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "ntm_numpy", "train", "copy", "--steps", "100000",
+           "--batch-size", "2", "--controller-size", "8", "--memory-rows", "8",
+           "--memory-width", "4", "--eval-every", "1000", "--log-every", "1",
+           "--out", str(out), "--no-plots"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # wait until training has logged a few steps, then interrupt
+        deadline = time.time() + 60
+        seen = 0
+        while seen < 3 and time.time() < deadline:
+            line = proc.stderr.readline()
+            if line.startswith("step") or "\rstep" in line:
+                seen += 1
+        assert seen >= 3, "training did not start"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    model, ckpt = ntm_numpy.load(out / "checkpoint.npz", return_checkpoint=True)
+    assert 3 <= ckpt.meta["step"] < 100000
+    assert ckpt.meta["sequences"] == 2 * ckpt.meta["step"]
+    # the optimiser has taken exactly as many steps as the checkpoint says
+    assert int(ckpt.state["adam.step"]) == ckpt.meta["step"]
