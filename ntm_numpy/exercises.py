@@ -18,31 +18,26 @@ of the package's forward (:func:`ntm_numpy.gradcheck.numerical_gradient`), for a
     >>> print(check("read", read_backward))
     read_backward: PASS (max relative error 3.1e-10)
 
-The exercises (``EXERCISES``), with the forward used and the cache the backward gets
-(B batch, N memory rows, M row width, S = 2k+1 shift offsets, D input width,
-H hidden units):
+The exercises (``EXERCISES``), each with the package forward it uses and the cache its
+backward receives (B batch, N memory rows, M row width, S = 2k+1 shift offsets,
+D input width, H hidden units):
 
-===================== =================================== ====================================
-name                  forward (inputs -> output)          cache fields
-===================== =================================== ====================================
-``read``              memory.read_forward                 ReadCache(memory, w)
-                      (memory, w) -> r
-``write``             memory.write_forward                WriteCache(memory, w, e, a, keep)
-                      (memory, w, e, a) -> new_memory
-``cosine_similarity`` addressing.cosine_similarity_forward CosineCache(memory, key, mem_norm,
-                      (memory, key) -> K                  key_norm, K)
-``content_weighting`` addressing.content_weighting_forward ContentCache(cosine, beta, w)
-                      (memory, key, beta) -> w_c
-``interpolation``     addressing.interpolation_forward    InterpolationCache(w_c, w_prev, g)
-                      (w_c, w_prev, g) -> w_g
-``shift``             addressing.shift_forward            ShiftCache(gathered, s, back_index)
-                      (w_g, s) -> w_s
-``sharpen``           addressing.sharpen_forward          SharpenCache(w, gamma, powered,
-                      (w, gamma) -> out                   total, out)
-``lstm_step``         controller.lstm_step_forward        LSTMStepCache(x, h_prev, Wx, Wh,
-                      (x, h_prev, c_prev, Wx, Wh, b)      gates=LSTMGatesCache(c_prev, i, f,
-                      -> (h, c)                           o, g, tanh_c))
-===================== =================================== ====================================
+* ``read``: ``memory.read_forward(memory, w) -> r``; ``ReadCache(memory, w)``
+* ``write``: ``memory.write_forward(memory, w, e, a) -> new_memory``;
+  ``WriteCache(memory, w, e, a, keep)``
+* ``cosine_similarity``: ``addressing.cosine_similarity_forward(memory, key) -> K``;
+  ``CosineCache(memory, key, mem_norm, key_norm, K)``
+* ``content_weighting``: ``addressing.content_weighting_forward(memory, key, beta) -> w_c``;
+  ``ContentCache(cosine, beta, w)`` with ``cosine`` a ``CosineCache``
+* ``interpolation``: ``addressing.interpolation_forward(w_c, w_prev, g) -> w_g``;
+  ``InterpolationCache(w_c, w_prev, g)``
+* ``shift``: ``addressing.shift_forward(w_g, s) -> w_s``;
+  ``ShiftCache(gathered, s, back_index)``
+* ``sharpen``: ``addressing.sharpen_forward(w, gamma) -> out``;
+  ``SharpenCache(w, gamma, powered, total, out)``
+* ``lstm_step``: ``controller.lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b) -> (h, c)``
+  (so ``dout`` is the tuple ``(dh, dc)``); ``LSTMStepCache(x, h_prev, Wx, Wh, gates)``
+  with ``gates`` an ``LSTMGatesCache(c_prev, i, f, o, g, tanh_c)``
 
 :func:`describe` gives the shapes of every input, output and cache field.
 
@@ -335,7 +330,7 @@ def describe(name):
     """
     ex = get_exercise(name)
     fwd = ex.forward
-    summary = (inspect.getdoc(fwd) or "").split("\n\n")[0].replace("\n", " ")
+    summary = (inspect.getdoc(fwd) or "").split("\n\n")[0].replace("\n", " ").replace("``", "")
     ins = ", ".join(n for n, _ in ex.inputs)
     outs = ", ".join(n for n, _ in ex.outputs)
     outs_p = f"({outs})" if len(ex.outputs) > 1 else outs
@@ -604,7 +599,7 @@ def check(name, student_backward, *, seed=0, trials=3, tol=DEFAULT_TOL, upstream
             first_case = case
             return result(
                 "error",
-                f"{fn} raised {type(exc).__name__}"
+                f"raised {type(exc).__name__}"
                 + (f": {msg}" if msg else "")
                 + _where(exc, student_backward)
                 + f" [with {case}]",
@@ -612,17 +607,17 @@ def check(name, student_backward, *, seed=0, trials=3, tol=DEFAULT_TOL, upstream
 
         want = f"a tuple of {len(names)} gradients ({', '.join('d' + n for n in names)})"
         if grads is None:
-            return result("error", f"{fn} returned None — expected {want}; is the `return` missing?")
+            return result("error", f"returned None — expected {want}; is the `return` missing?")
         if not isinstance(grads, (tuple, list)):
             if isinstance(grads, np.ndarray):
                 got = f"a single array of shape {grads.shape}"
             else:
                 got = f"a {type(grads).__name__}"
-            return result("error", f"{fn} returned {got} — expected {want}")
+            return result("error", f"returned {got} — expected {want}")
         if len(grads) != len(names):
             return result(
                 "error",
-                f"{fn} returned {len(grads)} gradient{'s' if len(grads) != 1 else ''} — "
+                f"returned {len(grads)} gradient{'s' if len(grads) != 1 else ''} — "
                 f"expected {want}",
             )
 

@@ -1,0 +1,138 @@
+"""Reference solutions of the gradient-check exercises (``ntm_numpy.exercises``).
+
+One function per exercise, named ``<name>_backward`` exactly as in the notebook's
+``# EXERCISE: <name>_backward`` cells. Each is a re-derivation written independently of
+the package's backward passes (loops over offsets, einsum, explicit chain rule) and is
+self-contained: it uses only ``np``, which the notebook imports, so that its source,
+extracted with :func:`inspect.getsource`, can replace the blank cell (see
+:func:`solution_cell`).
+"""
+import inspect
+import textwrap
+
+import numpy as np
+
+
+def read_backward(dr, cache):
+    memory, w = cache
+    # r[b, m] = sum_n w[b, n] memory[b, n, m]
+    dmemory = np.einsum("bn,bm->bnm", w, dr)
+    dw = np.einsum("bnm,bm->bn", memory, dr)
+    return dmemory, dw
+
+
+def write_backward(dnew_memory, cache):
+    memory, w, e, a, keep = cache
+    # new[b,n,m] = memory[b,n,m] (1 - w[b,n] e[b,m]) + w[b,n] a[b,m]
+    G = dnew_memory
+    dmemory = G * (1.0 - np.einsum("bn,bm->bnm", w, e))
+    dw = np.einsum("bnm,bm->bn", G, a) - np.einsum("bnm,bnm,bm->bn", G, memory, e)
+    de = -np.einsum("bnm,bnm,bn->bm", G, memory, w)
+    da = np.einsum("bnm,bn->bm", G, w)
+    return dmemory, dw, de, da
+
+
+def cosine_similarity_backward(dK, cache):
+    memory, key, mem_norm, key_norm, K = cache
+    # K = dot / (nu nv) with nu = |M_n|, nv = |k| (smoothed); d|x|/dx = x / |x|
+    nu = mem_norm  # (B, N)
+    nv = key_norm[:, 0]  # (B,)
+    dot = np.einsum("bnm,bm->bn", memory, key)
+    ddot = dK / (nu * nv[:, None])
+    dnu = -dK * dot / (nu**2 * nv[:, None])
+    dnv = -np.sum(dK * dot / (nu * nv[:, None] ** 2), axis=1)  # (B,)
+    dmemory = ddot[:, :, None] * key[:, None, :] + (dnu / nu)[:, :, None] * memory
+    dkey = np.einsum("bn,bnm->bm", ddot, memory) + (dnv / nv)[:, None] * key
+    return dmemory, dkey
+
+
+def content_weighting_backward(dw_c, cache):
+    cos_cache, beta, w = cache
+    memory, key, mem_norm, key_norm, K = cos_cache
+    # softmax Jacobian: dz_n = w_n (dw_n - sum_j w_j dw_j)
+    dz = w * (dw_c - np.sum(w * dw_c, axis=1, keepdims=True))
+    dbeta = np.sum(dz * K, axis=1, keepdims=True)
+    dK = dz * beta
+    # cosine similarity, written with unit vectors: K = u_hat . v_hat
+    u_hat = memory / mem_norm[:, :, None]
+    v_hat = key / key_norm
+    # dK/du = (v_hat - K u_hat) / |u|,  dK/dv = (u_hat - K v_hat) / |v|
+    dmemory = dK[:, :, None] * (v_hat[:, None, :] - K[:, :, None] * u_hat) / mem_norm[:, :, None]
+    dkey = np.einsum("bn,bnm->bm", dK, u_hat - K[:, :, None] * v_hat[:, None, :]) / key_norm
+    return dmemory, dkey, dbeta
+
+
+def interpolation_backward(dw_g, cache):
+    w_c, w_prev, g = cache
+    dw_c = dw_g * g
+    dw_prev = dw_g - dw_g * g
+    dg = np.einsum("bn,bn->b", dw_g, w_c - w_prev)[:, None]
+    return dw_c, dw_prev, dg
+
+
+def shift_backward(dw_s, cache):
+    gathered, s, back_index = cache
+    B, N, S = gathered.shape
+    w_g = gathered[:, :, S // 2]  # column of offset 0 is w_g itself
+    dw_g = np.zeros_like(dw_s)
+    ds = np.zeros_like(s)
+    for j in range(S):
+        o = j - S // 2
+        # forward: w_s += s_j * roll(w_g, o); its adjoint rolls back by -o
+        ds[:, j] = np.sum(dw_s * np.roll(w_g, o, axis=1), axis=1)
+        dw_g += s[:, j : j + 1] * np.roll(dw_s, -o, axis=1)
+    return dw_g, ds
+
+
+def sharpen_backward(dout, cache):
+    w, gamma, powered, total, out = cache
+    # out = p / total with p = w**gamma: dp_n = (dout_n - sum_j dout_j out_j) / total
+    dp = (dout - np.sum(dout * out, axis=1, keepdims=True)) / total
+    # d w**gamma / d w = gamma w**(gamma - 1), finite at w = 0 since gamma >= 1
+    dw = dp * gamma * w ** (gamma - 1.0)
+    # d w**gamma / d gamma = w**gamma log w (its limit, 0, at w = 0)
+    safe_w = np.where(w > 0, w, 1.0)
+    dgamma = np.sum(dp * powered * np.log(safe_w), axis=1, keepdims=True)
+    return dw, dgamma
+
+
+def lstm_step_backward(dout, cache):
+    dh, dc = dout
+    x, h_prev, Wx, Wh, gates = cache
+    c_prev, i, f, o, g, tanh_c = gates
+    # h = o tanh(c): the cell state gets dc from the next step plus the path through h
+    dc_total = dc + dh * o * (1.0 - tanh_c**2)
+    do = dh * tanh_c
+    di, df, dg = dc_total * g, dc_total * c_prev, dc_total * i
+    dc_prev = dc_total * f
+    # gate non-linearities: sigmoid' = s (1 - s), tanh' = 1 - t^2
+    dz = np.hstack([di * i * (1 - i), df * f * (1 - f), do * o * (1 - o), dg * (1 - g**2)])
+    dx = np.einsum("bk,dk->bd", dz, Wx)
+    dh_prev = np.einsum("bk,hk->bh", dz, Wh)
+    dWx = np.einsum("bd,bk->dk", x, dz)
+    dWh = np.einsum("bh,bk->hk", h_prev, dz)
+    db = dz.sum(axis=0)
+    return dx, dh_prev, dc_prev, dWx, dWh, db
+
+
+SOLUTIONS = {
+    "read": read_backward,
+    "write": write_backward,
+    "cosine_similarity": cosine_similarity_backward,
+    "content_weighting": content_weighting_backward,
+    "interpolation": interpolation_backward,
+    "shift": shift_backward,
+    "sharpen": sharpen_backward,
+    "lstm_step": lstm_step_backward,
+}
+
+
+def solution_cell(name, func=None):
+    """The source of a notebook exercise cell holding ``func`` (default: the reference
+    solution of ``name``), renamed to ``<name>_backward`` and headed by the cell marker
+    ``# EXERCISE: <name>_backward``."""
+    func = SOLUTIONS[name] if func is None else func
+    src = textwrap.dedent(inspect.getsource(func))
+    head, sep, body = src.partition("(")
+    assert head.startswith("def "), src
+    return f"# EXERCISE: {name}_backward\ndef {name}_backward({body}".rstrip() + "\n"

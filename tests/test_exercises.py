@@ -1,0 +1,508 @@
+"""Tests of the gradient-check exercises: ``ntm_numpy.exercises`` and the notebook
+``notebooks/04_gradient_checking.ipynb``.
+
+(a) every reference solution (``tests/exercise_solutions.py``) passes ``check``;
+(b) deliberately wrong solutions are caught, naming the wrong input, and malformed
+    answers (wrong count, shape, None, NaN, exceptions, not implemented) get clear
+    messages instead of tracebacks;
+(c) the notebook as shipped (blanks) executes top to bottom, each check reporting
+    "not implemented yet";
+(d) with every ``# EXERCISE:`` cell replaced by its reference solution, the notebook
+    executes and every check prints PASS; with one wrong solution it prints FAIL naming
+    the input.
+"""
+import copy
+import inspect
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import exercise_solutions as sol
+from ntm_numpy import exercises as ex
+from ntm_numpy.exercises import EXERCISES, ExerciseResult, check, describe
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "notebooks" / "04_gradient_checking.ipynb"
+
+
+# ----------------------------------------------------------------------------------------
+# (a) the reference solutions pass
+# ----------------------------------------------------------------------------------------
+def test_exercise_list():
+    assert EXERCISES == (
+        "read", "write", "cosine_similarity", "content_weighting", "interpolation",
+        "shift", "sharpen", "lstm_step",
+    )
+    assert set(sol.SOLUTIONS) == set(EXERCISES)
+    for name, func in sol.SOLUTIONS.items():
+        assert func.__name__ == f"{name}_backward"
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_reference_solution_passes(name):
+    res = check(name, sol.SOLUTIONS[name])
+    assert isinstance(res, ExerciseResult)
+    assert res.passed and res, str(res)
+    assert res.status == "pass" and res.wrong_inputs == [] and res.problems == {}
+    assert list(res.rel_errors) == list(ex.get_exercise(name).input_names)
+    assert all(0 <= e < 1e-7 for e in res.rel_errors.values()), res.rel_errors
+    assert re.fullmatch(
+        rf"{name}_backward: PASS \(max relative error [0-9.e+-]+\)", str(res)
+    ), str(res)
+    assert res.report() == str(res)
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_package_backward_passes(name):
+    assert check(name, ex.get_exercise(name).reference, trials=2).passed
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_solutions_are_self_contained_rederivations(name):
+    func = sol.SOLUTIONS[name]
+    src = inspect.getsource(func)
+    # only numpy: the source must run as a notebook cell, and must not call the package
+    assert set(inspect.getclosurevars(func).globals) <= {"np"}, src
+    assert "ntm_numpy" not in src and "_backward(" not in src.split("\n", 1)[1]
+    cell = sol.solution_cell(name)
+    assert cell.startswith(f"# EXERCISE: {name}_backward\ndef {name}_backward(")
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_describe_and_cache_fields(name):
+    e = ex.get_exercise(name)
+    text = describe(name)
+    assert text.startswith(f"{name}: ")
+    for n, shape in e.inputs + e.outputs:
+        assert f"{n} {shape}" in text
+    assert f"{name}_backward(" in text and e.forward.__name__ in text
+    # the documented cache fields are those of the forward's real cache
+    out, cache = e.forward(*ex.make_inputs(name))
+    assert type(cache) is e.cache_type
+    assert e.cache.startswith(e.cache_type.__name__ + "(")
+    for field in cache._fields:
+        assert re.search(rf"\b{field}\b", e.cache), (field, e.cache)
+    for sub in cache:
+        if isinstance(sub, tuple):  # nested caches: ContentCache.cosine, LSTMStepCache.gates
+            for field in sub._fields:
+                assert re.search(rf"\b{field}\b", e.cache), (field, e.cache)
+
+
+def test_get_exercise_and_argument_errors():
+    assert ex.get_exercise("read_backward").name == "read"
+    with pytest.raises(ValueError, match="expected one of 'read', 'write'"):
+        check("reed", sol.read_backward)
+    with pytest.raises(ValueError, match="expected one of"):
+        describe(3)
+    with pytest.raises(TypeError, match="expected a function"):
+        check("read", None)
+    with pytest.raises(ValueError, match="trials"):
+        check("read", sol.read_backward, trials=0)
+    with pytest.raises(ValueError, match="upstream"):
+        check("read", sol.read_backward, upstream="zeros")
+
+
+def test_inputs_are_valid():
+    for name in EXERCISES:
+        e = ex.get_exercise(name)
+        for case in range(len(e.cases)):
+            xs = ex.make_inputs(name, seed=case, case=case)
+            assert all(x.dtype == np.float64 for x in xs)
+            d = dict(zip(e.input_names, xs))
+            for k in ("w", "w_c", "w_prev", "w_g", "s"):
+                if k in d:
+                    assert np.all(d[k] > 0) and np.allclose(d[k].sum(axis=1), 1.0)
+            if "beta" in d:
+                assert np.all(d["beta"] > 0)
+            if "g" in d and name == "interpolation":
+                assert np.all((d["g"] > 0) & (d["g"] < 1))
+            if "gamma" in d:
+                assert np.all(d["gamma"] >= 1)
+            if "e" in d:
+                assert np.all((d["e"] > 0) & (d["e"] < 1))
+    shift_cases = ex.get_exercise("shift").cases
+    assert all(c["S"] % 2 == 1 for c in shift_cases)
+    assert any(c["S"] > c["N"] for c in shift_cases)
+
+
+def test_check_is_deterministic_and_seeded():
+    a = check("content_weighting", sol.content_weighting_backward, seed=5)
+    b = check("content_weighting", sol.content_weighting_backward, seed=5)
+    c = check("content_weighting", sol.content_weighting_backward, seed=6)
+    assert a.rel_errors == b.rel_errors
+    assert a.rel_errors != c.rel_errors and c.passed
+
+
+# ----------------------------------------------------------------------------------------
+# (b) wrong solutions are caught, and the wrong input is named
+# ----------------------------------------------------------------------------------------
+def read_wrong_sign(dr, cache):
+    dmemory, dw = sol.read_backward(dr, cache)
+    return dmemory, -dw
+
+
+def write_no_erase_in_dw(dnew_memory, cache):
+    memory, w, e, a, keep = cache
+    dmemory, _, de, da = sol.write_backward(dnew_memory, cache)
+    dw = np.einsum("bnm,bm->bn", dnew_memory, a)  # forgot - sum_m dnew * memory * e
+    return dmemory, dw, de, da
+
+
+def cosine_key_norm_constant(dK, cache):
+    memory, key, mem_norm, key_norm, K = cache
+    dmemory, _ = sol.cosine_similarity_backward(dK, cache)
+    dkey = np.einsum("bn,bnm->bm", dK / (mem_norm * key_norm), memory)  # forgot |k|'s term
+    return dmemory, dkey
+
+
+def content_dbeta_before_softmax(dw_c, cache):
+    cos_cache, beta, w = cache
+    dmemory, dkey, _ = sol.content_weighting_backward(dw_c, cache)
+    dbeta = np.sum(dw_c * cos_cache.K, axis=1, keepdims=True)  # skipped the softmax
+    return dmemory, dkey, dbeta
+
+
+def interpolation_dg_not_summed(dw_g, cache):
+    w_c, w_prev, g = cache
+    dw_c, dw_prev, _ = sol.interpolation_backward(dw_g, cache)
+    return dw_c, dw_prev, dw_g * (w_c - w_prev)  # (B, N): forgot to sum over rows
+
+
+def shift_forward_offsets(dw_s, cache):
+    gathered, s, back_index = cache
+    B, N, S = gathered.shape
+    w_g = gathered[:, :, S // 2]
+    dw_g = np.zeros_like(dw_s)
+    ds = np.zeros_like(s)
+    for j in range(S):
+        o = j - S // 2
+        ds[:, j] = np.sum(dw_s * np.roll(w_g, o, axis=1), axis=1)
+        dw_g += s[:, j : j + 1] * np.roll(dw_s, o, axis=1)  # should be -o
+    return dw_g, ds
+
+
+def shift_kernel_overwrites(dw_s, cache):
+    """Right when S <= N; with S > N two offsets share a row and '=' drops one."""
+    gathered, s, back_index = cache
+    B, N, S = gathered.shape
+    kernel = np.zeros((B, N))
+    for j in range(S):
+        kernel[:, (j - S // 2) % N] = s[:, j]  # should be +=
+    dw_g = np.zeros_like(dw_s)
+    for k in range(N):
+        dw_g += kernel[:, k : k + 1] * np.roll(dw_s, -k, axis=1)
+    ds = np.einsum("bn,bns->bs", dw_s, gathered)
+    return dw_g, ds
+
+
+def sharpen_no_log_term(dout, cache):
+    # self-contained (only np): the notebook test injects it into an exercise cell
+    w, gamma, powered, total, out = cache
+    dp = (dout - np.sum(dout * out, axis=1, keepdims=True)) / total
+    dw = dp * gamma * w ** (gamma - 1.0)
+    return dw, np.sum(dp * powered, axis=1, keepdims=True)  # forgot * log(w)
+
+
+def lstm_no_forget_gate_in_dc_prev(dout, cache):
+    dh, dc = dout
+    x, h_prev, Wx, Wh, gates = cache
+    c_prev, i, f, o, g, tanh_c = gates
+    grads = list(sol.lstm_step_backward(dout, cache))
+    grads[2] = dc + dh * o * (1.0 - tanh_c**2)  # forgot the factor f
+    return tuple(grads)
+
+
+WRONG = [
+    ("read", read_wrong_sign, ["w"]),
+    ("write", write_no_erase_in_dw, ["w"]),
+    ("cosine_similarity", cosine_key_norm_constant, ["key"]),
+    ("content_weighting", content_dbeta_before_softmax, ["beta"]),
+    ("shift", shift_forward_offsets, ["w_g"]),
+    ("shift", ex.buggy_shift_backward, ["w_g"]),
+    ("sharpen", sharpen_no_log_term, ["gamma"]),
+    ("lstm_step", lstm_no_forget_gate_in_dc_prev, ["c_prev"]),
+]
+
+
+@pytest.mark.parametrize("name, wrong, bad", WRONG, ids=[w[1].__name__ for w in WRONG])
+def test_wrong_solution_is_caught(name, wrong, bad):
+    res = check(name, wrong)
+    assert not res.passed and not res and res.status == "fail"
+    assert res.wrong_inputs == bad, str(res)
+    names = ex.get_exercise(name).input_names
+    assert res.right_inputs == [n for n in names if n not in bad]
+    assert res.rel_errors[bad[0]] > 1e-3
+    text = str(res)
+    right = ", ".join(f"'{n}'" for n in res.right_inputs)
+    verb = "is" if len(res.right_inputs) == 1 else "are"
+    assert text.startswith(
+        f"{name}_backward: FAIL — gradient of '{bad[0]}' is wrong (relative error "
+    ), text
+    assert text.endswith(f"); {right} {verb} right"), text
+
+
+def test_report_wording_for_write():
+    text = str(check("write", write_no_erase_in_dw))
+    assert re.fullmatch(
+        r"write_backward: FAIL — gradient of 'w' is wrong \(relative error [0-9.e+-]+\); "
+        r"'memory', 'e', 'a' are right",
+        text,
+    ), text
+
+
+def test_several_wrong_inputs_are_all_named():
+    def backward(dnew_memory, cache):
+        dmemory, dw, de, da = sol.write_backward(dnew_memory, cache)
+        return dmemory, -dw, 2 * de, da
+
+    res = check("write", backward)
+    assert res.wrong_inputs == ["w", "e"]
+    assert "gradients of 'w', 'e' are wrong (relative errors " in str(res)
+    assert str(res).endswith("'memory', 'a' are right")
+
+
+def test_wrong_shape_is_reported():
+    res = check("interpolation", interpolation_dg_not_summed)
+    assert res.wrong_inputs == ["g"] and np.isnan(res.rel_errors["g"])
+    assert "gradient of 'g' has shape (2, 5), expected (2, 1) (the shape of g)" in str(res)
+    assert str(res).endswith("'w_c', 'w_prev' are right")
+
+
+def test_failure_only_with_more_offsets_than_rows_names_the_case():
+    res = check("shift", shift_kernel_overwrites)
+    assert res.wrong_inputs == ["w_g"]
+    assert "N=3, S=5 (S > N" in res.case and "trial 2 of 3" in res.case
+    assert "first wrong with B=2, N=3, S=5" in str(res)
+    assert check("shift", shift_kernel_overwrites, trials=1).passed  # S <= N only
+
+
+def test_ones_upstream_hides_bugs_that_random_finds():
+    assert check("shift", ex.buggy_shift_backward, upstream="ones").passed
+
+    def lstm_swapped(dout, cache):  # mixes up dh and dc
+        dh, dc = dout
+        return sol.lstm_step_backward((dc, dh), cache)
+
+    assert check("lstm_step", lstm_swapped, upstream="ones").passed
+    assert not check("lstm_step", lstm_swapped).passed
+
+
+def test_not_implemented():
+    def blank(dr, cache):
+        memory, w = cache
+        ### YOUR CODE HERE ###
+        raise NotImplementedError
+
+    res = check("read", blank)
+    assert not res.passed and res.status == "not implemented"
+    assert str(res).startswith("read_backward: not implemented yet")
+    assert res.wrong_inputs == [] and all(np.isnan(v) for v in res.rel_errors.values())
+
+
+def test_wrong_number_of_gradients():
+    res = check("write", lambda d, c: sol.write_backward(d, c)[:3])
+    assert res.status == "error" and not res.passed
+    assert str(res) == (
+        "write_backward: FAIL — returned 3 gradients — expected a tuple of "
+        "4 gradients (dmemory, dw, de, da)"
+    )
+    res = check("read", lambda d, c: sol.read_backward(d, c)[1])
+    assert "returned a single array of shape (2, 5) — expected a tuple of 2" in str(res)
+    res = check("read", lambda d, c: {"w": 0})
+    assert "returned a dict" in str(res)
+
+
+def test_missing_return():
+    def backward(dr, cache):
+        sol.read_backward(dr, cache)
+
+    res = check("read", backward)
+    assert res.status == "error"
+    assert "returned None" in str(res) and "`return` missing" in str(res)
+
+
+def test_none_and_nan_gradients():
+    res = check("read", lambda d, c: (sol.read_backward(d, c)[0], None))
+    assert res.wrong_inputs == ["w"] and "gradient of 'w' is None" in str(res)
+    assert np.isnan(res.rel_errors["w"]) and res.rel_errors["memory"] < 1e-7
+
+    def nan_memory(dr, cache):
+        dmemory, dw = sol.read_backward(dr, cache)
+        return np.full_like(dmemory, np.nan), dw
+
+    res = check("read", nan_memory)
+    assert res.wrong_inputs == ["memory"]
+    assert "gradient of 'memory' contains NaN or inf (40 of 40 entries)" in str(res)
+    assert str(res).endswith("'w' is right")
+
+    res = check("read", lambda d, c: (sol.read_backward(d, c)[0], "oops"))
+    assert res.wrong_inputs == ["w"] and "is not a numeric array (got str)" in str(res)
+
+
+def test_exception_in_student_code_is_reported_not_raised():
+    def backward(dr, cache):
+        memory, w = cache
+        dmemory = w[:, :, None] * dr[:, None, :]
+        dw = memory @ dr  # wrong: (B, N, M) @ (B, M) does not broadcast
+        return dmemory, dw
+
+    res = check("read", backward)
+    assert res.status == "error" and not res.passed
+    text = str(res)
+    assert text.startswith("read_backward: FAIL — raised ValueError: ")
+    assert "(line 4 of the function: dw = memory @ dr" in text
+    assert "[with B=2, N=5, M=4, trial 1 of 3]" in text
+    assert "\n" not in text and "Traceback" not in text
+
+
+def test_student_mutating_its_arguments_does_not_corrupt_the_check():
+    def backward(dr, cache):
+        grads = sol.read_backward(dr, cache)
+        dr *= 100.0
+        cache.memory[...] = 0.0
+        return grads
+
+    assert check("read", backward).passed
+
+
+def test_step_sweep_is_v_shaped():
+    steps = np.logspace(-12, -2, 11)
+    central = ex.step_sweep("content_weighting", steps)
+    forward = ex.step_sweep("content_weighting", steps, scheme="forward")
+    for name in ("memory", "key", "beta"):
+        c, f = central[name], forward[name]
+        k = int(np.argmin(c))
+        assert 1e-8 <= steps[k] <= 1e-4  # minimum near eps ** (1/3)
+        assert c[k] < 1e-8 and c[0] > 100 * c[k] and c[-1] > 100 * c[k]
+        assert f[-1] > 10 * c[-1]  # O(h) vs O(h^2) at large h
+    with pytest.raises(ValueError, match="scheme"):
+        ex.step_sweep("read", steps, scheme="backward")
+
+
+# ----------------------------------------------------------------------------------------
+# (c), (d) the notebook
+# ----------------------------------------------------------------------------------------
+try:
+    import nbclient
+    import nbformat
+except ImportError:  # pragma: no cover - the dev extras install both
+    nbclient = nbformat = None
+
+
+def _exercise_cells(nb):
+    return {c.metadata["tags"][1]: c for c in nb.cells if "exercise" in c.metadata.get("tags", [])}
+
+
+def _check_outputs(nb):
+    """Exercise name -> the text printed by its check cell."""
+    out = {}
+    for c in nb.cells:
+        tags = c.metadata.get("tags", [])
+        if c.cell_type == "code" and "check" in tags:
+            out[tags[1]] = "".join(o.get("text", "") for o in c.outputs if o.output_type == "stream")
+    return out
+
+
+def _errors(nb):
+    return [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+            if o.output_type == "error"]
+
+
+def _run(nb):
+    nb = copy.deepcopy(nb)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MPLBACKEND", "Agg")
+        mp.setenv("PYTHONPATH", os.pathsep.join(
+            [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        ))
+        client = nbclient.NotebookClient(
+            nb, timeout=120, kernel_name="python3",
+            resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+        )
+        client.execute()
+    return nb
+
+
+@pytest.fixture(scope="module")
+def blank_nb():
+    if nbformat is None:
+        pytest.skip("needs nbformat and nbclient")
+    return nbformat.read(NOTEBOOK, as_version=4)
+
+
+def _with_solutions(nb, **replace):
+    nb = copy.deepcopy(nb)
+    for name, cell in _exercise_cells(nb).items():
+        cell.source = sol.solution_cell(name, replace.get(name))
+    return nb
+
+
+def test_notebook_is_shipped_blank_and_well_formed(blank_nb):
+    nbformat.validate(blank_nb)
+    assert blank_nb.nbformat == 4
+    assert blank_nb.metadata.kernelspec.name == "python3"
+    code_cells = [c for c in blank_nb.cells if c.cell_type == "code"]
+    assert all(c.outputs == [] and c.execution_count is None for c in code_cells)
+    cells = _exercise_cells(blank_nb)
+    assert list(cells) == list(EXERCISES)
+    for k, cell in enumerate(blank_nb.cells):
+        tags = cell.metadata.get("tags", [])
+        if "exercise" not in tags:
+            # no model logic outside the exercise cells
+            assert cell.cell_type == "markdown" or not re.search(r"^\s*def ", cell.source, re.M)
+            continue
+        name = tags[1]
+        lines = cell.source.splitlines()
+        assert tags == ["exercise", name]
+        assert lines[0] == f"# EXERCISE: {name}_backward"
+        assert re.fullmatch(rf"def {name}_backward\(\w+, cache\):", lines[1])
+        assert lines[-2:] == ["    ### YOUR CODE HERE ###", "    raise NotImplementedError"]
+        nxt = blank_nb.cells[k + 1]
+        assert nxt.source == f'print(check("{name}", {name}_backward))'
+        assert nxt.metadata["tags"] == ["check", name]
+    # every exercise cell marker is tagged (tests find cells either way)
+    marked = [c for c in code_cells if c.source.startswith("# EXERCISE:")]
+    assert len(marked) == len(EXERCISES)
+    text = "\n".join(c.source for c in blank_nb.cells if c.cell_type == "markdown")
+    for eq in ("eq (2)", "eqs (3)-(4)", "eq (6)", "eq (5)", "eq (7)", "eq (8)", "eq (9)"):
+        assert eq in text
+    assert "plt." in "\n".join(c.source for c in code_cells)
+
+
+def test_blank_notebook_executes_and_reports_not_implemented(blank_nb):
+    nb = _run(blank_nb)
+    assert _errors(nb) == []
+    out = _check_outputs(nb)
+    assert list(out) == list(EXERCISES)
+    for name, text in out.items():
+        assert text.startswith(f"{name}_backward: not implemented yet"), text
+    # the demonstration of section 3 ran: the buggy shift passes with ones, fails otherwise
+    demo = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                   for o in c.outputs)
+    assert "check(upstream='ones'):   shift_backward: PASS" in demo
+    assert "shift_backward: FAIL — gradient of 'w_g' is wrong" in demo
+
+
+def test_notebook_with_solutions_passes_every_check(blank_nb):
+    nb = _run(_with_solutions(blank_nb))
+    assert _errors(nb) == []
+    out = _check_outputs(nb)
+    assert list(out) == list(EXERCISES)
+    for name, text in out.items():
+        assert text.startswith(f"{name}_backward: PASS (max relative error "), text
+
+
+def test_notebook_with_a_wrong_solution_reports_fail(blank_nb):
+    nb = _run(_with_solutions(blank_nb, sharpen=sharpen_no_log_term))
+    assert _errors(nb) == []
+    out = _check_outputs(nb)
+    assert out["sharpen"].startswith(
+        "sharpen_backward: FAIL — gradient of 'gamma' is wrong (relative error "
+    ), out["sharpen"]
+    assert "'w' is right" in out["sharpen"]
+    for name in EXERCISES:
+        if name != "sharpen":
+            assert "PASS" in out[name], out[name]
