@@ -33,7 +33,9 @@ def _add_train(sub):
                    help="number of updates (default: per task; copy 5000)")
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--lr", type=float, default=None,
-                   help="learning rate (default 1e-3 for adam, 1e-4 for rmsprop)")
+                   help="learning rate (default 2e-3 for adam, 1e-4 for rmsprop)")
+    p.add_argument("--lr-schedule", choices=("cosine", "constant"), default=d.lr_schedule,
+                   help="learning-rate schedule over the run (default cosine)")
     p.add_argument("--optimizer", choices=("adam", "rmsprop"), default=d.optimizer)
     p.add_argument("--clip", type=float, default=d.clip, help="element-wise gradient clip")
     p.add_argument("--clip-norm", type=float, default=d.clip_norm,
@@ -98,7 +100,8 @@ def _cmd_train(args):
     config = TrainConfig(task=args.task, steps=args.steps, batch_size=args.batch_size,
                          optimizer=args.optimizer, lr=args.lr, clip=args.clip,
                          clip_norm=args.clip_norm or None,
-                         lr_after_converged=args.lr_after_converged, seed=args.seed, dtype=args.dtype,
+                         lr_after_converged=args.lr_after_converged,
+                         lr_schedule=args.lr_schedule, seed=args.seed, dtype=args.dtype,
                          model=args.model, controller=args.controller,
                          controller_size=args.controller_size, memory_rows=args.memory_rows,
                          memory_width=args.memory_width, read_heads=args.read_heads,

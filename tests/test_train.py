@@ -10,7 +10,9 @@ from ntm_numpy.baseline import LSTMBaseline
 from ntm_numpy.model import NTM
 from ntm_numpy.tasks import get_task
 from ntm_numpy.train import (
+    ADAM_DEFAULT_LR,
     CONVERGED_BIT_ERRORS,
+    RMSPROP_DEFAULT_LR,
     TASK_DEFAULTS,
     TrainConfig,
     _validation_set,
@@ -185,7 +187,7 @@ def test_progress_goes_to_the_stream():
 
 # ---------------------------------------------------------------------------- learning
 def test_ntm_learns_a_tiny_copy_task():
-    config = TrainConfig(task="copy", steps=500, batch_size=16, lr=1e-2, controller_size=32,
+    config = TrainConfig(task="copy", steps=800, batch_size=16, lr=1e-2, controller_size=32,
                          memory_rows=8, memory_width=6, eval_every=100, val_batches=2,
                          val_batch_size=16, seed=0, task_settings=dict(bits=4, max_length=3))
     task = config.make_task()
@@ -347,8 +349,8 @@ def test_train_config_validation(kwargs, name):
 def test_train_config_defaults_and_from_dict():
     c = TrainConfig()
     assert c.steps == TASK_DEFAULTS["copy"]["steps"]
-    assert c.lr == 1e-3
-    assert TrainConfig(optimizer="rmsprop").lr == 1e-4
+    assert c.lr == ADAM_DEFAULT_LR
+    assert TrainConfig(optimizer="rmsprop").lr == RMSPROP_DEFAULT_LR
     assert TrainConfig(task="repeat_copy").steps == TASK_DEFAULTS["repeat_copy"]["steps"]
     with pytest.raises(ValueError, match="unknown"):
         TrainConfig.from_dict({"task": "copy", "bogus": 1})
