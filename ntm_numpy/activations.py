@@ -10,9 +10,12 @@ import numpy as np
 
 
 def sigmoid(x):
-    """Logistic function, computed as ``(1 + tanh(x/2)) / 2``: no exp, so no overflow
-    for large |x|, and one transcendental call instead of exp plus a branch."""
-    return 0.5 + 0.5 * np.tanh(0.5 * x)
+    """Logistic function, stable and accurate in both tails: ``exp`` only ever sees
+    ``-|x|`` (no overflow), and for x < 0 the result is ``e / (1 + e)`` with
+    ``e = exp(x)``, which keeps its relative precision down to x = -745."""
+    e = np.exp(-np.abs(x))
+    r = 1.0 / (1.0 + e)
+    return np.where(x >= 0, r, e * r)
 
 
 def sigmoid_forward(x):

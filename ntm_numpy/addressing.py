@@ -25,12 +25,11 @@ Departures from the paper (for numerical safety)
   1e-6 per cell (M = 20) has its similarity scaled down to about 0.045, so rows never
   written to score close to 0, which is what one wants of an empty row.
 * The softmax in (5) subtracts its maximum, so beta of 1e3 or more cannot overflow.
-* The normaliser in (9) gets ``SHARPEN_EPS`` added, and the gradient with respect to
-  gamma uses :math:`w^\\gamma \\log w = 0` at :math:`w = 0` (its limit). The epsilon
-  shows only when every entry of ``w**gamma`` is tiny: a uniform weighting over 128
-  rows sharpened with gamma = 7 sums to 0.19 instead of 1 (and with gamma = 10 to
-  about 1e-7). The heads of a trained model keep their weightings focused, where it is
-  invisible.
+* Eq (9) is computed on ``w / max(w)`` (the same result, since (9) ignores the scale
+  of w), so that the largest power is 1 and the normaliser cannot underflow for any
+  gamma; ``SHARPEN_EPS`` is added to the normaliser only for an all-zero w. The
+  gradient with respect to gamma uses :math:`u^\\gamma \\log u = 0` at :math:`u = 0`
+  (its limit).
 * Eq (8) with S > N: offsets that wrap onto the same row simply add up.
 """
 from functools import lru_cache
@@ -277,13 +276,21 @@ def shift_backward(dw_s, cache):
 class SharpenCache(NamedTuple):
     w: np.ndarray  # (B, N) input weighting
     gamma: np.ndarray  # (B, 1)
-    powered: np.ndarray  # (B, N) w ** gamma
+    scale: np.ndarray  # (B, 1) largest entry of each row of w (1 for an all-zero row)
+    scaled: np.ndarray  # (B, N) w / scale, largest entry 1
+    powered: np.ndarray  # (B, N) scaled ** gamma
     total: np.ndarray  # (B, 1) sum of powered + SHARPEN_EPS
     out: np.ndarray  # (B, N)
 
 
 def sharpen_forward(w, gamma):
     """Sharpen a weighting, eq (9): ``w**gamma`` renormalised.
+
+    Eq (9) does not change when w is multiplied by a constant, so the rows are first
+    divided by their largest entry: the largest power is then exactly 1 and the sum
+    cannot underflow, however large gamma is (with the plain formula a uniform
+    weighting over 128 rows at gamma = 10 has every ``w**gamma`` near 1e-21, and in
+    float32 a sharp gamma makes them 0).
 
     Parameters
     ----------
@@ -292,36 +299,40 @@ def sharpen_forward(w, gamma):
 
     Returns
     -------
-    out : (B, N)
+    out : (B, N), non-negative, rows sum to 1 (to within ``SHARPEN_EPS``)
     cache : SharpenCache
     """
     check_array("w", w, ndim=2)
     check_array("gamma", gamma, ndim=2, shape=(w.shape[0], 1))
-    powered = w**gamma
+    scale = w.max(axis=1, keepdims=True)
+    scale = np.where(scale > 0, scale, 1.0).astype(w.dtype, copy=False)
+    scaled = w / scale
+    powered = scaled**gamma
     total = powered.sum(axis=1, keepdims=True) + SHARPEN_EPS
     out = powered / total
-    return out, SharpenCache(w, gamma, powered, total, out)
+    return out, SharpenCache(w, gamma, scale, scaled, powered, total, out)
 
 
 def sharpen_backward(dout, cache):
     """Backward of :func:`sharpen_forward`; finite where entries of w are exactly 0.
 
-    :math:`\\partial w^\\gamma / \\partial w = \\gamma w^{\\gamma - 1}` (finite for
-    :math:`\\gamma \\ge 1`) and :math:`\\partial w^\\gamma / \\partial \\gamma = w^\\gamma \\log w`,
-    taken as 0 at w = 0, its limit.
+    With :math:`u = w / c`, :math:`c = \\max_i w_i`, :math:`p = u^\\gamma`:
+    :math:`\\partial p / \\partial u = \\gamma u^{\\gamma - 1}` (finite for
+    :math:`\\gamma \\ge 1`) and :math:`\\partial p / \\partial \\gamma = p \\log u`, taken as 0
+    at u = 0, its limit. The scale c is treated as a constant: the output does not
+    depend on it, so the path through c carries no gradient.
 
     Returns
     -------
     (dw (B, N), dgamma (B, 1))
     """
-    w, gamma, powered, total, out = cache
+    w, gamma, scale, scaled, powered, total, out = cache
     # through out = p / sum(p): dp_i = (dout_i - sum_j dout_j out_j) / total
     dpowered = (dout - (dout * out).sum(axis=1, keepdims=True)) / total
-    # through p = w ** gamma
-    dw = dpowered * gamma * w ** (gamma - 1.0)
-    positive = w > 0
-    logw = np.log(np.where(positive, w, 1.0))  # log 1 = 0 where w == 0
-    dgamma = (dpowered * powered * logw).sum(axis=1, keepdims=True)
+    # through p = u ** gamma, then u = w / c
+    dw = dpowered * gamma * scaled ** (gamma - 1.0) / scale
+    logu = np.log(np.where(scaled > 0, scaled, 1.0))  # log 1 = 0 where u == 0
+    dgamma = (dpowered * powered * logu).sum(axis=1, keepdims=True)
     return dw, dgamma
 
 

@@ -7,6 +7,7 @@ Examples::
     ntm-numpy train copy --resume runs/copy/checkpoint.npz --steps 8000
     ntm-numpy evaluate runs/copy/checkpoint.npz --lengths 10 20 40 80 120
     ntm-numpy plot runs/copy/checkpoint.npz --length 20
+    ntm-numpy export runs/copy/checkpoint.npz ntm_numpy/pretrained/copy.npz
 """
 import argparse
 import json
@@ -259,12 +260,41 @@ def _cmd_plot(args):
     return 0
 
 
+def _add_export(sub):
+    p = sub.add_parser("export", help="a small copy of a checkpoint for shipping",
+                       description="Write the model of a training checkpoint without the "
+                       "optimiser state and training history (the shipped models are made "
+                       "this way); the training settings and figures stay in its metadata.")
+    p.add_argument("checkpoint")
+    p.add_argument("out", help="path of the new .npz")
+
+
+def _cmd_export(args):
+    from .model import load
+
+    model, ckpt = load(args.checkpoint, return_checkpoint=True)
+    meta = {k: v for k, v in ckpt.meta.items() if k not in ("history", "rng_state")}
+    history = ckpt.meta.get("history") or {}
+    if history.get("val_bit_errors"):
+        from .train import convergence
+
+        conv, worst = convergence(history)
+        meta["converged"] = conv
+        meta["worst_val_after_converged"] = worst
+        meta["final_val_bit_errors"] = history["val_bit_errors"][-1]
+    model.save(args.out, meta=meta)
+    size = os.path.getsize(args.out)
+    print(f"wrote {args.out} ({size / 1024:.0f} KiB)", file=sys.stderr)
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="ntm-numpy", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
     _add_evaluate(sub)
     _add_plot(sub)
+    _add_export(sub)
     return parser
 
 
@@ -276,6 +306,8 @@ def main(argv=None):
             return _cmd_train(args)
         if args.command == "evaluate":
             return _cmd_evaluate(args)
+        if args.command == "export":
+            return _cmd_export(args)
         return _cmd_plot(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

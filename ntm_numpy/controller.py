@@ -43,7 +43,9 @@ def lstm_gates_forward(z, c_prev):
     (h, c) : each (B, H)
     cache : LSTMGatesCache
     """
-    H = c_prev.shape[1]
+    check_array("c_prev", c_prev, ndim=2)
+    B, H = c_prev.shape
+    check_array("z", z, ndim=2, shape=(B, 4 * H))
     ifo = sigmoid(z[:, : 3 * H])
     i, f, o = ifo[:, :H], ifo[:, H : 2 * H], ifo[:, 2 * H :]
     g = np.tanh(z[:, 3 * H :])

@@ -34,7 +34,7 @@ D input width, H hidden units):
 * ``shift``: ``addressing.shift_forward(w_g, s) -> w_s``;
   ``ShiftCache(gathered, s, back_index)``
 * ``sharpen``: ``addressing.sharpen_forward(w, gamma) -> out``;
-  ``SharpenCache(w, gamma, powered, total, out)``
+  ``SharpenCache(w, gamma, scale, scaled, powered, total, out)``
 * ``lstm_step``: ``controller.lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b) -> (h, c)``
   (so ``dout`` is the tuple ``(dh, dc)``); ``LSTMStepCache(x, h_prev, Wx, Wh, gates)``
   with ``gates`` an ``LSTMGatesCache(c_prev, i, f, o, g, tanh_c)``
@@ -262,7 +262,8 @@ _LIST = (
         reference=addressing.sharpen_backward,
         inputs=(("w", "(B, N)"), ("gamma", "(B, 1)")),
         outputs=(("out", "(B, N)"),),
-        cache="SharpenCache(w (B, N), gamma (B, 1), powered (B, N) = w**gamma,"
+        cache="SharpenCache(w (B, N), gamma (B, 1), scale (B, 1) = max_i w(i),"
+        " scaled (B, N) = w / scale, powered (B, N) = scaled**gamma,"
         " total (B, 1) = sum(powered) + SHARPEN_EPS, out (B, N))",
         cache_type=addressing.SharpenCache,
         equation="eq (9): out(i) = w(i)**gamma / sum_j w(j)**gamma",

@@ -85,14 +85,15 @@ def shift_backward(dw_s, cache):
 
 
 def sharpen_backward(dout, cache):
-    w, gamma, powered, total, out = cache
-    # out = p / total with p = w**gamma: dp_n = (dout_n - sum_j dout_j out_j) / total
+    w, gamma, scale, scaled, powered, total, out = cache
+    # out = p / total with p = u**gamma, u = w / scale: dp_n = (dout_n - sum_j dout_j out_j) / total
     dp = (dout - np.sum(dout * out, axis=1, keepdims=True)) / total
-    # d w**gamma / d w = gamma w**(gamma - 1), finite at w = 0 since gamma >= 1
-    dw = dp * gamma * w ** (gamma - 1.0)
-    # d w**gamma / d gamma = w**gamma log w (its limit, 0, at w = 0)
-    safe_w = np.where(w > 0, w, 1.0)
-    dgamma = np.sum(dp * powered * np.log(safe_w), axis=1, keepdims=True)
+    # d u**gamma / d u = gamma u**(gamma - 1), finite at u = 0 since gamma >= 1;
+    # du / dw = 1 / scale (the scale itself carries no gradient: out ignores it)
+    dw = dp * gamma * scaled ** (gamma - 1.0) / scale
+    # d u**gamma / d gamma = u**gamma log u (its limit, 0, at u = 0)
+    safe_u = np.where(scaled > 0, scaled, 1.0)
+    dgamma = np.sum(dp * powered * np.log(safe_u), axis=1, keepdims=True)
     return dw, dgamma
 
 

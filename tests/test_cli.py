@@ -271,3 +271,23 @@ def test_ctrl_c_stops_cleanly_with_a_checkpoint_that_resumes(tmp_path):
     assert ckpt.meta["sequences"] == 2 * ckpt.meta["step"]
     # the optimiser has taken exactly as many steps as the checkpoint says
     assert int(ckpt.state["adam.step"]) == ckpt.meta["step"]
+
+
+def test_export_drops_the_optimiser_state_and_keeps_the_model(trained, tmp_path):
+    import numpy as np
+
+    import ntm_numpy
+
+    src = trained / "checkpoint.npz"
+    out = tmp_path / "small.npz"
+    assert main(["export", str(src), str(out)]) == 0
+    model, ckpt = ntm_numpy.load(out, return_checkpoint=True)
+    original, full = ntm_numpy.load(src, return_checkpoint=True)
+    assert ckpt.state == {} and full.state != {}
+    assert "history" not in ckpt.meta and ckpt.meta["train_config"] == full.meta["train_config"]
+    assert out.stat().st_size < src.stat().st_size
+    for k in original.params:
+        np.testing.assert_array_equal(model.params[k], original.params[k])
+    # the exported file still tells evaluate which task it was trained on
+    assert main(["evaluate", str(out), "--lengths", "2", "--sequences", "2",
+                 "--out", str(tmp_path / "g.png")]) == 0

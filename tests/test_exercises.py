@@ -200,10 +200,10 @@ def shift_kernel_overwrites(dw_s, cache):
 
 def sharpen_no_log_term(dout, cache):
     # self-contained (only np): the notebook test injects it into an exercise cell
-    w, gamma, powered, total, out = cache
+    w, gamma, scale, scaled, powered, total, out = cache
     dp = (dout - np.sum(dout * out, axis=1, keepdims=True)) / total
-    dw = dp * gamma * w ** (gamma - 1.0)
-    return dw, np.sum(dp * powered, axis=1, keepdims=True)  # forgot * log(w)
+    dw = dp * gamma * scaled ** (gamma - 1.0) / scale
+    return dw, np.sum(dp * powered, axis=1, keepdims=True)  # forgot * log(scaled)
 
 
 def lstm_no_forget_gate_in_dc_prev(dout, cache):
