@@ -278,7 +278,8 @@ def test_export_drops_the_optimiser_state_and_keeps_the_model(trained, tmp_path)
 
     import ntm_numpy
 
-    src = trained / "checkpoint.npz"
+    _, run_dir = trained
+    src = run_dir / "checkpoint.npz"
     out = tmp_path / "small.npz"
     assert main(["export", str(src), str(out)]) == 0
     model, ckpt = ntm_numpy.load(out, return_checkpoint=True)
