@@ -1,8 +1,9 @@
 """Trained models shipped with the package, and the commands that made them.
 
-Each model is an ``.npz`` checkpoint in this folder, written by the command listed in
-:data:`PRETRAINED` (fixed seed; see ``docs/results.md`` for the time each took and the
-figures each reaches).
+Each model is an ``.npz`` checkpoint in this folder, written by the two commands listed
+in :data:`PRETRAINED`: a training run with a fixed seed, then ``ntm-numpy export``,
+which keeps the parameters and the training settings and drops the optimiser state.
+``docs/results.md`` gives the time each took and the bit errors each reaches.
 """
 import os
 
@@ -10,9 +11,29 @@ from .._validation import check_choice
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
-#: name -> (file, command that reproduces it)
+#: name -> (file in this folder, command that trains it, what it is)
 PRETRAINED = {
-    "copy": ("copy.npz", "ntm-numpy train copy --steps 5000 --seed 0 --out runs/copy"),
+    "copy": (
+        "copy.npz",
+        "ntm-numpy train copy --steps 15000 --seed 0 --out runs/copy_15k",
+        "NTM, copy task, lengths 1..20",
+    ),
+    "copy_lstm": (
+        "copy_lstm.npz",
+        "ntm-numpy train copy --model lstm --hidden-size 192 --task-setting max_length=10 "
+        "--steps 20000 --seed 0 --out runs/copy_lstm",
+        "LSTM without memory (192 units), copy task, lengths 1..10",
+    ),
+    "repeat_copy": (
+        "repeat_copy.npz",
+        "ntm-numpy train repeat_copy --steps 25000 --seed 0 --out runs/repeat_copy_25k",
+        "NTM, repeat copy, lengths 1..10, 1..10 repeats",
+    ),
+    "associative_recall": (
+        "associative_recall.npz",
+        "ntm-numpy train associative_recall --seed 0 --out runs/associative_recall",
+        "NTM, associative recall, 2..6 items of 3 six-bit vectors",
+    ),
 }
 
 
@@ -22,11 +43,20 @@ def pretrained_path(name):
     return os.path.join(_HERE, PRETRAINED[name][0])
 
 
-def load_pretrained(name):
-    """A trained model from the package data: ``load_pretrained("copy")``.
+def pretrained_command(name):
+    """The two commands that reproduce the shipped checkpoint ``name``."""
+    check_choice("name", name, PRETRAINED)
+    file, command, _ = PRETRAINED[name]
+    out = command.split("--out ")[1].split()[0]
+    return f"{command}\nntm-numpy export {out}/checkpoint.npz ntm_numpy/pretrained/{file}"
 
-    Returns an :class:`ntm_numpy.NTM`; the training command and its settings are in
-    :data:`PRETRAINED` and ``docs/results.md``.
+
+def load_pretrained(name):
+    """A trained model from the package data, e.g. ``load_pretrained("copy")``.
+
+    Returns an :class:`ntm_numpy.NTM` (an :class:`ntm_numpy.LSTMBaseline` for
+    ``"copy_lstm"``). The command that trained it is ``pretrained_command(name)``; its
+    training settings are also in the checkpoint's metadata.
     """
     from ..model import load
 
