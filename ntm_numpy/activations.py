@@ -10,12 +10,10 @@ import numpy as np
 
 
 def sigmoid(x):
-    """Logistic function, stable and accurate in both tails: ``exp`` only ever sees
-    ``-|x|`` (no overflow), and for x < 0 the result is ``e / (1 + e)`` with
-    ``e = exp(x)``, which keeps its relative precision down to x = -745."""
-    e = np.exp(-np.abs(x))
-    r = 1.0 / (1.0 + e)
-    return np.where(x >= 0, r, e * r)
+    """Logistic function, computed as ``exp(x - softplus(x))``: no overflow for any x
+    (``np.logaddexp`` computes softplus stably, and ``x - softplus(x) <= 0``), and
+    accurate to relative precision in both tails, down to x = -745."""
+    return np.exp(x - np.logaddexp(0.0, x))
 
 
 def sigmoid_forward(x):
@@ -42,8 +40,8 @@ def tanh_backward(dout, cache):
 
 
 def softplus_forward(x):
-    """``log(1 + exp(x))``, computed as ``max(x, 0) + log1p(exp(-|x|))`` (no overflow)."""
-    out = np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+    """``log(1 + exp(x))``, computed by ``np.logaddexp(0, x)`` (no overflow)."""
+    out = np.logaddexp(0.0, x)
     return out, x
 
 

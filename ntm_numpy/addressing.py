@@ -180,7 +180,7 @@ def interpolation_forward(w_c, w_prev, g):
     check_array("w_c", w_c, ndim=2)
     check_array("w_prev", w_prev, ndim=2, shape=w_c.shape)
     check_array("g", g, ndim=2, shape=(w_c.shape[0], 1))
-    w_g = g * w_c + (1.0 - g) * w_prev
+    w_g = w_prev + g * (w_c - w_prev)  # = g w_c + (1 - g) w_prev, one operation fewer
     return w_g, InterpolationCache(w_c, w_prev, g)
 
 
@@ -276,7 +276,8 @@ def shift_backward(dw_s, cache):
 class SharpenCache(NamedTuple):
     w: np.ndarray  # (B, N) input weighting
     gamma: np.ndarray  # (B, 1)
-    scale: np.ndarray  # (B, 1) largest entry of each row of w (1 for an all-zero row)
+    scale: np.ndarray  # (B, 1) largest entry of each row of w (the smallest normal
+    # float for an all-zero row)
     scaled: np.ndarray  # (B, N) w / scale, largest entry 1
     powered: np.ndarray  # (B, N) scaled ** gamma
     total: np.ndarray  # (B, 1) sum of powered + SHARPEN_EPS
@@ -304,8 +305,9 @@ def sharpen_forward(w, gamma):
     """
     check_array("w", w, ndim=2)
     check_array("gamma", gamma, ndim=2, shape=(w.shape[0], 1))
-    scale = w.max(axis=1, keepdims=True)
-    scale = np.where(scale > 0, scale, 1.0).astype(w.dtype, copy=False)
+    # the largest entry of each row; the floor only matters for an all-zero row (then 0/tiny = 0)
+    tiny = np.finfo(w.dtype if w.dtype.kind == "f" else np.float64).tiny
+    scale = np.maximum(w.max(axis=1, keepdims=True), tiny)
     scaled = w / scale
     powered = scaled**gamma
     total = powered.sum(axis=1, keepdims=True) + SHARPEN_EPS

@@ -79,14 +79,12 @@ def head_params_forward(raw, memory_width, shift_size, write):
         raise ValueError(f"shift_size: expected an odd number 2k+1, got {S}")
     check_array("raw", raw, ndim=2, shape=(None, head_size(M, S, write)))
     key = np.tanh(raw[:, :M])
-    scal = raw[:, M : M + 2]  # beta, g pre-activations
-    beta = np.maximum(scal[:, :1], 0.0) + np.log1p(np.exp(-np.abs(scal[:, :1])))
-    g = sigmoid(scal[:, 1:2])
+    beta = np.logaddexp(0.0, raw[:, M : M + 1])  # softplus, log(1 + e^z) without overflow
+    g = sigmoid(raw[:, M + 1 : M + 2])
     zs = raw[:, M + 2 : M + 2 + S]
     es = np.exp(zs - zs.max(axis=1, keepdims=True))
     s = es / es.sum(axis=1, keepdims=True)
-    zg = raw[:, M + 2 + S : M + 3 + S]
-    gamma = 1.0 + np.maximum(zg, 0.0) + np.log1p(np.exp(-np.abs(zg)))
+    gamma = 1.0 + np.logaddexp(0.0, raw[:, M + 2 + S : M + 3 + S])
     erase = add = None
     if write:
         (erase, add), _ = erase_add_forward(raw[:, M + 3 + S :])
@@ -109,11 +107,12 @@ def head_params_backward(dparams, cache):
     raw, p, M, S, write = cache
     draw = np.empty_like(raw)
     draw[:, :M] = dparams.key * (1.0 - p.key * p.key)  # through tanh
-    draw[:, M : M + 1] = dparams.beta * sigmoid(raw[:, M : M + 1])  # through softplus
+    # through softplus: softplus'(z) = sigmoid(z) = 1 - exp(-softplus(z)), from the output
+    draw[:, M : M + 1] = dparams.beta * -np.expm1(-p.beta)
     draw[:, M + 1 : M + 2] = dparams.g * p.g * (1.0 - p.g)  # through sigmoid
     ds = dparams.s
     draw[:, M + 2 : M + 2 + S] = p.s * (ds - (ds * p.s).sum(axis=1, keepdims=True))  # softmax
-    draw[:, M + 2 + S : M + 3 + S] = dparams.gamma * sigmoid(raw[:, M + 2 + S : M + 3 + S])
+    draw[:, M + 2 + S : M + 3 + S] = dparams.gamma * -np.expm1(1.0 - p.gamma)  # 1 + softplus
     if write:
         draw[:, M + 3 + S :] = erase_add_backward((dparams.erase, dparams.add), (p.erase, p.add))[0]
     return draw, None, None, None

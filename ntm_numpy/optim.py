@@ -144,11 +144,16 @@ def clip_elementwise(grads, value=CLIP_VALUE):
 def global_norm(grads):
     """Euclidean norm of all arrays of ``grads`` taken together, computed without overflow.
 
-    Each array is divided by the largest absolute entry ``s`` before squaring:
-    ``N = s * sqrt(sum (g / s)^2)``. Returns a float (0.0 for no or all-zero gradients).
+    The squares are summed in float64; only if that sum overflows is every array divided
+    by the largest absolute entry ``s`` before squaring, ``N = s * sqrt(sum (g / s)^2)``.
+    Returns a float (0.0 for no or all-zero gradients).
     """
     _check_grad_dict("grads", grads)
-    arrays = [np.asarray(g, dtype=np.float64) for g in grads.values() if g.size]
+    arrays = [np.asarray(g, dtype=np.float64).ravel() for g in grads.values() if g.size]
+    with np.errstate(over="ignore"):
+        total = sum(float(a @ a) for a in arrays)
+    if math.isfinite(total):
+        return math.sqrt(total)
     if not arrays:
         return 0.0
     s = max(float(np.max(np.abs(a))) for a in arrays)
