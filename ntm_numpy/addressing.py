@@ -180,7 +180,7 @@ def interpolation_forward(w_c, w_prev, g):
     check_array("w_c", w_c, ndim=2)
     check_array("w_prev", w_prev, ndim=2, shape=w_c.shape)
     check_array("g", g, ndim=2, shape=(w_c.shape[0], 1))
-    w_g = w_prev + g * (w_c - w_prev)  # = g w_c + (1 - g) w_prev, one operation fewer
+    w_g = g * w_c + (1.0 - g) * w_prev  # exactly w_c at g = 1 and w_prev at g = 0
     return w_g, InterpolationCache(w_c, w_prev, g)
 
 
