@@ -133,6 +133,12 @@ def _finish_training(result, out, args):
         print(f"converged (validation < 0.1 bit errors/seq) at step {conv['step']}, "
               f"{conv['sequences']:,} sequences, {conv['time']:.0f} s; worst validation "
               f"afterwards {result.worst_after_converged:.3f}", file=sys.stderr)
+        if conv["stable_step"] is not None:
+            print(f"below 0.1 for good from step {conv['stable_step']}, "
+                  f"{conv['stable_sequences']:,} sequences, {conv['stable_time']:.0f} s",
+                  file=sys.stderr)
+        else:
+            print("but the last validation is above 0.1 again", file=sys.stderr)
     else:
         print("did not reach 0.1 validation bit errors per sequence", file=sys.stderr)
     print(f"checkpoint: {os.path.join(out, 'checkpoint.npz')}", file=sys.stderr)

@@ -104,6 +104,7 @@ class TrainConfig:
         the global norm (None: not at all)
     lr_after_converged : factor applied to the learning rate from the first validation
         whose bit errors fall below :data:`CONVERGED_BIT_ERRORS` on (1.0: no change)
+    eps : the optimiser's epsilon (None: the optimiser's default)
     lr_schedule : "cosine" (default: the rate falls along half a cosine from ``lr`` at
         the first update to ``LR_FINAL_FRACTION * lr`` at the last) or "constant"
     seed : seeds the parameters (``seed``) and the data (``[seed, 1]``, ``[seed, 2]``
@@ -126,6 +127,7 @@ class TrainConfig:
     clip_norm: Optional[float] = CLIP_NORM
     lr_after_converged: float = LR_AFTER_CONVERGED
     lr_schedule: str = "cosine"
+    eps: Optional[float] = None
     seed: int = 0
     dtype: str = "float32"
     model: str = "ntm"
@@ -376,7 +378,8 @@ def train(config=None, *, out_dir=None, resume=None, log_every=50, stream=None,
     else:
         rng = np.random.default_rng([config.seed, 1])
         model = config.make_model()
-        optimizer = make_optimizer(config.optimizer, lr=config.lr)
+        optimizer = make_optimizer(config.optimizer, lr=config.lr,
+                                   **({} if config.eps is None else {"eps": config.eps}))
     dtype = model.dtype
     val_set = _validation_set(config, task, dtype)
     ckpt_path = None
@@ -457,15 +460,27 @@ def train(config=None, *, out_dir=None, resume=None, log_every=50, stream=None,
 
 
 def convergence(history, threshold=CONVERGED_BIT_ERRORS):
-    """First validation below ``threshold`` and the worst validation error after it.
+    """When the validation bit errors fell below ``threshold``, and whether they stayed.
 
-    Returns ``(converged, worst)``: ``converged`` is a dict with ``step``,
-    ``sequences`` and ``time`` (seconds) or None; ``worst`` is a float or None.
+    Returns ``(converged, worst)``: ``converged`` is None if no validation was below
+    ``threshold``; otherwise a dict with ``step``, ``sequences`` and ``time`` (seconds)
+    of the first one, plus ``stable_step``, ``stable_sequences`` and ``stable_time`` of
+    the validation from which every later one stayed below ``threshold`` (all None if
+    the last one is not below it). ``worst`` is the largest validation error from the
+    first convergence on.
     """
     vals = history["val_bit_errors"]
-    for i, v in enumerate(vals):
-        if v < threshold:
-            conv = dict(step=history["val_step"][i], sequences=history["val_sequences"][i],
-                        time=history["val_time"][i])
-            return conv, float(max(vals[i:]))
-    return None, None
+    first = next((i for i, v in enumerate(vals) if v < threshold), None)
+    if first is None:
+        return None, None
+    conv = dict(step=history["val_step"][first], sequences=history["val_sequences"][first],
+                time=history["val_time"][first])
+    stable = None
+    for i in range(len(vals) - 1, -1, -1):
+        if vals[i] >= threshold:
+            break
+        stable = i
+    conv["stable_step"] = None if stable is None else history["val_step"][stable]
+    conv["stable_sequences"] = None if stable is None else history["val_sequences"][stable]
+    conv["stable_time"] = None if stable is None else history["val_time"][stable]
+    return conv, float(max(vals[first:]))

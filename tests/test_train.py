@@ -308,8 +308,15 @@ def _history(vals):
 
 def test_convergence_first_value_below_threshold_and_worst_after():
     conv, worst = convergence(_history([5.0, 0.5, 0.05, 0.3, 0.0, 0.2]))
-    assert conv == dict(step=30, sequences=480, time=4.5)
+    assert conv == dict(step=30, sequences=480, time=4.5, stable_step=None,
+                        stable_sequences=None, stable_time=None)
     assert worst == 0.3
+
+
+def test_convergence_stable_from_the_last_crossing():
+    conv, worst = convergence(_history([5.0, 0.05, 0.3, 0.02, 0.0, 0.01]))
+    assert conv["step"] == 20 and worst == 0.3
+    assert (conv["stable_step"], conv["stable_sequences"], conv["stable_time"]) == (40, 640, 6.0)
 
 
 def test_convergence_never():

@@ -1,0 +1,75 @@
+"""The shipped models: present, loadable, made by their documented command, and as good
+as the documentation says (the thresholds are the project's targets, docs/results.md)."""
+import shlex
+
+import numpy as np
+import pytest
+
+import ntm_numpy
+from ntm_numpy.pretrained import PRETRAINED, pretrained_command, pretrained_path
+from ntm_numpy.train import evaluate
+
+SEQUENCES = 64  # per length: enough to see 0.01 bit errors per sequence as < 1 wrong bit
+
+
+def _flags(command):
+    words = shlex.split(command)
+    flags = {}
+    for i, w in enumerate(words):
+        if w.startswith("--"):
+            value = words[i + 1] if i + 1 < len(words) and not words[i + 1].startswith("--") else True
+            flags.setdefault(w[2:], []).append(value)
+    return words[2], flags
+
+
+@pytest.mark.parametrize("name", sorted(PRETRAINED))
+def test_shipped_model_matches_its_command(name):
+    model, ckpt = ntm_numpy.load(pretrained_path(name), return_checkpoint=True)
+    task, flags = _flags(PRETRAINED[name][1])
+    tc = ckpt.meta["train_config"]
+    assert tc["task"] == task
+    assert tc["seed"] == int(flags["seed"][0])
+    if "steps" in flags:
+        assert tc["steps"] == int(flags["steps"][0])
+    assert ckpt.meta["step"] == tc["steps"], "the run was not completed"
+    if "model" in flags:
+        assert tc["model"] == flags["model"][0]
+    for setting in flags.get("task-setting", []):
+        key, value = setting.split("=")
+        assert tc["task_settings"][key] == int(value)
+    assert ckpt.state == {}, "shipped checkpoints carry no optimiser state"
+    assert "ntm-numpy export" in pretrained_command(name)
+
+
+@pytest.mark.parametrize("name", sorted(PRETRAINED))
+def test_shipped_models_are_small(name):
+    import os
+
+    assert os.path.getsize(pretrained_path(name)) < 700 * 1024
+
+
+def test_copy_generalises_to_long_sequences():
+    model = ntm_numpy.load_pretrained("copy")
+    errs = evaluate(model, "copy", [10, 20, 40, 80, 120], sequences=SEQUENCES)
+    assert errs[10] < 0.01 and errs[20] < 0.01, errs
+    assert errs[40] < 0.1 and errs[80] < 0.1, errs
+    assert errs[120] < 1.0, errs
+
+
+def test_lstm_baseline_copies_short_sequences_and_fails_on_long_ones():
+    model = ntm_numpy.load_pretrained("copy_lstm")
+    errs = evaluate(model, "copy", [5, 20], sequences=SEQUENCES)
+    # a length-20 copy has 160 bits: failing means many of them wrong
+    assert errs[5] < 1.0, errs
+    assert errs[20] > 20.0, errs
+
+
+def test_associative_recall_near_zero_on_its_training_range():
+    model = ntm_numpy.load_pretrained("associative_recall")
+    errs = evaluate(model, "associative_recall", [2, 4, 6], sequences=SEQUENCES)
+    assert max(errs.values()) < 0.1, errs
+
+
+def test_unknown_name():
+    with pytest.raises(ValueError, match="name"):
+        ntm_numpy.load_pretrained("sort")
