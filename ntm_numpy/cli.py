@@ -35,6 +35,8 @@ def _add_train(sub):
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--lr", type=float, default=None,
                    help="learning rate (default 2e-3 for adam, 1e-4 for rmsprop)")
+    p.add_argument("--eps", type=float, default=None,
+                   help="the optimiser's epsilon (default 1e-4 for adam)")
     p.add_argument("--lr-schedule", choices=("cosine", "constant"), default=d.lr_schedule,
                    help="learning-rate schedule over the run (default cosine)")
     p.add_argument("--optimizer", choices=("adam", "rmsprop"), default=d.optimizer)
@@ -102,7 +104,7 @@ def _cmd_train(args):
                          optimizer=args.optimizer, lr=args.lr, clip=args.clip,
                          clip_norm=args.clip_norm or None,
                          lr_after_converged=args.lr_after_converged,
-                         lr_schedule=args.lr_schedule, seed=args.seed, dtype=args.dtype,
+                         lr_schedule=args.lr_schedule, eps=args.eps, seed=args.seed, dtype=args.dtype,
                          model=args.model, controller=args.controller,
                          controller_size=args.controller_size, memory_rows=args.memory_rows,
                          memory_width=args.memory_width, read_heads=args.read_heads,
