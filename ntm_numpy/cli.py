@@ -92,7 +92,7 @@ def _parse_settings(items):
 
 
 def _cmd_train(args):
-    from .train import TASK_DEFAULTS, TrainConfig, convergence, train
+    from .train import TrainConfig, train
 
     if args.resume:
         out = args.out or os.path.dirname(os.path.abspath(args.resume))

@@ -82,7 +82,8 @@ def rel_error(a, b, floor=REL_ERROR_FLOOR):
     return float(np.max(np.abs(a - b)) / scale)
 
 
-def check_backward(forward, backward, inputs, dout=None, h=GRADCHECK_STEP, rng=None):
+def check_backward(forward, backward, inputs, dout=None, h=GRADCHECK_STEP, rng=None,
+                   floor=REL_ERROR_FLOOR):
     """Compare ``backward`` with central differences of ``forward`` for every input.
 
     Parameters
@@ -95,6 +96,8 @@ def check_backward(forward, backward, inputs, dout=None, h=GRADCHECK_STEP, rng=N
     dout : array or tuple of arrays, optional
         Upstream gradient; drawn from a standard normal (``rng``) when omitted.
     rng : numpy.random.Generator, optional
+    floor : float, passed to :func:`rel_error` (raise it for inputs where the whole
+        gradient is tiny or zero, so that round-off is not read as an error)
 
     Returns
     -------
@@ -121,6 +124,11 @@ def check_backward(forward, backward, inputs, dout=None, h=GRADCHECK_STEP, rng=N
         if g is None:
             errors.append(float("nan"))
             continue
+        if np.shape(g) != x.shape:
+            raise ValueError(
+                f"backward: expected gradient {k} of shape {x.shape} (its input's), "
+                f"got {np.shape(g)}"
+            )
 
         def f(xk, k=k):
             args = list(inputs)
@@ -131,5 +139,5 @@ def check_backward(forward, backward, inputs, dout=None, h=GRADCHECK_STEP, rng=N
 
         flat_dout = np.concatenate([np.ravel(d) for d in douts])
         num = numerical_gradient(f, x, flat_dout, h=h)
-        errors.append(rel_error(g, num))
+        errors.append(rel_error(g, num, floor=floor))
     return errors

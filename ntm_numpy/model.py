@@ -312,7 +312,7 @@ class NTM:
         x = self._check_x(x)
         T, B, _ = x.shape
         c, p = self.config, self.params
-        H, N, M = c["controller_size"], c["memory_rows"], c["memory_width"]
+        H, M = c["controller_size"], c["memory_width"]
         R, W = c["read_heads"], c["write_heads"]
         S, K, A = self.shift_size, R + W, self.address_size
         lstm = c["controller"] == "lstm"

@@ -8,6 +8,7 @@
 import os
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -26,3 +27,15 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 np.seterr(all="raise", under="ignore")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_worst_relative_errors(request):
+    """With NTM_REPORT_RELERR set, print the worst relative errors of the module's checks."""
+    yield
+    if os.environ.get("NTM_REPORT_RELERR"):
+        import support
+
+        name = request.module.__name__
+        for check, value in sorted(support.WORST.get(name, {}).items()):
+            print(f"\n[relerr] {name} {check}: {value:.2e}")

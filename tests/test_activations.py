@@ -8,7 +8,6 @@ tanh 9e-9, softplus 6e-10, softmax 9e-9, affine 5e-8. Set NTM_REPORT_RELERR=1 an
 with -s to print them.
 """
 import math
-import os
 
 import numpy as np
 import pytest
@@ -17,6 +16,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import reference as ref
+from support import floats, gradcheck, recorder
+
+_record = recorder(__name__)
 from ntm_numpy.activations import (
     affine_backward,
     affine_forward,
@@ -30,7 +32,6 @@ from ntm_numpy.activations import (
     tanh_backward,
     tanh_forward,
 )
-from ntm_numpy.gradcheck import numerical_gradient, rel_error
 
 TOL = 1e-6
 
@@ -41,51 +42,8 @@ TOL = 1e-6
 # default 1e-8 floor would report "errors" of 1e-3 on correct code. With a 1e-2 floor the
 # check is the plain relative error on generic inputs (gradients O(0.1-10)) and an
 # absolute 1e-8 bound on flat ones.
-FLAT_FLOOR = 1e-2
 
 
-def gradcheck(forward, backward, inputs, rng, floor=FLAT_FLOOR):
-    """ntm_numpy.gradcheck.check_backward with a rel_error floor (see FLAT_FLOOR): random
-    upstream gradient for every output, central differences for every input."""
-    inputs = [np.asarray(v, dtype=np.float64) for v in inputs]
-    out, cache = forward(*inputs)
-    multi = isinstance(out, tuple)
-    outs = out if multi else (out,)
-    douts = tuple(rng.standard_normal(np.shape(o)) for o in outs)
-    grads = backward(douts if multi else douts[0], cache)
-    assert isinstance(grads, tuple) and len(grads) == len(inputs)
-    flat_dout = np.concatenate([d.ravel() for d in douts])
-    errors = []
-    for k, (x, g) in enumerate(zip(inputs, grads)):
-        assert g.shape == x.shape
-
-        def f(xk, k=k):
-            args = list(inputs)
-            args[k] = xk
-            o = forward(*args)[0]
-            return np.concatenate([np.ravel(a) for a in (o if multi else (o,))])
-
-        errors.append(rel_error(g, numerical_gradient(f, x, flat_dout), floor=floor))
-    return errors
-
-
-_WORST = {}
-
-
-def _record(name, errors):
-    _WORST[name] = max(_WORST.get(name, 0.0), max(errors))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _report_worst():
-    yield
-    if os.environ.get("NTM_REPORT_RELERR"):
-        for k, v in sorted(_WORST.items()):
-            print(f"\n[relerr] test_activations {k}: {v:.2e}")
-
-
-def floats(lo, hi):
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False)
 
 
 shapes = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=5)

@@ -23,7 +23,6 @@ max(gradient scale, FLAT_FLOOR = 1e-2) instead of rel_error's default 1e-8 floor
 generic inputs, whose gradients are O(0.1-10), the criterion is the plain relative error
 < 1e-6; on flat ones it is an absolute difference < 1e-8.
 """
-import os
 import re
 
 import numpy as np
@@ -33,6 +32,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import reference as ref
+from support import FLAT_FLOOR, arrays, floats, gradcheck, recorder
+
+_record = recorder(__name__)
 from ntm_numpy.activations import sigmoid_forward, softmax_forward, softplus_forward
 from ntm_numpy.addressing import (
     address_backward,
@@ -52,34 +54,12 @@ from ntm_numpy.constants import NORM_EPS, SHARPEN_EPS
 from ntm_numpy.gradcheck import numerical_gradient, rel_error
 
 TOL = 1e-6
-FLAT_FLOOR = 1e-2  # see the module docstring
 
-_WORST = {}
-
-
-def _record(name, errors):
-    _WORST[name] = max(_WORST.get(name, 0.0), max(errors))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _report_worst():
-    yield
-    if os.environ.get("NTM_REPORT_RELERR"):
-        for k, v in sorted(_WORST.items()):
-            print(f"\n[relerr] test_addressing {k}: {v:.2e}")
 
 
 # ----------------------------------------------------------------------------------------
 # strategies
 # ----------------------------------------------------------------------------------------
-def floats(lo, hi):
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False)
-
-
-def arrays(shape, lo=-3.0, hi=3.0):
-    return hnp.arrays(np.float64, shape, elements=floats(lo, hi))
-
-
 def away_from_zero(shape, lo=0.1, hi=2.0):
     """Entries in [-hi, -lo] U [lo, hi] (see the module docstring)."""
     return hnp.arrays(np.float64, shape, elements=floats(lo, hi) | floats(-hi, -lo))
@@ -131,25 +111,6 @@ def address_inputs(draw, wide=False):
     s = softmax(draw(arrays((B, S), lo, hi)))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     return memory, w_prev, key, beta, g, s, gamma, rng
-
-
-def gradcheck(forward, backward, inputs, rng, floor=FLAT_FLOOR):
-    """Like ntm_numpy.gradcheck.check_backward (single output), with a rel_error floor."""
-    out, cache = forward(*inputs)
-    dout = rng.standard_normal(out.shape)
-    grads = backward(dout, cache)
-    assert isinstance(grads, tuple) and len(grads) == len(inputs)
-    errors = []
-    for k, (x, g) in enumerate(zip(inputs, grads)):
-        assert g.shape == x.shape
-
-        def f(xk, k=k):
-            args = list(inputs)
-            args[k] = xk
-            return forward(*args)[0]
-
-        errors.append(rel_error(g, numerical_gradient(f, x, dout), floor=floor))
-    return errors
 
 
 def assert_distribution(w, tol=1e-12):

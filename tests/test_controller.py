@@ -8,7 +8,6 @@ Measured worst case (ci and three HYPOTHESIS_PROFILE=thorough runs): LSTM step 5
 LSTM gates 3e-9, feed-forward 5e-9. Set NTM_REPORT_RELERR=1 and run with -s to print
 them.
 """
-import os
 import re
 
 import numpy as np
@@ -18,6 +17,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import reference as ref
+from support import floats, gradcheck, recorder
+
+_record = recorder(__name__)
 from ntm_numpy.controller import (
     feedforward_backward,
     feedforward_forward,
@@ -26,7 +28,6 @@ from ntm_numpy.controller import (
     lstm_step_backward,
     lstm_step_forward,
 )
-from ntm_numpy.gradcheck import numerical_gradient, rel_error
 
 TOL = 1e-6
 CLOSE = dict(rtol=1e-12, atol=1e-13)
@@ -38,51 +39,8 @@ CLOSE = dict(rtol=1e-12, atol=1e-13)
 # default 1e-8 floor would report "errors" of 1e-3 on correct code. With a 1e-2 floor the
 # check is the plain relative error on generic inputs (gradients O(0.1-10)) and an
 # absolute 1e-8 bound on flat ones.
-FLAT_FLOOR = 1e-2
 
 
-def gradcheck(forward, backward, inputs, rng, floor=FLAT_FLOOR):
-    """ntm_numpy.gradcheck.check_backward with a rel_error floor (see FLAT_FLOOR): random
-    upstream gradient for every output, central differences for every input."""
-    inputs = [np.asarray(v, dtype=np.float64) for v in inputs]
-    out, cache = forward(*inputs)
-    multi = isinstance(out, tuple)
-    outs = out if multi else (out,)
-    douts = tuple(rng.standard_normal(np.shape(o)) for o in outs)
-    grads = backward(douts if multi else douts[0], cache)
-    assert isinstance(grads, tuple) and len(grads) == len(inputs)
-    flat_dout = np.concatenate([d.ravel() for d in douts])
-    errors = []
-    for k, (x, g) in enumerate(zip(inputs, grads)):
-        assert g.shape == x.shape
-
-        def f(xk, k=k):
-            args = list(inputs)
-            args[k] = xk
-            o = forward(*args)[0]
-            return np.concatenate([np.ravel(a) for a in (o if multi else (o,))])
-
-        errors.append(rel_error(g, numerical_gradient(f, x, flat_dout), floor=floor))
-    return errors
-
-
-_WORST = {}
-
-
-def _record(name, errors):
-    _WORST[name] = max(_WORST.get(name, 0.0), max(errors))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _report_worst():
-    yield
-    if os.environ.get("NTM_REPORT_RELERR"):
-        for k, v in sorted(_WORST.items()):
-            print(f"\n[relerr] test_controller {k}: {v:.2e}")
-
-
-def floats(lo, hi):
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False)
 
 
 def arrays(shape, lo=-2.0, hi=2.0):

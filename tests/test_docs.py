@@ -4,7 +4,6 @@ Blocks of one page run in order in one namespace (a page may build on its earlie
 blocks), in a temporary working directory, with matplotlib on the Agg backend. Blocks
 that are not meant to run are marked ```text or ```bash.
 """
-import os
 import pathlib
 import re
 

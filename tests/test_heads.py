@@ -7,7 +7,6 @@ worst case (ci and three HYPOTHESIS_PROFILE=thorough runs): read heads 7e-9, wri
 1.3e-9, the model's separate erase/add map 4e-9. Set NTM_REPORT_RELERR=1 and run with -s
 to print them.
 """
-import os
 import re
 
 import numpy as np
@@ -17,6 +16,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import reference as ref
+from support import FLAT_FLOOR, floats, recorder
+
+_record = recorder(__name__)
 from ntm_numpy.gradcheck import numerical_gradient, rel_error
 from ntm_numpy.heads import (
     HeadParams,
@@ -32,26 +34,8 @@ TOL = 1e-6
 # gradient can be ~1e-9 while the central difference carries ~1e-10 of round-off, so the
 # default floor 1e-8 would flag correct code. With 1e-2 the check is the plain relative
 # error on generic inputs and an absolute 1e-8 bound on flat ones.
-FLAT_FLOOR = 1e-2
 FIELDS = ("key", "beta", "g", "s", "gamma", "erase", "add")
 
-_WORST = {}
-
-
-def _record(name, errors):
-    _WORST[name] = max(_WORST.get(name, 0.0), max(errors))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _report_worst():
-    yield
-    if os.environ.get("NTM_REPORT_RELERR"):
-        for k, v in sorted(_WORST.items()):
-            print(f"\n[relerr] test_heads {k}: {v:.2e}")
-
-
-def floats(lo, hi):
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False)
 
 
 @st.composite

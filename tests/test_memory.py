@@ -7,18 +7,18 @@ three HYPOTHESIS_PROFILE=thorough runs): read 1e-9, write 2e-8 (one-hot w includ
 both maps are at most bilinear, so only round-off is left. Set NTM_REPORT_RELERR=1 and
 run with -s to print them.
 """
-import os
 import re
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 import reference as ref
+from support import arrays, gradcheck, recorder
+
+_record = recorder(__name__)
 from ntm_numpy.activations import sigmoid_forward, softmax_forward
-from ntm_numpy.gradcheck import numerical_gradient, rel_error
 from ntm_numpy.memory import read_backward, read_forward, write_backward, write_forward
 
 TOL = 1e-6
@@ -27,57 +27,16 @@ TOL = 1e-6
 # round-off, so the default 1e-8 floor would report 1e-3. With a 1e-2 floor the check is
 # the plain relative error on generic inputs (gradients O(0.1-10)) and an absolute 1e-8
 # bound on flat ones (round-off reaches ~5e-9 there).
-FLAT_FLOOR = 1e-2
 
 # ----------------------------------------------------------------------------------------
 # worst relative errors, printed at module teardown when NTM_REPORT_RELERR is set
 # ----------------------------------------------------------------------------------------
-_WORST = {}
-
-
-def _record(name, errors):
-    _WORST[name] = max(_WORST.get(name, 0.0), max(errors))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _report_worst():
-    yield
-    if os.environ.get("NTM_REPORT_RELERR"):
-        for k, v in sorted(_WORST.items()):
-            print(f"\n[relerr] test_memory {k}: {v:.2e}")
 
 
 # ----------------------------------------------------------------------------------------
 # strategies: small shapes, bounded finite floats, distributions through the model's
 # own activations (softmax for weightings, sigmoid for the erase vector)
 # ----------------------------------------------------------------------------------------
-def floats(lo, hi):
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False)
-
-
-def arrays(shape, lo=-3.0, hi=3.0):
-    return hnp.arrays(np.float64, shape, elements=floats(lo, hi))
-
-
-def gradcheck(forward, backward, inputs, rng, floor=FLAT_FLOOR):
-    """Like ntm_numpy.gradcheck.check_backward (single output), with a rel_error floor."""
-    out, cache = forward(*inputs)
-    dout = rng.standard_normal(out.shape)
-    grads = backward(dout, cache)
-    assert isinstance(grads, tuple) and len(grads) == len(inputs)
-    errors = []
-    for k, (x, g) in enumerate(zip(inputs, grads)):
-        assert g.shape == x.shape
-
-        def f(xk, k=k):
-            args = list(inputs)
-            args[k] = xk
-            return forward(*args)[0]
-
-        errors.append(rel_error(g, numerical_gradient(f, x, dout), floor=floor))
-    return errors
-
-
 @st.composite
 def memory_inputs(draw):
     B = draw(st.integers(1, 3))

@@ -9,7 +9,6 @@ random or learned memory, 1e-7 from the constant 1e-6 memory (memory_init checke
 a 1e-8 step there, see below); hypothesis-drawn small configurations 2.5e-7 (Richardson
 extrapolated, see that test). Set NTM_REPORT_RELERR=1 and run with -s to print them.
 """
-import os
 import re
 
 import numpy as np
@@ -19,6 +18,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import reference as ref
+from support import FLAT_FLOOR, floats, recorder
+
+_record = recorder(__name__)
 from ntm_numpy.constants import (
     GRADCHECK_STEP,
     INIT_WEIGHTING_LOGIT,
@@ -33,23 +35,6 @@ TOL = 1e-6
 CONTROLLERS = ("lstm", "feedforward")
 MEMORY_INITS = ("constant", "random", "learned")
 
-_WORST = {}
-
-
-def _record(name, errors):
-    _WORST[name] = max(_WORST.get(name, 0.0), max(errors))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _report_worst():
-    yield
-    if os.environ.get("NTM_REPORT_RELERR"):
-        for k, v in sorted(_WORST.items()):
-            print(f"\n[relerr] test_model {k}: {v:.2e}")
-
-
-def floats(lo, hi):
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False)
 
 
 def expected_shapes(c):
@@ -250,7 +235,6 @@ def test_whole_model_gradient_from_the_constant_memory(controller, memory_init):
 # h = 1e-6 is off by ~(h / |k|)**2 relative: measured 1.2e-6 and 1.3e-6 on two such draws,
 # falling exactly as h**2 with smaller steps (truncation, not a backward error). So this
 # test uses Richardson extrapolation of the steps h and h/2, accurate to ~(h / |k|)**4.
-FLAT_FLOOR = 1e-2
 
 
 @given(model_cases(max_T=3))

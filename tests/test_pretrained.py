@@ -2,7 +2,6 @@
 as the documentation says (the thresholds are the project's targets, docs/results.md)."""
 import shlex
 
-import numpy as np
 import pytest
 
 import ntm_numpy

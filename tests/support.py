@@ -1,0 +1,50 @@
+"""Helpers shared by the property-based tests: strategies, a gradient check with a
+floor for flat gradients, and the record of the worst relative errors reached.
+
+Run with ``NTM_REPORT_RELERR=1 python -m pytest -s`` to print, per test module, the
+largest relative error each gradient check reached.
+"""
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from ntm_numpy.gradcheck import check_backward
+
+#: ``rel_error`` floor of the gradient checks. rel_error divides by the gradient's largest
+#: entry; where the whole gradient is tiny or exactly zero (M = 1, N = 1, saturated
+#: units), the central difference's round-off (1e-16 * |f| / h, about 1e-11..1e-9) would
+#: read as a large error with the default 1e-8 floor. With 1e-2 the check is the plain
+#: relative error on generic inputs (gradients of size 0.1-10) and an absolute 1e-8 bound
+#: on flat ones.
+FLAT_FLOOR = 1e-2
+
+#: module name -> {check name -> worst relative error}
+WORST = {}
+
+
+def recorder(module):
+    """A function ``record(name, errors)`` that keeps the worst error per check of ``module``."""
+    worst = WORST.setdefault(module, {})
+
+    def record(name, errors):
+        worst[name] = max(worst.get(name, 0.0), max(errors))
+
+    return record
+
+
+def floats(lo, hi):
+    """Bounded finite floats, no subnormals."""
+    return st.floats(lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False)
+
+
+def arrays(shape, lo=-3.0, hi=3.0):
+    """float64 arrays of ``shape`` with entries in [lo, hi]."""
+    return hnp.arrays(np.float64, shape, elements=floats(lo, hi))
+
+
+def gradcheck(forward, backward, inputs, rng, floor=FLAT_FLOOR):
+    """:func:`ntm_numpy.gradcheck.check_backward` with a random upstream gradient drawn
+    from ``rng`` and the :data:`FLAT_FLOOR`; every input must get a gradient."""
+    errors = check_backward(forward, backward, inputs, rng=rng, floor=floor)
+    assert not any(np.isnan(e) for e in errors), "backward returned None for an input"
+    return errors
