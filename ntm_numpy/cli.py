@@ -178,7 +178,7 @@ def write_plots(model, task, out, *, history=None, lengths=None, seed=0, length=
     written.append(plotting.save_figure(fig, os.path.join(out, "sequence.png")))
     if isinstance(model, NTM):
         trace = cache.trace()
-        for name, fig in [("summary", plotting.plot_copy_summary(x, y, logits, trace)),
+        for name, fig in [("summary", plotting.plot_copy_summary(x, y, logits, trace, mask=mask)),
                           ("memory", plotting.plot_memory(trace)),
                           ("weightings", plotting.plot_weightings(trace)),
                           ("erase_add", plotting.plot_erase_add(trace))]:
