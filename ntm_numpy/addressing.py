@@ -95,7 +95,8 @@ def cosine_similarity_backward(dK, cache):
     ddot = dK / (mem_norm * key_norm)  # (B, N)
     dKK = dK * K  # (B, N)
     # through the row norms |M_i| and the key norm |k|  (d|x|/dx = x / |x|)
-    dmemory = ddot[:, :, None] * key[:, None, :] - (dKK / mem_norm**2)[:, :, None] * memory
+    dmemory = ddot[:, :, None] * key[:, None, :]
+    dmemory -= (dKK / (mem_norm * mem_norm))[:, :, None] * memory
     dkey = (ddot[:, None, :] @ memory)[:, 0, :] - (dKK.sum(axis=1, keepdims=True) / key_norm**2) * key
     return dmemory, dkey
 

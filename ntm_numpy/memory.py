@@ -104,8 +104,10 @@ def write_forward(memory, w, e, a):
     check_array("e", e, ndim=2, shape=(B, M))
     check_array("a", a, ndim=2, shape=(B, M))
     wi = w[:, :, None]  # (B, N, 1)
-    keep = 1.0 - wi * e[:, None, :]  # (B, N, M), eq (3)
-    new_memory = memory * keep + wi * a[:, None, :]  # eq (4)
+    keep = wi * e[:, None, :]
+    np.subtract(1.0, keep, out=keep)  # keep = 1 - w_i e, (B, N, M), eq (3)
+    new_memory = memory * keep
+    new_memory += wi * a[:, None, :]  # eq (4)
     return new_memory, WriteCache(memory, w, e, a, keep)
 
 
