@@ -65,7 +65,8 @@ ADAM_DEFAULT_LR = 2e-3
 #: are tiny (the initial-weighting logits' about 1e-7) and Adam's steps, lr * m / sqrt(v),
 #: stay full-sized for them whatever the gradient: with the textbook 1e-8 the default
 #: copy run relapsed after converging (up to 19 bit errors, ending at 0.36); with 1e-4,
-#: steps shrink with the gradient below that scale, and seeds 0-5 all stayed converged.
+#: steps shrink with the gradient below that scale and it stays converged (seeds 0-5:
+#: docs/results.md).
 ADAM_DEFAULT_EPS = 1e-4
 #: Graves (2013) trains with RMSProp at 1e-4.
 RMSPROP_DEFAULT_LR = 1e-4
