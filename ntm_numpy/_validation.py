@@ -56,3 +56,21 @@ def _fmt_shape(shape):
 
 def _fmt(shape):
     return "" if shape is None else " " + _fmt_shape(shape)
+
+
+def check_seed(name, value):
+    """Check that ``value`` is a non-negative integer seed (bools are rejected)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
+    return int(value)
+
+
+def check_float_dtype(name, value):
+    """``np.dtype(value)``, which must be float32 or float64."""
+    try:
+        dt = np.dtype(value)
+    except TypeError:
+        raise ValueError(f"{name}: expected float32 or float64, got {value!r}") from None
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"{name}: expected float32 or float64, got {dt}")
+    return dt

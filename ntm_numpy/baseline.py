@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import check_array, check_finite, check_positive_int
+from ._validation import (check_array, check_finite, check_float_dtype, check_positive_int,
+                          check_seed)
 from .constants import FORGET_BIAS
 from .controller import lstm_gates_backward, lstm_gates_forward
 
@@ -40,14 +41,8 @@ class LSTMBaseline:
         X = check_positive_int("input_size", input_size)
         Y = check_positive_int("output_size", output_size)
         H = check_positive_int("hidden_size", hidden_size)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
-        try:
-            dt = np.dtype(dtype)
-        except TypeError:
-            raise ValueError(f"dtype: expected float32 or float64, got {dtype!r}") from None
-        if dt not in (np.float32, np.float64):
-            raise ValueError(f"dtype: expected float32 or float64, got {dt}")
+        check_seed("seed", seed)
+        dt = check_float_dtype("dtype", dtype)
         self.dtype = dt
         self.config = dict(kind="lstm", input_size=X, output_size=Y, hidden_size=H,
                            seed=int(seed), dtype=dt.name)

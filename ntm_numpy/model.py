@@ -52,7 +52,8 @@ from typing import List, NamedTuple, Optional
 
 import numpy as np
 
-from ._validation import check_array, check_choice, check_finite, check_positive_int
+from ._validation import (check_array, check_choice, check_finite, check_float_dtype,
+                          check_positive_int, check_seed)
 from .activations import softmax_backward, softmax_forward
 from .addressing import address_backward, address_forward
 from .constants import (FORGET_BIAS, INIT_WEIGHTING_LOGIT, MEMORY_INIT_CONSTANT,
@@ -221,14 +222,8 @@ class NTM:
         k = check_positive_int("shift_range", shift_range, minimum=0)
         check_choice("controller", controller, CONTROLLERS)
         check_choice("memory_init", memory_init, MEMORY_INITS)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
-        try:
-            dt = np.dtype(dtype)
-        except TypeError:
-            raise ValueError(f"dtype: expected float32 or float64, got {dtype!r}") from None
-        if dt not in (np.float32, np.float64):
-            raise ValueError(f"dtype: expected float32 or float64, got {dt}")
+        check_seed("seed", seed)
+        dt = check_float_dtype("dtype", dtype)
         self.config = dict(
             input_size=X, output_size=Y, controller_size=H, memory_rows=N, memory_width=M,
             read_heads=R, write_heads=W, shift_range=k, controller=controller,
