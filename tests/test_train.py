@@ -366,3 +366,17 @@ def test_train_config_defaults_and_from_dict():
 def test_train_rejects_bad_log_every():
     with pytest.raises(ValueError, match="^log_every"):
         train(steps=1, stream=False, log_every=0, **TINY)
+
+
+def test_learning_rate_schedule():
+    from ntm_numpy.train import LR_AFTER_CONVERGED, LR_FINAL_FRACTION, learning_rate
+
+    c = TrainConfig(steps=101, lr=1e-2)
+    assert learning_rate(c, 0, False) == pytest.approx(1e-2)
+    assert learning_rate(c, 50, False) == pytest.approx(1e-2 * (LR_FINAL_FRACTION + 1) / 2)
+    assert learning_rate(c, 100, False) == pytest.approx(1e-2 * LR_FINAL_FRACTION)
+    rates = [learning_rate(c, i, False) for i in range(101)]
+    assert all(a >= b for a, b in zip(rates, rates[1:]))
+    assert learning_rate(c, 10, True) == pytest.approx(LR_AFTER_CONVERGED * rates[10])
+    flat = TrainConfig(steps=101, lr=1e-2, lr_schedule="constant")
+    assert {learning_rate(flat, i, False) for i in range(101)} == {1e-2}
