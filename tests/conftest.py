@@ -39,3 +39,27 @@ def _report_worst_relative_errors(request):
         name = request.module.__name__
         for check, value in sorted(support.WORST.get(name, {}).items()):
             print(f"\n[relerr] {name} {check}: {value:.2e}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_kernelspec(tmp_path_factory):
+    """Install the notebook tests' kernel (``support.TEST_KERNEL``) for ``sys.executable``
+    in a temporary Jupyter path, so that notebooks import the ntm_numpy under test (a
+    user-wide "python3" kernelspec may point at another environment)."""
+    try:
+        from ipykernel.kernelspec import install
+    except ImportError:  # the notebook tests skip themselves without their dependencies
+        yield
+        return
+    prefix = tmp_path_factory.mktemp("jupyter")
+    from support import TEST_KERNEL
+
+    install(kernel_name=TEST_KERNEL, prefix=str(prefix))
+    old = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(
+        [str(prefix / "share" / "jupyter")] + ([old] if old else []))
+    yield
+    if old is None:
+        os.environ.pop("JUPYTER_PATH", None)
+    else:
+        os.environ["JUPYTER_PATH"] = old

@@ -18,6 +18,10 @@ from ntm_numpy.gradcheck import check_backward
 #: on flat ones.
 FLAT_FLOOR = 1e-2
 
+#: Jupyter kernel of the notebook tests, installed by conftest.py for the interpreter
+#: running pytest.
+TEST_KERNEL = "ntm-numpy-tests"
+
 #: module name -> {check name -> worst relative error}
 WORST = {}
 

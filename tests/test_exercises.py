@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support import TEST_KERNEL
 
 import exercise_solutions as sol
 from ntm_numpy import exercises as ex
@@ -419,7 +420,7 @@ def _run(nb):
             [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
         ))
         client = nbclient.NotebookClient(
-            nb, timeout=120, kernel_name="python3",
+            nb, timeout=120, kernel_name=TEST_KERNEL,
             resources={"metadata": {"path": str(NOTEBOOK.parent)}},
         )
         client.execute()

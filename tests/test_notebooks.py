@@ -10,6 +10,7 @@ import pathlib
 import re
 
 import pytest
+from support import TEST_KERNEL
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -57,7 +58,7 @@ def test_notebook_uses_the_package_and_defines_no_model_code(path):
 def test_notebook_executes_and_draws(path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")  # inherited by the kernel
     nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=180, kernel_name="python3",
+    client = nbclient.NotebookClient(nb, timeout=180, kernel_name=TEST_KERNEL,
                                      resources={"metadata": {"path": str(NOTEBOOKS_DIR)}})
     client.execute()  # raises CellExecutionError on the first failing cell
     outputs = [o for c in _code_cells(nb) for o in c.get("outputs", [])]

@@ -2,6 +2,7 @@
 as the documentation says (the thresholds are the project's targets, docs/results.md)."""
 import shlex
 
+import numpy as np
 import pytest
 
 import ntm_numpy
@@ -69,6 +70,18 @@ def test_associative_recall_near_zero_on_its_training_range():
     model = ntm_numpy.load_pretrained("associative_recall")
     errs = evaluate(model, "associative_recall", [2, 4, 6], sequences=SEQUENCES)
     assert max(errs.values()) < 0.1, errs
+
+
+def test_repeat_copy_near_zero_on_its_training_range():
+    model = ntm_numpy.load_pretrained("repeat_copy")
+    task = ntm_numpy.tasks.get_task("repeat_copy")
+    rng = np.random.default_rng(7)
+    errors = []
+    for _ in range(8):  # lengths and repeat counts drawn as in training
+        x, y, mask = task.batch(rng, 8, dtype=model.dtype)
+        logits, _ = model.forward(x)
+        errors.append(ntm_numpy.tasks.bit_errors(logits, y, mask))
+    assert np.mean(errors) < 0.1, errors
 
 
 def test_unknown_name():

@@ -24,6 +24,11 @@ PRETRAINED = {
         "--steps 20000 --eps 1e-8 --seed 0 --out runs/copy_lstm",
         "LSTM without memory (192 units), copy task, lengths 1..10",
     ),
+    "repeat_copy": (
+        "repeat_copy.npz",
+        "ntm-numpy train repeat_copy --steps 30000 --seed 0 --out runs/repeat_copy_30k",
+        "NTM, repeat copy, lengths 1..10, 1..10 repeats",
+    ),
     "associative_recall": (
         "associative_recall.npz",
         "ntm-numpy train associative_recall --eps 1e-8 --seed 0 --out runs/associative_recall",
