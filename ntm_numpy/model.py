@@ -324,7 +324,6 @@ class NTM:
         h = np.zeros((B, H), dtype=dt)
         cell = np.zeros((B, H), dtype=dt)
         reads_in = np.empty((T, B, R * M), dtype=dt)
-        hs = np.empty((T, B, H), dtype=dt)
         features = np.empty((T, B, H + R * M), dtype=dt)
         steps = []
         for t in range(T):
@@ -335,7 +334,6 @@ class NTM:
             else:
                 h = np.tanh(xz[t] + reads @ Wr)
                 gates = h
-            hs[t] = h
             features[t, :, :H] = h
             # 2. head parameters from one affine map of h; the K heads stacked on the batch
             raw = h @ heads_W + heads_b  # (B, K*A + W*2M)
@@ -362,7 +360,8 @@ class NTM:
             reads = features[t, :, H:]
         # 6. output layer for all steps at once
         logits = features @ p["output_W"] + p["output_b"]
-        cache = ForwardCache(x, reads_in, hs, features, steps, memory, w_init_cache,
+        # the controller outputs are the first H features: a view, not a second copy
+        cache = ForwardCache(x, reads_in, features[:, :, :H], features, steps, memory, w_init_cache,
                              logits.shape, R)
         return logits, cache
 
