@@ -69,8 +69,8 @@ def cosine_similarity_forward(memory, key):
     B, N, M = memory.shape
     check_array("key", key, ndim=2, shape=(B, M))
     dot = (memory @ key[:, :, None])[:, :, 0]  # (B, N)  u . v
-    mem_norm = np.sqrt(np.einsum("bnm,bnm->bn", memory, memory) + NORM_EPS)
-    key_norm = np.sqrt(np.einsum("bm,bm->b", key, key) + NORM_EPS)[:, None]
+    mem_norm = np.sqrt(np.vecdot(memory, memory) + NORM_EPS)  # row by row, u . u
+    key_norm = np.sqrt(np.vecdot(key, key) + NORM_EPS)[:, None]
     K = dot / (mem_norm * key_norm)
     return K, CosineCache(memory, key, mem_norm, key_norm, K)
 
@@ -247,7 +247,7 @@ def shift_forward(w_g, s):
     if S % 2 == 0:
         raise ValueError(f"s: expected an odd number of shift offsets S = 2k+1, got S = {S}")
     fwd, bwd = shift_indices(w_g.shape[1], S)
-    gathered = w_g[:, fwd]  # (B, N, S)
+    gathered = w_g.take(fwd, axis=1)  # (B, N, S), gathered[b, i, j] = w_g[b, fwd[i, j]]
     w_s = (gathered @ s[:, :, None])[:, :, 0]
     return w_s, ShiftCache(gathered, s, bwd)
 
@@ -267,7 +267,7 @@ def shift_backward(dw_s, cache):
     # through the weights s_j: ds_j = sum_i dw_s(i) w_g((i - o_j) mod N)
     ds = (dw_s[:, None, :] @ gathered)[:, 0, :]
     # through the gathered rows: shift dw_s by the opposite offsets
-    dw_g = (dw_s[:, bwd] @ s[:, :, None])[:, :, 0]
+    dw_g = (dw_s.take(bwd, axis=1) @ s[:, :, None])[:, :, 0]
     return dw_g, ds
 
 

@@ -31,8 +31,10 @@ Parameters (``model.params``)
 The P = K*A + W*2M columns of the head map are laid out as K blocks of
 A = M + S + 3 addressing values, ``[key | beta | g | s | gamma]``, one per head (reads
 first, then writes), followed by W blocks of 2M, ``[erase | add]``, one per write head.
-In the forward pass the K heads are stacked along the batch axis, so that one call of
-each addressing primitive serves every head.
+In the forward pass the K heads' parameters and weightings carry a leading head axis,
+(K, B, ...), over the one (B, N, M) memory they share, so that one call of each
+addressing primitive serves every head (see "Heads that share one memory" in
+:mod:`ntm_numpy.addressing`).
 
 Departures from the paper
 -------------------------
@@ -48,39 +50,20 @@ Departures from the paper
   h = c = 0.
 """
 from dataclasses import dataclass, field
-from typing import List, NamedTuple, Optional
+from typing import List, Optional
 
 import numpy as np
 
 from ._validation import (check_array, check_choice, check_finite, check_float_dtype,
                           check_positive_int, check_seed)
 from .activations import softmax_backward, softmax_forward
-from .addressing import address_backward, address_forward
 from .constants import (FORGET_BIAS, INIT_WEIGHTING_LOGIT, MEMORY_INIT_CONSTANT,
                         MEMORY_INIT_RANDOM_STD)
-from .controller import lstm_gates_backward, lstm_gates_forward
-from .heads import (HeadParams, erase_add_backward, erase_add_forward, head_params_backward,
-                    head_params_forward, head_size)
-from .memory import read_backward, read_forward, write_backward, write_forward
+from .heads import head_size
+from .step import Dims, StepCache, step_backward, step_forward
 
 CONTROLLERS = ("lstm", "feedforward")
 MEMORY_INITS = ("constant", "random", "learned")
-
-
-class StepCache(NamedTuple):
-    """What one time step keeps for the backward pass (and for plotting).
-
-    The K heads are stacked along the batch axis, head-major: row ``k*B + b`` of the
-    stacked arrays is head k (reads first, then writes) of batch entry b.
-    """
-
-    memory: np.ndarray  # (B, N, M) memory before this step's writes, M_{t-1}
-    gates: object  # LSTMGatesCache, or the (B, H) output h for the feed-forward controller
-    head_params: object  # HeadParamsCache of the K*B stacked addressing parameters
-    address: object  # AddressCache, (K*B, N) weightings
-    read: object  # ReadCache of the R*B stacked reads
-    erase_add: tuple  # erase, add, each (B, W, M)
-    write: list  # W WriteCache, in the order the heads wrote
 
 
 @dataclass
@@ -96,6 +79,8 @@ class ForwardCache:
     steps : list of T :class:`StepCache`
     memory_final : (B, N, M) memory after the last step
     weighting_init : softmax cache of the initial weightings
+    state : (T+1, B, H + R*M) ``[h_{t-1}, r_{t-1}]`` for t = 0..T: the controller's
+        recurrent input at step t (``reads_in``, ``h`` and ``features`` are views of it)
     """
 
     x: np.ndarray
@@ -107,6 +92,7 @@ class ForwardCache:
     weighting_init: tuple
     logits_shape: tuple
     read_heads: int
+    state: np.ndarray
     _trace: Optional["Trace"] = field(default=None, repr=False)
 
     def trace(self):
@@ -163,21 +149,18 @@ class Trace:
         R = cache.read_heads
         steps = cache.steps
 
-        def stack(arrays):  # T arrays of (K*B, ...) -> (T, K, B, ...)
-            a = np.stack(arrays)
-            return a.reshape((T, -1, B) + a.shape[2:])
-
-        content = stack([s.address.w_c for s in steps])
-        gated = stack([s.address.w_g for s in steps])
-        shifted = stack([s.address.w_s for s in steps])
-        weights = stack([s.address.w for s in steps])
-        key = stack([s.head_params.params.key for s in steps])
-        beta = stack([s.head_params.params.beta[:, 0] for s in steps])
-        g = stack([s.head_params.params.g[:, 0] for s in steps])
-        gamma = stack([s.head_params.params.gamma[:, 0] for s in steps])
-        shift = stack([s.head_params.params.s for s in steps])
-        erase = np.stack([s.erase_add[0] for s in steps]).transpose(0, 2, 1, 3)
-        add = np.stack([s.erase_add[1] for s in steps]).transpose(0, 2, 1, 3)
+        stack = np.stack  # T arrays of (K, B, ...) -> (T, K, B, ...)
+        content = stack([s.w_c for s in steps])
+        gated = stack([s.w_g for s in steps])
+        shifted = stack([s.w_s for s in steps])
+        weights = stack([s.w for s in steps])
+        key = stack([s.key for s in steps])
+        beta = stack([s.beta[..., 0] for s in steps])
+        g = stack([s.g[..., 0] for s in steps])
+        gamma = stack([s.gamma[..., 0] for s in steps])
+        shift = stack([s.s for s in steps])
+        erase_add = stack([s.erase_add for s in steps]).transpose(0, 2, 1, 3)  # (T, W, B, 2M)
+        erase, add = erase_add[..., :M], erase_add[..., M:]
         reads = cache.features[:, :, -R * M :].reshape(T, B, R, M).transpose(0, 2, 1, 3)
         memory = np.stack([s.memory for s in steps] + [cache.memory_final])
         return cls(memory, content, gated, shifted, weights, key, beta, g, gamma, shift,
@@ -307,63 +290,56 @@ class NTM:
         x = self._check_x(x)
         T, B, _ = x.shape
         c, p = self.config, self.params
-        H, M = c["controller_size"], c["memory_width"]
+        H, M, N = c["controller_size"], c["memory_width"], c["memory_rows"]
         R, W = c["read_heads"], c["write_heads"]
         S, K, A = self.shift_size, R + W, self.address_size
         lstm = c["controller"] == "lstm"
         dt = self.dtype
-        Wr, heads_W, heads_b = p["controller_Wr"], p["heads_W"], p["heads_b"]
-        Wh = p["controller_Wh"] if lstm else None
+        heads_W, heads_b = p["heads_W"], p["heads_b"]
+        Wc, ctrl_in = self._controller_map()
 
         # input contributions of all steps at once: x_t Wx + b
         xz = x @ p["controller_Wx"] + p["controller_b"]  # (T, B, G)
         memory = self.initial_memory(B)
         w_init, w_init_cache = softmax_forward(p["weighting_init"], axis=1)  # (K, N)
-        w_prev = np.repeat(w_init, B, axis=0)  # (K*B, N), head-major
-        reads = np.broadcast_to(p["read_init"].reshape(1, R * M), (B, R * M))
-        h = np.zeros((B, H), dtype=dt)
-        cell = np.zeros((B, H), dtype=dt)
-        reads_in = np.empty((T, B, R * M), dtype=dt)
-        features = np.empty((T, B, H + R * M), dtype=dt)
+        w_prev = np.broadcast_to(w_init[:, None, :], (K, B, N))  # every head's weighting, (K, B, N)
+        # state[t] = [h_{t-1}, r_{t-1}], what step t's controller sees; state[t+1] is also
+        # what the output layer sees at step t, [h_t, r_t]
+        state = np.empty((T + 1, B, H + R * M), dtype=dt)
+        state[0, :, :H] = 0.0
+        state[0, :, H:] = p["read_init"].reshape(1, R * M)
+        cell = np.zeros((B, H), dtype=dt) if lstm else None
+        dims = self._dims()
         steps = []
         for t in range(T):
-            reads_in[t] = reads
-            # 1. controller
-            if lstm:
-                (h, cell), gates = lstm_gates_forward(xz[t] + reads @ Wr + h @ Wh, cell)
-            else:
-                h = np.tanh(xz[t] + reads @ Wr)
-                gates = h
-            features[t, :, :H] = h
-            # 2. head parameters from one affine map of h; the K heads stacked on the batch
-            raw = h @ heads_W + heads_b  # (B, K*A + W*2M)
-            raw_addr = raw[:, : K * A].reshape(B, K, A).swapaxes(0, 1).reshape(K * B, A)
-            hp, hp_cache = head_params_forward(raw_addr, M, S, False)
-            (erase, add), ea_cache = erase_add_forward(raw[:, K * A :].reshape(B, W, 2 * M))
-            # 3. every head addresses M_{t-1}, eqs (5)-(9)
-            memory_k = np.concatenate((memory,) * K)  # (K*B, N, M), one copy per head
-            w, a_cache = address_forward(memory_k, w_prev, hp.key, hp.beta, hp.g, hp.s,
-                                         hp.gamma)
-            # 4. the read heads read M_{t-1}, eq (2)
-            r, r_cache = read_forward(memory_k[: R * B], w[: R * B])  # (R*B, M)
-            features[t, :, H:] = r.reshape(R, B, M).swapaxes(0, 1).reshape(B, R * M)
-            # 5. the write heads write in turn, eqs (3)-(4)
-            memory_before = memory
-            write_caches = []
-            for k in range(W):
-                rows = slice((R + k) * B, (R + k + 1) * B)
-                memory, w_cache = write_forward(memory, w[rows], erase[:, k], add[:, k])
-                write_caches.append(w_cache)
-            steps.append(StepCache(memory_before, gates, hp_cache, a_cache, r_cache, ea_cache,
-                                   write_caches))
-            w_prev = w
-            reads = features[t, :, H:]
+            # 1. controller pre-activation, one product for [h_{t-1}, r_{t-1}]
+            z = state[t, :, ctrl_in] @ Wc
+            z += xz[t]
+            # 2.-5. controller, head parameters, addressing, reads, writes (ntm_numpy.step)
+            h, cell, r, memory, w_prev, st = step_forward(z, cell, memory, w_prev, heads_W,
+                                                          heads_b, dims, state[t + 1, :, :H])
+            state[t + 1, :, H:] = r.transpose(1, 0, 2).reshape(B, R * M)
+            steps.append(st)
         # 6. output layer for all steps at once
+        features = state[1:]
         logits = features @ p["output_W"] + p["output_b"]
-        # the controller outputs are the first H features: a view, not a second copy
-        cache = ForwardCache(x, reads_in, features[:, :, :H], features, steps, memory, w_init_cache,
-                             logits.shape, R)
+        cache = ForwardCache(x, state[:-1, :, H:], features[:, :, :H], features, steps, memory,
+                             w_init_cache, logits.shape, R, state)
         return logits, cache
+
+    def _dims(self):
+        c = self.config
+        return Dims(c["controller_size"], c["memory_width"], c["memory_rows"], c["read_heads"],
+                    c["write_heads"], self.shift_size, c["controller"] == "lstm")
+
+    def _controller_map(self):
+        """The controller's recurrent weights as one matrix, and the columns of the state
+        ``[h_{t-1}, r_{t-1}]`` it multiplies: ``[Wh; Wr]`` and all of it for the LSTM,
+        ``Wr`` and the reads for the feed-forward controller."""
+        p, H = self.params, self.config["controller_size"]
+        if self.config["controller"] == "lstm":
+            return np.concatenate([p["controller_Wh"], p["controller_Wr"]]), slice(None)
+        return p["controller_Wr"], slice(H, None)
 
     # ------------------------------------------------------------------------------------
     def backward(self, dlogits, cache):
@@ -386,9 +362,9 @@ class NTM:
         K, A = R + W, self.address_size
         lstm = c["controller"] == "lstm"
         dt = self.dtype
-        Wr, heads_W = p["controller_Wr"], p["heads_W"]
-        Wh = p["controller_Wh"] if lstm else None
-        G, P = Wr.shape[1], heads_W.shape[1]
+        heads_W = p["heads_W"]
+        Wc, ctrl_in = self._controller_map()
+        G, P = Wc.shape[1], heads_W.shape[1]
         dlogits = dlogits.astype(dt, copy=False)
         grads = {}
 
@@ -399,63 +375,38 @@ class NTM:
         dfeatures = dlogits @ p["output_W"].T  # (T, B, H + R*M)
 
         dmemory = np.zeros((B, N, M), dtype=dt)  # gradient of M_t, carried back in time
-        dh_next = np.zeros((B, H), dtype=dt)
-        dc_next = np.zeros((B, H), dtype=dt)
-        dreads_next = np.zeros((B, R * M), dtype=dt)  # r_t as input of step t+1
-        dw_next = np.zeros((K * B, N), dtype=dt)  # w_t as w_prev of step t+1
+        dc_next = np.zeros((B, H), dtype=dt) if lstm else None
+        # gradient of [h_t, r_t] as the controller input of step t+1
+        dstate_next = np.zeros((B, H + R * M), dtype=dt)
+        dw_next = np.zeros((K, B, N), dtype=dt)  # w_t as w_prev of step t+1
         dz_all = np.empty((T, B, G), dtype=dt)
         draw_all = np.empty((T, B, P), dtype=dt)
-        derase = np.empty((B, W, M), dtype=dt)
-        dadd = np.empty((B, W, M), dtype=dt)
+        dims = self._dims()
         for t in reversed(range(T)):
-            st = cache.steps[t]
-            dw = dw_next.copy()
-            # 5. writes, last head first
-            for k in reversed(range(W)):
-                rows = slice((R + k) * B, (R + k + 1) * B)
-                dmemory, dw_k, derase[:, k], dadd[:, k] = write_backward(dmemory, st.write[k])
-                dw[rows] += dw_k
-            # 4. reads: r_t feeds the output layer and the controller of step t+1
-            dreads = dfeatures[t, :, H:] + dreads_next  # (B, R*M)
-            dreads = dreads.reshape(B, R, M).swapaxes(0, 1).reshape(R * B, M)
-            dmemory_read, dw_read = read_backward(dreads, st.read)
-            dw[: R * B] += dw_read
-            # 3. addressing: memory, previous weighting and the heads' parameters
-            dmemory_k, dw_next, dkey, dbeta, dg, ds, dgamma = address_backward(dw, st.address)
-            dmemory_k[: R * B] += dmemory_read
-            dmemory = dmemory + dmemory_k.reshape(K, B, N, M).sum(axis=0)
-            # 2. the head map h -> raw
-            draw_addr = head_params_backward(HeadParams(dkey, dbeta, dg, ds, dgamma),
-                                             st.head_params)[0]
-            draw_all[t, :, : K * A] = draw_addr.reshape(K, B, A).swapaxes(0, 1).reshape(B, K * A)
-            draw_all[t, :, K * A :] = erase_add_backward((derase, dadd), st.erase_add)[0].reshape(
-                B, W * 2 * M)
-            # h feeds the heads, the output layer and the next step's controller
-            dh = draw_all[t] @ heads_W.T + dfeatures[t, :, :H] + dh_next
-            # 1. controller
-            if lstm:
-                dz, dc_next = lstm_gates_backward((dh, dc_next), st.gates)
-                dh_next = dz @ Wh.T
-            else:
-                dz = dh * (1.0 - st.gates * st.gates)  # through tanh
-            dz_all[t] = dz
-            dreads_next = dz @ Wr.T
+            # r_t and h_t feed the output layer and the controller of step t+1
+            dreads = dfeatures[t, :, H:] + dstate_next[:, H:]  # (B, R*M)
+            dh = dfeatures[t, :, :H] + dstate_next[:, :H]
+            dc_next, dmemory, dw_next = step_backward(
+                dmemory, dw_next, dreads.reshape(B, R, M).transpose(1, 0, 2), dh, dc_next,
+                heads_W, cache.steps[t], dims, draw_all[t], dz_all[t])
+            dstate_next[:, ctrl_in] = dz_all[t] @ Wc.T
 
         # weight gradients of the maps applied at every step, all steps at once
         X = cache.x.shape[2]
         dz2 = dz_all.reshape(-1, G)
         grads["controller_Wx"] = cache.x.reshape(-1, X).T @ dz2
-        grads["controller_Wr"] = cache.reads_in.reshape(-1, R * M).T @ dz2
+        state_in = cache.state[:-1, :, ctrl_in]
+        dWc = state_in.reshape(-1, state_in.shape[2]).T @ dz2
         if lstm:
-            h_prev = np.concatenate([np.zeros((1, B, H), dtype=dt), cache.h[:-1]])
-            grads["controller_Wh"] = h_prev.reshape(-1, H).T @ dz2
+            grads["controller_Wh"], grads["controller_Wr"] = dWc[:H], dWc[H:]
+        else:
+            grads["controller_Wr"] = dWc
         grads["controller_b"] = dz2.sum(axis=0)
         grads["heads_W"] = cache.h.reshape(-1, H).T @ draw_all.reshape(-1, P)
         grads["heads_b"] = draw_all.sum(axis=(0, 1))
         # initial state
-        grads["read_init"] = dreads_next.sum(axis=0).reshape(R, M)
-        dw_init = dw_next.reshape(K, B, N).sum(axis=1)
-        grads["weighting_init"] = softmax_backward(dw_init, cache.weighting_init)[0]
+        grads["read_init"] = dstate_next[:, H:].sum(axis=0).reshape(R, M)
+        grads["weighting_init"] = softmax_backward(dw_next.sum(axis=1), cache.weighting_init)[0]
         if "memory_init" in p:
             grads["memory_init"] = dmemory.sum(axis=0)
         return {k: grads[k] for k in p}

@@ -1,0 +1,334 @@
+"""One time step of the NTM, forward and backward, fused for speed.
+
+:class:`ntm_numpy.model.NTM` runs this step T times. It computes exactly the equations of
+the primitives in :mod:`ntm_numpy.memory` (eqs 2-4), :mod:`ntm_numpy.addressing`
+(eqs 5-9) and :mod:`ntm_numpy.heads`, in the same order, but as one flat sequence of
+NumPy calls: the per-call cost of NumPy (about a microsecond, more than the arithmetic
+on a 128-row weighting) is what limits training at small batch sizes, so the step keeps
+only the calls the arithmetic needs. The primitives stay the readable reference: the
+tests check this step against them, value for value and gradient for gradient
+(``tests/test_step.py``), and the whole model against finite differences.
+
+Notation
+--------
+B batch, H controller units, N memory rows, M row width, R read heads, W write heads,
+K = R + W heads (reads first), S = 2k+1 shift offsets, A = M + S + 3 raw addressing
+values per head, P = K*A + W*2M columns of the head map, G controller pre-activation
+width. Per-head arrays carry a leading head axis, ``(K, B, ...)``; every head
+addresses the one ``(B, N, M)`` memory.
+
+Equations (Graves et al. 2014)
+------------------------------
+(6) :math:`K_i = \\frac{k \\cdot M(i)}{\\|k\\|\\,\\|M(i)\\|}` (smoothed norms, ``NORM_EPS``)
+(5) :math:`w^c = \\operatorname{softmax}(\\beta K)`
+(7) :math:`w^g = w_{t-1} + g\\,(w^c - w_{t-1})`, that is :math:`g w^c + (1 - g) w_{t-1}`
+(8) :math:`\\tilde w(i) = \\sum_j s_j\\, w^g((i - o_j) \\bmod N)`
+(9) :math:`w = \\tilde w^\\gamma / \\sum_i \\tilde w(i)^\\gamma`, computed on
+    :math:`\\tilde w / \\max_i \\tilde w` as in :func:`ntm_numpy.addressing.sharpen_forward`
+(2) :math:`r = \\sum_i w(i) M(i)`; (3)-(4) :math:`M_t(i) = M_{t-1}(i)(1 - w(i) e) + w(i) a`
+
+Where this step differs from the primitives (by rounding only)
+--------------------------------------------------------------
+* Eq (7) is computed as ``w_prev + g * (w_c - w_prev)`` (three calls instead of four;
+  the difference is kept for the backward pass of g).
+* Eq (9) needs neither the floor of the scale nor ``SHARPEN_EPS``: inside the model the
+  shifted weighting sums to 1 (a softmax blended with the previous weighting, shifted
+  by a distribution), so its largest entry is at least 1/N, and after the division the
+  largest entry is exactly 1, so the normaliser is at least 1.
+"""
+from typing import List, NamedTuple
+
+import numpy as np
+
+from .addressing import shift_indices
+from .constants import NORM_EPS
+
+
+class Dims(NamedTuple):
+    """The sizes a step needs (see the module notation)."""
+
+    H: int
+    M: int
+    N: int
+    R: int
+    W: int
+    S: int
+    lstm: bool
+
+    @property
+    def K(self):
+        return self.R + self.W
+
+    @property
+    def A(self):
+        return self.M + self.S + 3
+
+
+class LSTMCache(NamedTuple):
+    """The LSTM gates of one step (:func:`ntm_numpy.controller.lstm_gates_forward`)."""
+
+    c_prev: np.ndarray  # (B, H) previous cell state
+    ifo: np.ndarray  # (B, 3H) input, forget and output gates, side by side
+    cand: np.ndarray  # (B, H) candidate tanh(z_g)
+    tanh_c: np.ndarray  # (B, H) tanh of the new cell state
+
+
+class StepCache(NamedTuple):
+    """What one step keeps for its backward pass (and for :class:`ntm_numpy.model.Trace`).
+
+    Per-head arrays are ``(K, B, ...)``, reads first, then writes.
+    """
+
+    memory: np.ndarray  # (B, N, M) the memory before this step's writes, M_{t-1}
+    gates: object  # LSTMCache, or the (B, H) output h for the feed-forward controller
+    key: np.ndarray  # (K, B, M)
+    beta: np.ndarray  # (K, B, 1)
+    g: np.ndarray  # (K, B, 1)
+    s: np.ndarray  # (K, B, S)
+    gamma: np.ndarray  # (K, B, 1)
+    erase_add: np.ndarray  # (B, W, 2M) each write head's [erase | add]
+    mem_sq: np.ndarray  # (B, N) smoothed squared row norms, |M(i)|^2 + NORM_EPS, eq (6)
+    key_sq: np.ndarray  # (K, B, 1) smoothed squared key norms
+    norms: np.ndarray  # (K, B, N) |M(i)| |k|
+    similarity: np.ndarray  # (K, B, N) cosine similarity K[k, M(i)], eq (6)
+    w_prev: np.ndarray  # (K, B, N) previous weightings
+    w_c: np.ndarray  # (K, B, N) content weighting, eq (5)
+    diff: np.ndarray  # (K, B, N) w_c - w_prev
+    w_g: np.ndarray  # (K, B, N) gated weighting, eq (7)
+    gathered: np.ndarray  # (K, B, N, S) w_g at the rows each offset reads, eq (8)
+    w_s: np.ndarray  # (K, B, N) shifted weighting, eq (8)
+    scale: np.ndarray  # (K, B, 1) largest entry of w_s
+    scaled: np.ndarray  # (K, B, N) w_s / scale
+    powered: np.ndarray  # (K, B, N) scaled ** gamma
+    total: np.ndarray  # (K, B, 1) sum of powered
+    w: np.ndarray  # (K, B, N) final weightings, eq (9)
+    writes: List[tuple]  # per write head, in write order: (memory before it, keep = 1 - w e)
+
+
+def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
+    """One step after the controller's pre-activation: controller non-linearity, head
+    parameters, addressing, reads and writes.
+
+    Parameters
+    ----------
+    z : (B, G) controller pre-activation, ``x_t W_x + [h_{t-1}, r_{t-1}] [W_h; W_r] + b``
+        (overwritten for the feed-forward controller)
+    c_prev : (B, H) LSTM cell state (ignored by the feed-forward controller)
+    memory : (B, N, M) M_{t-1}
+    w_prev : (K, B, N) the heads' previous weightings
+    heads_W : (H, P); heads_b : (P,)
+    dims : Dims
+    h_out : (B, H) array the controller output is written to
+
+    Returns
+    -------
+    h : (B, H), ``h_out``; c : (B, H) cell state (None for the feed-forward controller)
+    r : (R, B, M) read vectors; memory : (B, N, M) M_t; w : (K, B, N)
+    cache : StepCache
+    """
+    H, M, N, R, W, S, lstm = dims
+    K, A = dims.K, dims.A
+    B = z.shape[0]
+    # controller (controller.py): h is written into `h_out`
+    if lstm:
+        # i, f, o = sigmoid(z_i, z_f, z_o) as (1 + tanh(z/2)) / 2, as in lstm_gates_forward
+        ifo = np.multiply(z[:, : 3 * H], 0.5)
+        np.tanh(ifo, out=ifo)
+        ifo *= 0.5
+        ifo += 0.5
+        i, f, o = ifo[:, :H], ifo[:, H : 2 * H], ifo[:, 2 * H :]
+        cand = np.tanh(z[:, 3 * H :])
+        c = f * c_prev
+        c += i * cand
+        tanh_c = np.tanh(c)
+        h = np.multiply(o, tanh_c, out=h_out)
+        gates = LSTMCache(c_prev, ifo, cand, tanh_c)
+    else:
+        h = np.tanh(z, out=h_out)
+        gates = h
+        c = None
+    # head parameters (heads.py): one affine map, then an activation per parameter
+    raw = h @ heads_W
+    raw += heads_b  # (B, P)
+    # softplus of every column at once: beta and gamma are softplus, and
+    # sigmoid(z) = exp(z - softplus(z)) gives g and the erase vectors
+    soft = np.logaddexp(0.0, raw)
+    ra = raw[:, : K * A].reshape(B, K, A).transpose(1, 0, 2)  # (K, B, A), views
+    sa = soft[:, : K * A].reshape(B, K, A).transpose(1, 0, 2)
+    key = np.tanh(ra[..., :M])
+    beta = sa[..., M : M + 1]
+    g = np.subtract(ra[..., M + 1 : M + 2], sa[..., M + 1 : M + 2])
+    np.exp(g, out=g)
+    zs = ra[..., M + 2 : M + 2 + S]
+    s = np.subtract(zs, zs.max(axis=-1, keepdims=True))
+    np.exp(s, out=s)
+    s /= s.sum(axis=-1, keepdims=True)  # softmax over the offsets
+    gamma = sa[..., M + 2 + S : M + 3 + S] + 1.0  # 1 + softplus
+    raw_ea = raw[:, K * A :].reshape(B, W, 2 * M)
+    erase_add = np.empty_like(raw_ea)
+    erase = np.subtract(raw_ea[..., :M], soft[:, K * A :].reshape(B, W, 2 * M)[..., :M],
+                        out=erase_add[..., :M])
+    np.exp(erase, out=erase)
+    np.tanh(raw_ea[..., M:], out=erase_add[..., M:])
+    # eq (6): cosine similarity of each head's key with every row
+    dot = (memory @ key[..., None])[..., 0]  # (K, B, N)
+    mem_sq = np.vecdot(memory, memory)
+    mem_sq += NORM_EPS  # (B, N) smoothed squared norms
+    key_sq = np.vecdot(key, key)[..., None]
+    key_sq += NORM_EPS  # (K, B, 1)
+    norms = np.sqrt(mem_sq * key_sq)  # |M(i)| |k|
+    similarity = dot / norms
+    # eq (5): softmax over rows of beta * K
+    w_c = beta * similarity
+    w_c -= w_c.max(axis=-1, keepdims=True)
+    np.exp(w_c, out=w_c)
+    w_c /= w_c.sum(axis=-1, keepdims=True)
+    # eq (7): interpolation with the previous weighting
+    diff = w_c - w_prev
+    w_g = g * diff
+    w_g += w_prev
+    # eq (8): circular shift, gather the rows each offset reads, weight them by s
+    fwd = shift_indices(N, S)[0]
+    gathered = w_g.take(fwd, axis=-1)  # (K, B, N, S)
+    w_s = (gathered @ s[..., None])[..., 0]
+    # eq (9): sharpen, on w_s / max(w_s) (largest entry exactly 1, see the module notes)
+    scale = w_s.max(axis=-1, keepdims=True)
+    scaled = w_s / scale
+    powered = scaled**gamma
+    total = powered.sum(axis=-1, keepdims=True)
+    w = powered / total
+    # eq (2): the read heads read M_{t-1}
+    r = (w[:R, :, None, :] @ memory)[..., 0, :]  # (R, B, M)
+    # eqs (3)-(4): the write heads write in turn
+    memory_before = memory
+    writes = []
+    for k in range(W):
+        w_ea = w[R + k][:, :, None] * erase_add[:, k, None, :]  # (B, N, 2M) [w e | w a]
+        keep = np.subtract(1.0, w_ea[..., :M])
+        writes.append((memory, keep))
+        memory = memory * keep
+        memory += w_ea[..., M:]
+    cache = StepCache(memory_before, gates, key, beta, g, s, gamma, erase_add, mem_sq,
+                      key_sq, norms, similarity, w_prev, w_c, diff, w_g, gathered, w_s, scale,
+                      scaled, powered, total, w, writes)
+    return h, c, r, memory, w, cache
+
+
+def step_backward(dmemory, dw, dr, dh, dc, heads_W, cache, dims, draw, dz):
+    """Backward of :func:`step_forward`.
+
+    Parameters
+    ----------
+    dmemory : (B, N, M) gradient of M_t
+    dw : (K, B, N) gradient of w_t from the next step (modified in place)
+    dr : (R, B, M) gradient of the read vectors r_t
+    dh : (B, H) gradient of h_t from the output layer and the next step (modified in place)
+    dc : (B, H) gradient of the cell state c_t (None for the feed-forward controller)
+    heads_W : (H, P)
+    cache : StepCache
+    dims : Dims
+    draw : (B, P) filled with the gradient of the raw head parameters
+    dz : (B, G) filled with the gradient of the controller pre-activation
+
+    Returns
+    -------
+    dc_prev : (B, H) gradient of c_{t-1} (None for the feed-forward controller)
+    dmemory : (B, N, M) gradient of M_{t-1}
+    dw_prev : (K, B, N) gradient of the previous weightings
+    """
+    H, M, N, R, W, S, lstm = dims
+    K, A = dims.K, dims.A
+    B = dmemory.shape[0]
+    st = cache
+    w = st.w
+    dea = draw[:, K * A :].reshape(B, W, 2 * M)  # views into draw
+    dra = draw[:, : K * A].reshape(B, K, A).transpose(1, 0, 2)
+    # eqs (3)-(4), last write head first: M_t = M keep + w a, keep = 1 - w e. With
+    # d = [-dM * M | dM] (B, N, 2M): de, da = sum_i w(i) d(i), and dw(i) = d(i) . [e | a]
+    d = np.empty((B, N, 2 * M), dtype=dmemory.dtype)
+    for k in reversed(range(W)):
+        mem_k, keep = st.writes[k]
+        wk = w[R + k]  # (B, N)
+        np.multiply(dmemory, mem_k, out=d[..., :M])
+        np.negative(d[..., :M], out=d[..., :M])
+        d[..., M:] = dmemory
+        dea[:, k] = (wk[:, None, :] @ d)[:, 0, :]  # [de | da]
+        dw[R + k] += (d @ st.erase_add[:, k, :, None])[..., 0]
+        dmemory = dmemory * keep  # through M keep
+    # eq (2): reads, dw_r(i) = M(i) . dr_r (the memory's part joins eq 6's below)
+    memory = st.memory
+    dw[:R] += (memory @ dr[..., None])[..., 0]
+    # eq (9): through w = p / sum(p), p = u ** gamma, u = w_s / scale (scale held fixed)
+    dp = dw * w
+    dp = dw - dp.sum(axis=-1, keepdims=True)
+    dp /= st.total
+    gamma, scaled = st.gamma, st.scaled
+    dw_s = scaled ** (gamma - 1.0)
+    dw_s *= dp
+    dw_s *= gamma / st.scale
+    # d p / d gamma = p log u, 0 at u = 0 (there p = 0 and log(0 + tiny) is finite)
+    logu = np.log(scaled + np.finfo(scaled.dtype).tiny)
+    logu *= dp
+    logu *= st.powered
+    dgamma = logu.sum(axis=-1, keepdims=True)
+    # eq (8): through the weights s and the gathered rows (shift dw_s back)
+    ds = (dw_s[..., None, :] @ st.gathered)[..., 0, :]
+    bwd = shift_indices(N, S)[1]
+    dw_g = (dw_s.take(bwd, axis=-1) @ st.s[..., None])[..., 0]
+    # eq (7): w_g = w_prev + g (w_c - w_prev)
+    dg = (dw_g * st.diff).sum(axis=-1, keepdims=True)
+    dw_c = st.g * dw_g
+    dw_prev = dw_g - dw_c
+    # eq (5): through the softmax, then z = beta * K
+    dzc = dw_c * st.w_c
+    dzc = dw_c - dzc.sum(axis=-1, keepdims=True)
+    dzc *= st.w_c
+    dbeta = (dzc * st.similarity).sum(axis=-1, keepdims=True)
+    dsim = dzc * st.beta
+    # eq (6): K = dot / (|M_i| |k|); d|x|/dx = x / |x|
+    key = st.key
+    ddot = dsim / st.norms
+    dsim *= st.similarity  # now dK * K
+    # memory: sum_k ddot_k(i) key_k + sum_r w_r(i) dr_r (the reads), as one product
+    left = np.concatenate((ddot, w[:R])).transpose(1, 2, 0)  # (B, N, K + R)
+    right = np.concatenate((key, dr)).transpose(1, 0, 2)  # (B, K + R, M)
+    dmemory += left @ right
+    dmemory -= (dsim.sum(axis=0) / st.mem_sq)[..., None] * memory
+    dkey = (ddot[..., None, :] @ memory)[..., 0, :]
+    dkey -= (dsim.sum(axis=-1, keepdims=True) / st.key_sq) * key
+    # head parameters, through each activation, into the views of draw
+    np.multiply(dkey, 1.0 - key * key, out=dra[..., :M])  # tanh
+    np.multiply(dbeta, -np.expm1(-st.beta), out=dra[..., M : M + 1])  # softplus' = 1 - e^-out
+    g = st.g
+    np.multiply(dg, g * (1.0 - g), out=dra[..., M + 1 : M + 2])  # sigmoid
+    s = st.s
+    np.multiply(s, ds - (ds * s).sum(axis=-1, keepdims=True), out=dra[..., M + 2 : M + 2 + S])
+    np.multiply(dgamma, -np.expm1(1.0 - gamma), out=dra[..., M + 2 + S : M + 3 + S])
+    e, a = st.erase_add[..., :M], st.erase_add[..., M:]
+    dea[..., :M] *= e * (1.0 - e)  # sigmoid
+    dea[..., M:] *= 1.0 - a * a  # tanh
+    # h feeds the heads, the output layer and the next step
+    dh += draw @ heads_W.T
+    # controller
+    if lstm:
+        c_prev, ifo, cand, tanh_c = st.gates
+        f, o = ifo[:, H : 2 * H], ifo[:, 2 * H :]
+        # through h = o tanh(c); the cell state also feeds the next step (dc)
+        dcell = tanh_c * tanh_c
+        np.subtract(1.0, dcell, out=dcell)
+        dcell *= dh
+        dcell *= o
+        dcell += dc
+        # through c = f c_prev + i cand, then the gate non-linearities
+        np.multiply(dcell, cand, out=dz[:, :H])  # d i
+        np.multiply(dcell, c_prev, out=dz[:, H : 2 * H])  # d f
+        np.multiply(dh, tanh_c, out=dz[:, 2 * H : 3 * H])  # d o
+        np.multiply(dcell, ifo[:, :H], out=dz[:, 3 * H :])  # d cand
+        dz[:, : 3 * H] *= ifo * (1.0 - ifo)  # sigmoid
+        dz[:, 3 * H :] *= 1.0 - cand * cand  # tanh
+        dc_prev = dcell * f
+    else:
+        h = st.gates
+        np.multiply(dh, 1.0 - h * h, out=dz)  # tanh
+        dc_prev = None
+    return dc_prev, dmemory, dw_prev
