@@ -199,7 +199,8 @@ class Optimizer:
     Subclasses set ``name`` (the prefix of state names and the key for
     :func:`make_optimizer`), ``array_slots`` (per-parameter state arrays shaped like the
     parameter), ``count_slots`` (per-parameter 0-d int64 counters) and implement
-    ``_update(w, g, state)`` and ``config()``.
+    ``_update(w, g, state, scratch)`` (``scratch``: two arrays shaped like the
+    parameter, for temporaries) and ``config()``.
     """
 
     name = "optimizer"
@@ -209,6 +210,9 @@ class Optimizer:
     def __init__(self):
         self._state = {}
         self._steps = 0
+        # two scratch arrays per parameter for the temporaries of an update, so that an
+        # update allocates nothing; not state (they never carry a value between steps)
+        self._scratch = {}
 
     # -- public interface ------------------------------------------------------------
 
@@ -240,7 +244,10 @@ class Optimizer:
                 st.update({s: np.zeros((), dtype=np.int64) for s in self.count_slots})
                 self._state[key] = st
             g = np.asarray(grads[key], dtype=w.dtype)
-            self._update(w, g, st)
+            scratch = self._scratch.get(key)
+            if scratch is None or scratch[0].shape != w.shape or scratch[0].dtype != w.dtype:
+                scratch = self._scratch[key] = (np.empty_like(w), np.empty_like(w))
+            self._update(w, g, st, scratch)
         self._steps += 1
 
     def state_dict(self):
@@ -320,7 +327,7 @@ class Optimizer:
 
     # -- helpers ---------------------------------------------------------------------
 
-    def _update(self, w, g, state):
+    def _update(self, w, g, state, scratch):
         raise NotImplementedError
 
     @staticmethod
@@ -401,17 +408,27 @@ class RMSProp(Optimizer):
         return {"name": self.name, "lr": self.lr, "decay": self.decay,
                 "momentum": self.momentum, "eps": self.eps}
 
-    def _update(self, w, g, state):
+    def _update(self, w, g, state, scratch):
         n, gbar, delta = state["n"], state["g"], state["delta"]
+        t, u = scratch
         a = self.decay
-        # in place, to spare the temporaries
+        # in place, the temporaries in the two scratch arrays
         n *= a
-        n += (1.0 - a) * (g * g)  # (38)
+        np.multiply(g, g, out=t)
+        t *= 1.0 - a
+        n += t  # (38) n = a n + (1 - a) g^2
         gbar *= a
-        gbar += (1.0 - a) * g  # (39)
-        var = np.maximum(n - gbar * gbar, 0.0) + self.eps
+        np.multiply(1.0 - a, g, out=t)
+        gbar += t  # (39) gbar = a gbar + (1 - a) g
+        np.multiply(gbar, gbar, out=t)
+        np.subtract(n, t, out=t)
+        np.maximum(t, 0.0, out=t)
+        t += self.eps
+        np.sqrt(t, out=t)  # sqrt(n - gbar^2 + eps)
         delta *= self.momentum
-        delta -= self.lr * g / np.sqrt(var)  # (40)
+        np.multiply(self.lr, g, out=u)
+        u /= t
+        delta -= u  # (40) delta = m delta - lr g / sqrt(n - gbar^2 + eps)
         w += delta  # (41)
 
 
@@ -448,22 +465,29 @@ class Adam(Optimizer):
         return {"name": self.name, "lr": self.lr, "beta1": self.beta1,
                 "beta2": self.beta2, "eps": self.eps}
 
-    def _update(self, w, g, state):
+    def _update(self, w, g, state, scratch):
         m, v, t = state["m"], state["v"], state["t"]
         t[...] = t + 1
         step = int(t)
         b1, b2 = self.beta1, self.beta2
-        # in place, to spare the temporaries: this runs once per parameter per update
+        tmp, denom = scratch
+        # in place, the temporaries in the two scratch arrays: this runs once per
+        # parameter per update
         m *= b1
-        m += (1.0 - b1) * g  # m = b1 m + (1 - b1) g
+        np.multiply(1.0 - b1, g, out=tmp)
+        m += tmp  # m = b1 m + (1 - b1) g
         v *= b2
-        v += (1.0 - b2) * (g * g)  # v = b2 v + (1 - b2) g^2
+        np.multiply(g, g, out=tmp)
+        tmp *= 1.0 - b2
+        v += tmp  # v = b2 v + (1 - b2) g^2
         # w -= lr * m_hat / (sqrt(v_hat) + eps), with m_hat = m / (1 - b1^t) and
         # v_hat = v / (1 - b2^t)
-        denom = np.sqrt(v)
+        np.sqrt(v, out=denom)
         denom *= 1.0 / np.sqrt(1.0 - b2**step)
         denom += self.eps
-        w -= (self.lr / (1.0 - b1**step)) * m / denom
+        np.multiply(self.lr / (1.0 - b1**step), m, out=tmp)
+        tmp /= denom
+        w -= tmp
 
 
 #: Optimisers by name, for :func:`make_optimizer`.
