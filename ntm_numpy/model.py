@@ -383,13 +383,13 @@ class NTM:
         draw_all = np.empty((T, B, P), dtype=dt)
         dims = self._dims()
         for t in reversed(range(T)):
-            # r_t and h_t feed the output layer and the controller of step t+1
-            dreads = dfeatures[t, :, H:] + dstate_next[:, H:]  # (B, R*M)
-            dh = dfeatures[t, :, :H] + dstate_next[:, :H]
+            # h_t and r_t feed the output layer and the controller of step t+1
+            dfeat = dfeatures[t] + dstate_next  # (B, H + R*M)
+            dreads = dfeat[:, H:].reshape(B, R, M).transpose(1, 0, 2)  # (R, B, M)
             dc_next, dmemory, dw_next = step_backward(
-                dmemory, dw_next, dreads.reshape(B, R, M).transpose(1, 0, 2), dh, dc_next,
-                heads_W, cache.steps[t], dims, draw_all[t], dz_all[t])
-            dstate_next[:, ctrl_in] = dz_all[t] @ Wc.T
+                dmemory, dw_next, dreads, dfeat[:, :H], dc_next, heads_W, cache.steps[t], dims,
+                draw_all[t], dz_all[t])
+            np.matmul(dz_all[t], Wc.T, out=dstate_next[:, ctrl_in])
 
         # weight gradients of the maps applied at every step, all steps at once
         X = cache.x.shape[2]

@@ -36,6 +36,7 @@ Where this step differs from the primitives (by rounding only)
   by a distribution), so its largest entry is at least 1/N, and after the division the
   largest entry is exactly 1, so the normaliser is at least 1.
 """
+from functools import lru_cache
 from typing import List, NamedTuple
 
 import numpy as np
@@ -105,6 +106,34 @@ class StepCache(NamedTuple):
     writes: List[tuple]  # per write head, in write order: (memory before it, keep = 1 - w e)
 
 
+#: the smallest normal number of each float dtype
+_TINY = {np.dtype(t): np.finfo(t).tiny for t in (np.float32, np.float64)}
+
+
+def _rowsum(x):
+    """Sums over the last axis, kept as a length-1 axis (``x.sum(-1, keepdims=True)``)."""
+    return _add_reduce(x, axis=-1, keepdims=True)
+
+
+def _rowmax(x):
+    """Maxima over the last axis, kept as a length-1 axis."""
+    return _max_reduce(x, axis=-1, keepdims=True)
+
+
+# the ufunc reductions that ndarray.sum and ndarray.max call, without their Python layer
+_add_reduce = np.add.reduce
+_max_reduce = np.maximum.reduce
+
+
+@lru_cache(maxsize=16)
+def _erase_add_sign(M, dtype):
+    """``[-1, ..., -1, 1, ..., 1]`` (2M,): the signs of e and a in the write's dw."""
+    sign = np.ones(2 * M, dtype=dtype)
+    sign[:M] = -1.0
+    sign.flags.writeable = False
+    return sign
+
+
 def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
     """One step after the controller's pre-activation: controller non-linearity, head
     parameters, addressing, reads and writes.
@@ -127,7 +156,7 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
     cache : StepCache
     """
     H, M, N, R, W, S, lstm = dims
-    K, A = dims.K, dims.A
+    K, A = R + W, M + S + 3
     B = z.shape[0]
     # controller (controller.py): h is written into `h_out`
     if lstm:
@@ -160,9 +189,9 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
     g = np.subtract(ra[..., M + 1 : M + 2], sa[..., M + 1 : M + 2])
     np.exp(g, out=g)
     zs = ra[..., M + 2 : M + 2 + S]
-    s = np.subtract(zs, zs.max(axis=-1, keepdims=True))
+    s = np.subtract(zs, _rowmax(zs))
     np.exp(s, out=s)
-    s /= s.sum(axis=-1, keepdims=True)  # softmax over the offsets
+    s /= _rowsum(s)  # softmax over the offsets
     gamma = sa[..., M + 2 + S : M + 3 + S] + 1.0  # 1 + softplus
     raw_ea = raw[:, K * A :].reshape(B, W, 2 * M)
     erase_add = np.empty_like(raw_ea)
@@ -180,9 +209,9 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
     similarity = dot / norms
     # eq (5): softmax over rows of beta * K
     w_c = beta * similarity
-    w_c -= w_c.max(axis=-1, keepdims=True)
+    w_c -= _rowmax(w_c)
     np.exp(w_c, out=w_c)
-    w_c /= w_c.sum(axis=-1, keepdims=True)
+    w_c /= _rowsum(w_c)
     # eq (7): interpolation with the previous weighting
     diff = w_c - w_prev
     w_g = g * diff
@@ -192,10 +221,10 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
     gathered = w_g.take(fwd, axis=-1)  # (K, B, N, S)
     w_s = (gathered @ s[..., None])[..., 0]
     # eq (9): sharpen, on w_s / max(w_s) (largest entry exactly 1, see the module notes)
-    scale = w_s.max(axis=-1, keepdims=True)
+    scale = _rowmax(w_s)
     scaled = w_s / scale
     powered = scaled**gamma
-    total = powered.sum(axis=-1, keepdims=True)
+    total = _rowsum(powered)
     w = powered / total
     # eq (2): the read heads read M_{t-1}
     r = (w[:R, :, None, :] @ memory)[..., 0, :]  # (R, B, M)
@@ -203,11 +232,12 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
     memory_before = memory
     writes = []
     for k in range(W):
-        w_ea = w[R + k][:, :, None] * erase_add[:, k, None, :]  # (B, N, 2M) [w e | w a]
-        keep = np.subtract(1.0, w_ea[..., :M])
+        wk = w[R + k][:, :, None]  # (B, N, 1)
+        keep = wk * erase_add[:, k, None, :M]
+        np.subtract(1.0, keep, out=keep)  # 1 - w(i) e, eq (3)
         writes.append((memory, keep))
         memory = memory * keep
-        memory += w_ea[..., M:]
+        memory += wk * erase_add[:, k, None, M:]  # eq (4)
     cache = StepCache(memory_before, gates, key, beta, g, s, gamma, erase_add, mem_sq,
                       key_sq, norms, similarity, w_prev, w_c, diff, w_g, gathered, w_s, scale,
                       scaled, powered, total, w, writes)
@@ -237,53 +267,53 @@ def step_backward(dmemory, dw, dr, dh, dc, heads_W, cache, dims, draw, dz):
     dw_prev : (K, B, N) gradient of the previous weightings
     """
     H, M, N, R, W, S, lstm = dims
-    K, A = dims.K, dims.A
+    K, A = R + W, M + S + 3
     B = dmemory.shape[0]
     st = cache
     w = st.w
     dea = draw[:, K * A :].reshape(B, W, 2 * M)  # views into draw
     dra = draw[:, : K * A].reshape(B, K, A).transpose(1, 0, 2)
     # eqs (3)-(4), last write head first: M_t = M keep + w a, keep = 1 - w e. With
-    # d = [-dM * M | dM] (B, N, 2M): de, da = sum_i w(i) d(i), and dw(i) = d(i) . [e | a]
+    # d = [dM * M | dM] (B, N, 2M): [-de | da] = sum_i w(i) d(i) and dw(i) = d(i) . [-e | a]
     d = np.empty((B, N, 2 * M), dtype=dmemory.dtype)
+    sign = _erase_add_sign(M, d.dtype)
     for k in reversed(range(W)):
         mem_k, keep = st.writes[k]
         wk = w[R + k]  # (B, N)
         np.multiply(dmemory, mem_k, out=d[..., :M])
-        np.negative(d[..., :M], out=d[..., :M])
         d[..., M:] = dmemory
-        dea[:, k] = (wk[:, None, :] @ d)[:, 0, :]  # [de | da]
-        dw[R + k] += (d @ st.erase_add[:, k, :, None])[..., 0]
+        dea[:, k] = (wk[:, None, :] @ d)[:, 0, :]  # [-de | da]
+        dw[R + k] += (d @ (st.erase_add[:, k] * sign)[..., None])[..., 0]
         dmemory = dmemory * keep  # through M keep
     # eq (2): reads, dw_r(i) = M(i) . dr_r (the memory's part joins eq 6's below)
     memory = st.memory
     dw[:R] += (memory @ dr[..., None])[..., 0]
     # eq (9): through w = p / sum(p), p = u ** gamma, u = w_s / scale (scale held fixed)
     dp = dw * w
-    dp = dw - dp.sum(axis=-1, keepdims=True)
+    dp = dw - _rowsum(dp)
     dp /= st.total
     gamma, scaled = st.gamma, st.scaled
     dw_s = scaled ** (gamma - 1.0)
     dw_s *= dp
     dw_s *= gamma / st.scale
     # d p / d gamma = p log u, 0 at u = 0 (there p = 0 and log(0 + tiny) is finite)
-    logu = np.log(scaled + np.finfo(scaled.dtype).tiny)
+    logu = np.log(scaled + _TINY[scaled.dtype])
     logu *= dp
     logu *= st.powered
-    dgamma = logu.sum(axis=-1, keepdims=True)
+    dgamma = _rowsum(logu)
     # eq (8): through the weights s and the gathered rows (shift dw_s back)
     ds = (dw_s[..., None, :] @ st.gathered)[..., 0, :]
     bwd = shift_indices(N, S)[1]
     dw_g = (dw_s.take(bwd, axis=-1) @ st.s[..., None])[..., 0]
     # eq (7): w_g = w_prev + g (w_c - w_prev)
-    dg = (dw_g * st.diff).sum(axis=-1, keepdims=True)
+    dg = _rowsum(dw_g * st.diff)
     dw_c = st.g * dw_g
     dw_prev = dw_g - dw_c
     # eq (5): through the softmax, then z = beta * K
     dzc = dw_c * st.w_c
-    dzc = dw_c - dzc.sum(axis=-1, keepdims=True)
+    dzc = dw_c - _rowsum(dzc)
     dzc *= st.w_c
-    dbeta = (dzc * st.similarity).sum(axis=-1, keepdims=True)
+    dbeta = _rowsum(dzc * st.similarity)
     dsim = dzc * st.beta
     # eq (6): K = dot / (|M_i| |k|); d|x|/dx = x / |x|
     key = st.key
@@ -293,19 +323,19 @@ def step_backward(dmemory, dw, dr, dh, dc, heads_W, cache, dims, draw, dz):
     left = np.concatenate((ddot, w[:R])).transpose(1, 2, 0)  # (B, N, K + R)
     right = np.concatenate((key, dr)).transpose(1, 0, 2)  # (B, K + R, M)
     dmemory += left @ right
-    dmemory -= (dsim.sum(axis=0) / st.mem_sq)[..., None] * memory
+    dmemory -= (np.add.reduce(dsim, axis=0) / st.mem_sq)[..., None] * memory
     dkey = (ddot[..., None, :] @ memory)[..., 0, :]
-    dkey -= (dsim.sum(axis=-1, keepdims=True) / st.key_sq) * key
+    dkey -= (_rowsum(dsim) / st.key_sq) * key
     # head parameters, through each activation, into the views of draw
     np.multiply(dkey, 1.0 - key * key, out=dra[..., :M])  # tanh
     np.multiply(dbeta, -np.expm1(-st.beta), out=dra[..., M : M + 1])  # softplus' = 1 - e^-out
     g = st.g
     np.multiply(dg, g * (1.0 - g), out=dra[..., M + 1 : M + 2])  # sigmoid
     s = st.s
-    np.multiply(s, ds - (ds * s).sum(axis=-1, keepdims=True), out=dra[..., M + 2 : M + 2 + S])
+    np.multiply(s, ds - _rowsum(ds * s), out=dra[..., M + 2 : M + 2 + S])
     np.multiply(dgamma, -np.expm1(1.0 - gamma), out=dra[..., M + 2 + S : M + 3 + S])
     e, a = st.erase_add[..., :M], st.erase_add[..., M:]
-    dea[..., :M] *= e * (1.0 - e)  # sigmoid
+    dea[..., :M] *= e * (e - 1.0)  # sigmoid, with the sign of -de
     dea[..., M:] *= 1.0 - a * a  # tanh
     # h feeds the heads, the output layer and the next step
     dh += draw @ heads_W.T
