@@ -82,6 +82,7 @@ class StepCache(NamedTuple):
 
     memory: np.ndarray  # (B, N, M) the memory before this step's writes, M_{t-1}
     gates: object  # LSTMCache, or the (B, H) output h for the feed-forward controller
+    sig: np.ndarray  # (B, P) sigmoid of every raw head parameter
     key: np.ndarray  # (K, B, M)
     beta: np.ndarray  # (K, B, 1)
     g: np.ndarray  # (K, B, 1)
@@ -179,26 +180,24 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
     # head parameters (heads.py): one affine map, then an activation per parameter
     raw = h @ heads_W
     raw += heads_b  # (B, P)
-    # softplus of every column at once: beta and gamma are softplus, and
-    # sigmoid(z) = exp(z - softplus(z)) gives g and the erase vectors
+    # softplus and sigmoid of every column at once: beta and gamma are softplus, g and
+    # the erase vectors sigmoid, computed as exp(z - softplus(z)); the sigmoid is also
+    # the derivative of the softplus, for the backward pass
     soft = np.logaddexp(0.0, raw)
-    ra = raw[:, : K * A].reshape(B, K, A).transpose(1, 0, 2)  # (K, B, A), views
-    sa = soft[:, : K * A].reshape(B, K, A).transpose(1, 0, 2)
-    key = np.tanh(ra[..., :M])
+    sig = np.subtract(raw, soft)
+    np.exp(sig, out=sig)
+    ra, sa, ga = (a[:, : K * A].reshape(B, K, A).transpose(1, 0, 2) for a in (raw, soft, sig))
+    key = np.tanh(ra[..., :M])  # (K, B, M); the other parameters are (K, B, .) views
     beta = sa[..., M : M + 1]
-    g = np.subtract(ra[..., M + 1 : M + 2], sa[..., M + 1 : M + 2])
-    np.exp(g, out=g)
+    g = ga[..., M + 1 : M + 2]
     zs = ra[..., M + 2 : M + 2 + S]
     s = np.subtract(zs, _rowmax(zs))
     np.exp(s, out=s)
     s /= _rowsum(s)  # softmax over the offsets
     gamma = sa[..., M + 2 + S : M + 3 + S] + 1.0  # 1 + softplus
-    raw_ea = raw[:, K * A :].reshape(B, W, 2 * M)
-    erase_add = np.empty_like(raw_ea)
-    erase = np.subtract(raw_ea[..., :M], soft[:, K * A :].reshape(B, W, 2 * M)[..., :M],
-                        out=erase_add[..., :M])
-    np.exp(erase, out=erase)
-    np.tanh(raw_ea[..., M:], out=erase_add[..., M:])
+    erase_add = np.empty((B, W, 2 * M), dtype=raw.dtype)
+    erase_add[..., :M] = sig[:, K * A :].reshape(B, W, 2 * M)[..., :M]
+    np.tanh(raw[:, K * A :].reshape(B, W, 2 * M)[..., M:], out=erase_add[..., M:])
     # eq (6): cosine similarity of each head's key with every row
     dot = (memory @ key[..., None])[..., 0]  # (K, B, N)
     mem_sq = np.vecdot(memory, memory)
@@ -238,7 +237,7 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
         writes.append((memory, keep))
         memory = memory * keep
         memory += wk * erase_add[:, k, None, M:]  # eq (4)
-    cache = StepCache(memory_before, gates, key, beta, g, s, gamma, erase_add, mem_sq,
+    cache = StepCache(memory_before, gates, sig, key, beta, g, s, gamma, erase_add, mem_sq,
                       key_sq, norms, similarity, w_prev, w_c, diff, w_g, gathered, w_s, scale,
                       scaled, powered, total, w, writes)
     return h, c, r, memory, w, cache
@@ -328,12 +327,13 @@ def step_backward(dmemory, dw, dr, dh, dc, heads_W, cache, dims, draw, dz):
     dkey -= (_rowsum(dsim) / st.key_sq) * key
     # head parameters, through each activation, into the views of draw
     np.multiply(dkey, 1.0 - key * key, out=dra[..., :M])  # tanh
-    np.multiply(dbeta, -np.expm1(-st.beta), out=dra[..., M : M + 1])  # softplus' = 1 - e^-out
+    ga = st.sig[:, : K * A].reshape(B, K, A).transpose(1, 0, 2)  # sigmoid of the raw values
+    np.multiply(dbeta, ga[..., M : M + 1], out=dra[..., M : M + 1])  # softplus' = sigmoid
     g = st.g
     np.multiply(dg, g * (1.0 - g), out=dra[..., M + 1 : M + 2])  # sigmoid
     s = st.s
-    np.multiply(s, ds - _rowsum(ds * s), out=dra[..., M + 2 : M + 2 + S])
-    np.multiply(dgamma, -np.expm1(1.0 - gamma), out=dra[..., M + 2 + S : M + 3 + S])
+    np.multiply(s, ds - _rowsum(ds * s), out=dra[..., M + 2 : M + 2 + S])  # softmax
+    np.multiply(dgamma, ga[..., M + 2 + S : M + 3 + S], out=dra[..., M + 2 + S : M + 3 + S])
     e, a = st.erase_add[..., :M], st.erase_add[..., M:]
     dea[..., :M] *= e * (e - 1.0)  # sigmoid, with the sign of -de
     dea[..., M:] *= 1.0 - a * a  # tanh
