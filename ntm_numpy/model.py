@@ -21,6 +21,12 @@ One time step (Graves et al. 2014, figure 1 and section 3)
 6. The output is an affine map of the controller output and the new reads,
    :math:`y_t = W_y [h_t, r^1_t, \\dots, r^R_t] + b_y` (logits; the loss applies the sigmoid).
 
+Steps 1-5 run as one fused function per step, :func:`ntm_numpy.step.step_forward` (and
+:func:`ntm_numpy.step.step_backward`): the equations of the primitives in
+:mod:`ntm_numpy.memory`, :mod:`ntm_numpy.addressing`, :mod:`ntm_numpy.heads` and
+:mod:`ntm_numpy.controller`, written as few NumPy calls as possible, which is what a
+step costs at small batch sizes; ``tests/test_step.py`` checks it against the primitives.
+
 Parameters (``model.params``)
 -----------------------------
 ``controller_Wx`` (X, G), ``controller_Wr`` (R*M, G), ``controller_Wh`` (H, G) (LSTM only),
@@ -32,15 +38,14 @@ The P = K*A + W*2M columns of the head map are laid out as K blocks of
 A = M + S + 3 addressing values, ``[key | beta | g | s | gamma]``, one per head (reads
 first, then writes), followed by W blocks of 2M, ``[erase | add]``, one per write head.
 In the forward pass the K heads' parameters and weightings carry a leading head axis,
-(K, B, ...), over the one (B, N, M) memory they share, so that one call of each
-addressing primitive serves every head (see "Heads that share one memory" in
-:mod:`ntm_numpy.addressing`).
+(K, B, ...), over the one (B, N, M) memory they all address, so that one NumPy call
+serves every head.
 
 Departures from the paper
 -------------------------
 * With several write heads the paper applies every erase, then every add; here the
   heads write in turn (head 0 erases and adds, then head 1 on the result). With one
-  write head the two are identical; in turn keeps each write the single primitive
+  write head the two are identical; in turn keeps each write the computation of
   :func:`ntm_numpy.memory.write_forward` and its backward.
 * The initial state: memory is a small constant (``MEMORY_INIT_CONSTANT``) by default,
   or a fixed random matrix, or learned (``memory_init``); the initial read vectors are
