@@ -34,6 +34,8 @@ def test_shipped_model_matches_its_command(name):
     assert ckpt.meta["step"] == tc["steps"], "the run was not completed"
     if "eps" in flags:  # trained before eps was a setting: the default then was 1e-8
         assert tc.get("eps", 1e-8) == float(flags["eps"][0])
+    if "clip-norm" in flags:  # trained before the default became 1
+        assert tc["clip_norm"] == float(flags["clip-norm"][0])
     if "model" in flags:
         assert tc["model"] == flags["model"][0]
     for setting in flags.get("task-setting", []):

@@ -15,23 +15,24 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 PRETRAINED = {
     "copy": (
         "copy.npz",
-        "ntm-numpy train copy --steps 15000 --eps 1e-8 --seed 0 --out runs/copy_15k",
+        "ntm-numpy train copy --steps 15000 --eps 1e-8 --clip-norm 10 --seed 0 --out runs/copy_15k",
         "NTM, copy task, lengths 1..20",
     ),
     "copy_lstm": (
         "copy_lstm.npz",
         "ntm-numpy train copy --model lstm --hidden-size 192 --task-setting max_length=10 "
-        "--steps 20000 --eps 1e-8 --seed 0 --out runs/copy_lstm",
+        "--steps 20000 --eps 1e-8 --clip-norm 10 --seed 0 --out runs/copy_lstm",
         "LSTM without memory (192 units), copy task, lengths 1..10",
     ),
     "repeat_copy": (
         "repeat_copy.npz",
-        "ntm-numpy train repeat_copy --steps 30000 --seed 0 --out runs/repeat_copy_30k",
+        "ntm-numpy train repeat_copy --steps 30000 --clip-norm 10 --seed 0 --out runs/repeat_copy_30k",
         "NTM, repeat copy, lengths 1..10, 1..10 repeats",
     ),
     "associative_recall": (
         "associative_recall.npz",
-        "ntm-numpy train associative_recall --eps 1e-8 --seed 0 --out runs/associative_recall",
+        "ntm-numpy train associative_recall --eps 1e-8 --clip-norm 10 --seed 0 "
+        "--out runs/associative_recall",
         "NTM, associative recall, 2..6 items of 3 six-bit vectors",
     ),
 }
