@@ -297,7 +297,7 @@ class NTM:
         c, p = self.config, self.params
         H, M, N = c["controller_size"], c["memory_width"], c["memory_rows"]
         R, W = c["read_heads"], c["write_heads"]
-        S, K, A = self.shift_size, R + W, self.address_size
+        K = R + W
         lstm = c["controller"] == "lstm"
         dt = self.dtype
         heads_W, heads_b = p["heads_W"], p["heads_b"]
@@ -364,7 +364,7 @@ class NTM:
         T, B, _ = cache.logits_shape
         H, M, N = c["controller_size"], c["memory_width"], c["memory_rows"]
         R, W = c["read_heads"], c["write_heads"]
-        K, A = R + W, self.address_size
+        K = R + W
         lstm = c["controller"] == "lstm"
         dt = self.dtype
         heads_W = p["heads_W"]

@@ -111,6 +111,11 @@ class StepCache(NamedTuple):
 _TINY = {np.dtype(t): np.finfo(t).tiny for t in (np.float32, np.float64)}
 
 
+# the ufunc reductions that ndarray.sum and ndarray.max call, without their Python layer
+_add_reduce = np.add.reduce
+_max_reduce = np.maximum.reduce
+
+
 def _rowsum(x):
     """Sums over the last axis, kept as a length-1 axis (``x.sum(-1, keepdims=True)``)."""
     return _add_reduce(x, axis=-1, keepdims=True)
@@ -119,11 +124,6 @@ def _rowsum(x):
 def _rowmax(x):
     """Maxima over the last axis, kept as a length-1 axis."""
     return _max_reduce(x, axis=-1, keepdims=True)
-
-
-# the ufunc reductions that ndarray.sum and ndarray.max call, without their Python layer
-_add_reduce = np.add.reduce
-_max_reduce = np.maximum.reduce
 
 
 @lru_cache(maxsize=16)
