@@ -45,16 +45,9 @@ def lstm_gates_forward(z, c_prev):
     check_array("c_prev", c_prev, ndim=2)
     B, H = c_prev.shape
     check_array("z", z, ndim=2, shape=(B, 4 * H))
-    return _lstm_gates_forward(z, c_prev)
-
-
-def _lstm_gates_forward(z, c_prev):
-    H = c_prev.shape[-1]
     # sigmoid of the three gates as (1 + tanh(z/2)) / 2: one transcendental call on the
     # largest activation of the step; exact to 1e-16 absolutely, which is all a gate needs
-    ifo = np.tanh(0.5 * z[:, : 3 * H])
-    ifo *= 0.5
-    ifo += 0.5
+    ifo = 0.5 + 0.5 * np.tanh(0.5 * z[:, : 3 * H])
     i, f, o = ifo[:, :H], ifo[:, H : 2 * H], ifo[:, 2 * H :]
     g = np.tanh(z[:, 3 * H :])
     c = f * c_prev + i * g

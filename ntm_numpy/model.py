@@ -78,27 +78,44 @@ class ForwardCache:
     Attributes
     ----------
     x : (T, B, X) the input
-    reads_in : (T, B, R*M) read vectors fed to the controller at each step (r_{t-1})
-    h : (T, B, H) controller outputs
-    features : (T, B, H + R*M) what the output layer saw, ``[h_t, r_t]``
+    state : (T+1, B, H + R*M) ``[h_{t-1}, r_{t-1}]`` for t = 0..T: the controller's
+        recurrent input at step t, and at t+1 what the output layer saw at step t
     steps : list of T :class:`StepCache`
     memory_final : (B, N, M) memory after the last step
     weighting_init : softmax cache of the initial weightings
-    state : (T+1, B, H + R*M) ``[h_{t-1}, r_{t-1}]`` for t = 0..T: the controller's
-        recurrent input at step t (``reads_in``, ``h`` and ``features`` are views of it)
+    recurrent_W : the controller's recurrent weights as one matrix, ``[W_h; W_r]``
+        (LSTM) or ``W_r`` (feed-forward), as the forward pass used them
+
+    Views of ``state``: ``reads_in`` (T, B, R*M) the read vectors fed to the controller
+    at each step (r_{t-1}); ``h`` (T, B, H) the controller outputs; ``features``
+    (T, B, H + R*M) what the output layer saw, ``[h_t, r_t]``.
     """
 
     x: np.ndarray
-    reads_in: np.ndarray
-    h: np.ndarray
-    features: np.ndarray
+    state: np.ndarray
     steps: List[StepCache]
     memory_final: np.ndarray
     weighting_init: tuple
     logits_shape: tuple
     read_heads: int
-    state: np.ndarray
+    recurrent_W: np.ndarray
     _trace: Optional["Trace"] = field(default=None, repr=False)
+
+    @property
+    def _H(self):
+        return self.state.shape[2] - self.read_heads * self.memory_final.shape[2]
+
+    @property
+    def reads_in(self):
+        return self.state[:-1, :, self._H :]
+
+    @property
+    def h(self):
+        return self.state[1:, :, : self._H]
+
+    @property
+    def features(self):
+        return self.state[1:]
 
     def trace(self):
         """Stack the per-step records into arrays (see :class:`Trace`)."""
@@ -301,7 +318,12 @@ class NTM:
         lstm = c["controller"] == "lstm"
         dt = self.dtype
         heads_W, heads_b = p["heads_W"], p["heads_b"]
-        Wc, ctrl_in = self._controller_map()
+        # the controller's recurrent weights as one matrix, for the state columns ctrl_in
+        ctrl_in = self._controller_inputs()
+        if lstm:
+            Wc = np.concatenate([p["controller_Wh"], p["controller_Wr"]])  # [Wh; Wr]
+        else:
+            Wc = p["controller_Wr"]
 
         # input contributions of all steps at once: x_t Wx + b
         xz = x @ p["controller_Wx"] + p["controller_b"]  # (T, B, G)
@@ -326,10 +348,8 @@ class NTM:
             state[t + 1, :, H:] = r.transpose(1, 0, 2).reshape(B, R * M)
             steps.append(st)
         # 6. output layer for all steps at once
-        features = state[1:]
-        logits = features @ p["output_W"] + p["output_b"]
-        cache = ForwardCache(x, state[:-1, :, H:], features[:, :, :H], features, steps, memory,
-                             w_init_cache, logits.shape, R, state)
+        logits = state[1:] @ p["output_W"] + p["output_b"]
+        cache = ForwardCache(x, state, steps, memory, w_init_cache, logits.shape, R, Wc)
         return logits, cache
 
     def _dims(self):
@@ -337,14 +357,11 @@ class NTM:
         return Dims(c["controller_size"], c["memory_width"], c["memory_rows"], c["read_heads"],
                     c["write_heads"], self.shift_size, c["controller"] == "lstm")
 
-    def _controller_map(self):
-        """The controller's recurrent weights as one matrix, and the columns of the state
-        ``[h_{t-1}, r_{t-1}]`` it multiplies: ``[Wh; Wr]`` and all of it for the LSTM,
-        ``Wr`` and the reads for the feed-forward controller."""
-        p, H = self.params, self.config["controller_size"]
-        if self.config["controller"] == "lstm":
-            return np.concatenate([p["controller_Wh"], p["controller_Wr"]]), slice(None)
-        return p["controller_Wr"], slice(H, None)
+    def _controller_inputs(self):
+        """The columns of the state ``[h_{t-1}, r_{t-1}]`` the controller multiplies: all of
+        it for the LSTM (by ``[W_h; W_r]``), the reads for the feed-forward controller."""
+        return slice(None) if self.config["controller"] == "lstm" else slice(
+            self.config["controller_size"], None)
 
     # ------------------------------------------------------------------------------------
     def backward(self, dlogits, cache):
@@ -368,7 +385,7 @@ class NTM:
         lstm = c["controller"] == "lstm"
         dt = self.dtype
         heads_W = p["heads_W"]
-        Wc, ctrl_in = self._controller_map()
+        Wc, ctrl_in = cache.recurrent_W, self._controller_inputs()
         G, P = Wc.shape[1], heads_W.shape[1]
         dlogits = dlogits.astype(dt, copy=False)
         grads = {}
