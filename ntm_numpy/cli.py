@@ -16,6 +16,7 @@ import sys
 
 import numpy as np
 
+from .model import NTM_OPTIONS, STEPS
 from .tasks import TASKS, get_task
 
 EXIT_INTERRUPTED = 130
@@ -50,13 +51,12 @@ def _add_train(sub):
     p.add_argument("--dtype", choices=("float32", "float64"), default=d.dtype)
     p.add_argument("--model", choices=("ntm", "lstm"), default=d.model,
                    help="'lstm' trains the baseline without memory")
-    p.add_argument("--controller", choices=("lstm", "feedforward"), default=d.controller)
-    p.add_argument("--controller-size", type=int, default=d.controller_size)
-    p.add_argument("--memory-rows", type=int, default=d.memory_rows)
-    p.add_argument("--memory-width", type=int, default=d.memory_width)
-    p.add_argument("--read-heads", type=int, default=d.read_heads)
-    p.add_argument("--write-heads", type=int, default=d.write_heads)
-    p.add_argument("--shift-range", type=int, default=d.shift_range)
+    p.add_argument("--step", choices=tuple(STEPS), default=d.step,
+                   help="the NTM's time step: 'fused' (default, fast) or 'reference' (the "
+                   "primitives; the same maths)")
+    for name, opt in NTM_OPTIONS.items():  # the NTM's architecture, declared in model.py
+        p.add_argument("--" + name.replace("_", "-"), type=opt.type, choices=opt.choices,
+                       default=opt.default, help=f"{opt.help} (default {opt.default})")
     p.add_argument("--hidden-size", type=int, default=d.hidden_size,
                    help="hidden units of the LSTM baseline")
     p.add_argument("--task-setting", action="append", default=[], metavar="KEY=VALUE",
@@ -105,10 +105,8 @@ def _cmd_train(args):
                          clip_norm=args.clip_norm or None,
                          lr_after_converged=args.lr_after_converged,
                          lr_schedule=args.lr_schedule, eps=args.eps, seed=args.seed, dtype=args.dtype,
-                         model=args.model, controller=args.controller,
-                         controller_size=args.controller_size, memory_rows=args.memory_rows,
-                         memory_width=args.memory_width, read_heads=args.read_heads,
-                         write_heads=args.write_heads, shift_range=args.shift_range,
+                         model=args.model, step=args.step,
+                         **{name: getattr(args, name) for name in NTM_OPTIONS},
                          hidden_size=args.hidden_size, eval_every=args.eval_every,
                          checkpoint_every=args.checkpoint_every,
                          task_settings=_parse_settings(args.task_setting))

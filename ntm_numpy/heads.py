@@ -7,10 +7,13 @@ values from the controller, a write head ``3M + S + 3``, laid out as
 
 ``[key (M) | beta (1) | g (1) | s (S) | gamma (1) | erase (M) | add (M)]``
 
-(the last two only for write heads). This is the layout of one head's input to
-:func:`head_params_forward`; the model (:mod:`ntm_numpy.model`) arranges its head map
-differently, all heads' addressing blocks first and then the erase/add blocks, so that
-one call serves every head.
+(the last two only for write heads). The model's head map (the columns of
+``heads_W``) holds R + W heads: first every head's addressing block
+``[key | beta | g | s | gamma]`` (reads first, then writes), then every write head's
+``[erase | add]`` block, so that one call serves all heads. :class:`HeadLayout` is the one
+definition of both layouts: :func:`head_params_forward`, the model's parameter
+initialisation, both time steps (:mod:`ntm_numpy.reference_step`,
+:mod:`ntm_numpy.fused_step`) and the tests take the slices from it.
 
 Activations (section 3.3 of the paper asks for beta > 0, g in (0, 1), s a distribution,
 gamma >= 1, erase in (0, 1); the rest is a choice, stated here)
@@ -25,6 +28,7 @@ erase      sigmoid                in (0, 1)
 add        tanh                   in (-1, 1)
 =========  =====================  =======================================================
 """
+from functools import lru_cache
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -53,9 +57,67 @@ class HeadParamsCache(NamedTuple):
     write: bool
 
 
+class HeadLayout:
+    """Where each head parameter sits in a head map of R read and W write heads.
+
+    Use :func:`head_layout` to get one (it is cached). Columns ``addressing`` hold K =
+    R + W blocks of A = M + S + 3 values, one per head (reads first); within a block the
+    fields are the slices ``key``, ``beta``, ``g``, ``s`` and ``gamma``. Columns
+    ``erase_add`` hold W blocks of 2M values, one per write head; within a block the
+    fields are ``erase`` and ``add``. P is the map's width. One head's own layout, the
+    input of :func:`head_params_forward`, is ``head_layout(M, S, 1, 0)`` for a read head
+    and ``head_layout(M, S, 0, 1)`` for a write head: the same fields at the same offsets.
+
+    Attributes
+    ----------
+    M, S, R, W, K, A, P : int
+    key, beta, g, s, gamma : slices within an addressing block
+    erase, add : slices within an erase/add block
+    addressing, erase_add : slices of the whole map
+    """
+
+    __slots__ = ("M", "S", "R", "W", "K", "A", "P", "key", "beta", "g", "s", "gamma",
+                 "erase", "add", "addressing", "erase_add")
+
+    def __init__(self, M, S, R, W):
+        self.M, self.S, self.R, self.W = M, S, R, W
+        self.K = R + W
+        self.A = M + S + 3
+        self.P = self.K * self.A + W * 2 * M
+        self.key = slice(0, M)
+        self.beta = slice(M, M + 1)
+        self.g = slice(M + 1, M + 2)
+        self.s = slice(M + 2, M + 2 + S)
+        self.gamma = slice(M + 2 + S, M + 3 + S)
+        self.erase = slice(0, M)
+        self.add = slice(M, 2 * M)
+        self.addressing = slice(0, self.K * self.A)
+        self.erase_add = slice(self.K * self.A, self.P)
+
+    def __repr__(self):
+        return f"HeadLayout(M={self.M}, S={self.S}, R={self.R}, W={self.W})"
+
+
+@lru_cache(maxsize=64)
+def head_layout(memory_width, shift_size, read_heads, write_heads):
+    """The :class:`HeadLayout` of a head map (M, S, R, W)."""
+    M = check_positive_int("memory_width", memory_width)
+    S = check_positive_int("shift_size", shift_size)
+    if S % 2 == 0:
+        raise ValueError(f"shift_size: expected an odd number 2k+1, got {S}")
+    R = check_positive_int("read_heads", read_heads, minimum=0)
+    W = check_positive_int("write_heads", write_heads, minimum=0)
+    return HeadLayout(M, S, R, W)
+
+
+def _one_head(M, S, write):
+    """The layout of a single head's raw parameters."""
+    return head_layout(M, S, 0, 1) if write else head_layout(M, S, 1, 0)
+
+
 def head_size(memory_width, shift_size, write):
     """Number of raw controller outputs a head reads: ``M + S + 3`` (+ ``2M`` if writing)."""
-    return memory_width + shift_size + 3 + (2 * memory_width if write else 0)
+    return _one_head(memory_width, shift_size, write).P
 
 
 def head_params_forward(raw, memory_width, shift_size, write):
@@ -73,23 +135,20 @@ def head_params_forward(raw, memory_width, shift_size, write):
     params : HeadParams
     cache : HeadParamsCache
     """
-    M = check_positive_int("memory_width", memory_width)
-    S = check_positive_int("shift_size", shift_size)
-    if S % 2 == 0:
-        raise ValueError(f"shift_size: expected an odd number 2k+1, got {S}")
-    check_array("raw", raw, ndim=2, shape=(None, head_size(M, S, write)))
-    key = np.tanh(raw[:, :M])
-    beta = np.logaddexp(0.0, raw[:, M : M + 1])  # softplus, log(1 + e^z) without overflow
-    g = sigmoid(raw[:, M + 1 : M + 2])
-    zs = raw[:, M + 2 : M + 2 + S]
+    L = _one_head(memory_width, shift_size, write)  # checks the sizes
+    check_array("raw", raw, ndim=2, shape=(None, L.P))
+    key = np.tanh(raw[:, L.key])
+    beta = np.logaddexp(0.0, raw[:, L.beta])  # softplus, log(1 + e^z) without overflow
+    g = sigmoid(raw[:, L.g])
+    zs = raw[:, L.s]
     es = np.exp(zs - zs.max(axis=1, keepdims=True))
     s = es / es.sum(axis=1, keepdims=True)
-    gamma = 1.0 + np.logaddexp(0.0, raw[:, M + 2 + S : M + 3 + S])
+    gamma = 1.0 + np.logaddexp(0.0, raw[:, L.gamma])
     erase = add = None
     if write:
-        (erase, add), _ = erase_add_forward(raw[:, M + 3 + S :])
+        (erase, add), _ = erase_add_forward(raw[:, L.erase_add])
     params = HeadParams(key, beta, g, s, gamma, erase, add)
-    return params, HeadParamsCache(raw, params, M, S, write)
+    return params, HeadParamsCache(raw, params, L.M, L.S, write)
 
 
 def head_params_backward(dparams, cache):
@@ -105,16 +164,18 @@ def head_params_backward(dparams, cache):
     (draw (B, P), None, None, None): the sizes and the flag are not differentiable.
     """
     raw, p, M, S, write = cache
+    L = _one_head(M, S, write)
     draw = np.empty_like(raw)
-    draw[:, :M] = dparams.key * (1.0 - p.key * p.key)  # through tanh
+    draw[:, L.key] = dparams.key * (1.0 - p.key * p.key)  # through tanh
     # through softplus: softplus'(z) = sigmoid(z) = 1 - exp(-softplus(z)), from the output
-    draw[:, M : M + 1] = dparams.beta * -np.expm1(-p.beta)
-    draw[:, M + 1 : M + 2] = dparams.g * p.g * (1.0 - p.g)  # through sigmoid
+    draw[:, L.beta] = dparams.beta * -np.expm1(-p.beta)
+    draw[:, L.g] = dparams.g * p.g * (1.0 - p.g)  # through sigmoid
     ds = dparams.s
-    draw[:, M + 2 : M + 2 + S] = p.s * (ds - (ds * p.s).sum(axis=1, keepdims=True))  # softmax
-    draw[:, M + 2 + S : M + 3 + S] = dparams.gamma * -np.expm1(1.0 - p.gamma)  # 1 + softplus
+    draw[:, L.s] = p.s * (ds - (ds * p.s).sum(axis=1, keepdims=True))  # softmax
+    draw[:, L.gamma] = dparams.gamma * -np.expm1(1.0 - p.gamma)  # 1 + softplus
     if write:
-        draw[:, M + 3 + S :] = erase_add_backward((dparams.erase, dparams.add), (p.erase, p.add))[0]
+        draw[:, L.erase_add] = erase_add_backward((dparams.erase, dparams.add),
+                                                  (p.erase, p.add))[0]
     return draw, None, None, None
 
 

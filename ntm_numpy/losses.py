@@ -41,6 +41,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._validation import ShapeError, check_array, check_finite
+from .activations import sigmoid
 
 __all__ = [
     "SigmoidCrossEntropyCache",
@@ -69,29 +70,6 @@ class SigmoidCrossEntropyCache(NamedTuple):
     targets: np.ndarray
     mask: np.ndarray
     batch_size: int
-
-
-def sigmoid(x):
-    """Logistic sigmoid ``1 / (1 + exp(-x))`` that never overflows.
-
-    Uses ``exp(-|x|)``, which lies in (0, 1], in both branches:
-    ``sigma(x) = 1 / (1 + e)`` for ``x >= 0`` and ``e / (1 + e)`` for ``x < 0``
-    with ``e = exp(-|x|)``. For ``x = +-1000`` the result is exactly 1 or 0
-    (``e`` underflows to 0, harmlessly).
-
-    Parameters
-    ----------
-    x : ndarray or scalar, any shape, floating.
-
-    Returns
-    -------
-    ndarray, same shape and (floating) dtype as ``x``.
-    """
-    x = np.asarray(x)
-    if x.dtype.kind != "f":
-        x = x.astype(np.float64)
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
 
 
 def _check_real(name, x):

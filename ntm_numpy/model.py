@@ -21,11 +21,19 @@ One time step (Graves et al. 2014, figure 1 and section 3)
 6. The output is an affine map of the controller output and the new reads,
    :math:`y_t = W_y [h_t, r^1_t, \\dots, r^R_t] + b_y` (logits; the loss applies the sigmoid).
 
-Steps 1-5 run as one fused function per step, :func:`ntm_numpy.step.step_forward` (and
-:func:`ntm_numpy.step.step_backward`): the equations of the primitives in
-:mod:`ntm_numpy.memory`, :mod:`ntm_numpy.addressing`, :mod:`ntm_numpy.heads` and
-:mod:`ntm_numpy.controller`, written as few NumPy calls as possible, which is what a
-step costs at small batch sizes; ``tests/test_step.py`` checks it against the primitives.
+Steps 2-5 are one call per time step of the model's step (``step``):
+
+* ``"reference"`` (the default), :func:`ntm_numpy.reference_step.step_forward` and
+  :func:`~ntm_numpy.reference_step.step_backward`: the primitives of
+  :mod:`ntm_numpy.controller`, :mod:`ntm_numpy.heads`, :mod:`ntm_numpy.addressing` and
+  :mod:`ntm_numpy.memory`, each called through ``model.ops`` (name -> function), so that
+  any of them can be swapped for one's own, e.g. ``model.ops["write_backward"] = fn``.
+* ``"fused"``, :func:`ntm_numpy.fused_step.step_forward` and
+  :func:`~ntm_numpy.fused_step.step_backward`: the same maths rearranged for speed (about
+  twice as fast at small batches), what ``ntm-numpy train`` runs by default.
+
+Both give the same logits, gradients (to rounding; the tests hold them to 1e-10) and
+``cache.trace()``; checkpoints do not record the step.
 
 Parameters (``model.params``)
 -----------------------------
@@ -55,7 +63,7 @@ Departures from the paper
   h = c = 0.
 """
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Optional
 
 import numpy as np
 
@@ -64,11 +72,41 @@ from ._validation import (check_array, check_choice, check_finite, check_float_d
 from .activations import softmax_backward, softmax_forward
 from .constants import (FORGET_BIAS, INIT_WEIGHTING_LOGIT, MEMORY_INIT_CONSTANT,
                         MEMORY_INIT_RANDOM_STD)
-from .heads import head_size
-from .step import Dims, StepCache, step_backward, step_forward
+from . import fused_step, reference_step
+from .heads import head_layout
+from .reference_step import Dims, Ops
 
 CONTROLLERS = ("lstm", "feedforward")
 MEMORY_INITS = ("constant", "random", "learned")
+#: The time steps an NTM can run: name -> module with ``step_forward``/``step_backward``.
+STEPS = {"reference": reference_step, "fused": fused_step}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One architecture option of :class:`NTM`: its default, type, allowed values and help."""
+
+    default: object
+    type: type
+    help: str
+    choices: Optional[tuple] = None
+
+
+#: The NTM's architecture options, declared once: :class:`NTM` takes its defaults from
+#: here, and :class:`ntm_numpy.train.TrainConfig` and ``ntm-numpy train`` their fields and
+#: flags (``memory_rows`` -> ``--memory-rows``).
+NTM_OPTIONS = {
+    "controller_size": Option(100, int, "controller units H"),
+    "memory_rows": Option(128, int, "memory rows N"),
+    "memory_width": Option(20, int, "memory row width M"),
+    "read_heads": Option(1, int, "read heads R"),
+    "write_heads": Option(1, int, "write heads W"),
+    "shift_range": Option(1, int, "largest shift k; the heads shift by -k..k"),
+    "controller": Option("lstm", str, "controller type", CONTROLLERS),
+    "memory_init": Option("constant", str, "initial memory: a small constant, a fixed "
+                          "random matrix, or learned", MEMORY_INITS),
+}
+_D = {name: opt.default for name, opt in NTM_OPTIONS.items()}
 
 
 @dataclass
@@ -80,11 +118,13 @@ class ForwardCache:
     x : (T, B, X) the input
     state : (T+1, B, H + R*M) ``[h_{t-1}, r_{t-1}]`` for t = 0..T: the controller's
         recurrent input at step t, and at t+1 what the output layer saw at step t
-    steps : list of T :class:`StepCache`
+    steps : list of T step caches (of the step that ran: ``step``)
     memory_final : (B, N, M) memory after the last step
     weighting_init : softmax cache of the initial weightings
     recurrent_W : the controller's recurrent weights as one matrix, ``[W_h; W_r]``
         (LSTM) or ``W_r`` (feed-forward), as the forward pass used them
+    step : the name of the step that ran ("reference" or "fused"); the backward pass
+        runs the same one
 
     Views of ``state``: ``reads_in`` (T, B, R*M) the read vectors fed to the controller
     at each step (r_{t-1}); ``h`` (T, B, H) the controller outputs; ``features``
@@ -93,12 +133,13 @@ class ForwardCache:
 
     x: np.ndarray
     state: np.ndarray
-    steps: List[StepCache]
+    steps: list
     memory_final: np.ndarray
     weighting_init: tuple
     logits_shape: tuple
     read_heads: int
     recurrent_W: np.ndarray
+    step: str = "reference"
     _trace: Optional["Trace"] = field(default=None, repr=False)
 
     @property
@@ -166,27 +207,26 @@ class Trace:
 
     @classmethod
     def from_cache(cls, cache):
-        T, B = cache.x.shape[:2]
-        M = cache.memory_final.shape[2]
-        R = cache.read_heads
-        steps = cache.steps
+        return cls.from_records([s.record() for s in cache.steps], cache.memory_final,
+                                cache.features, cache.read_heads)
 
-        stack = np.stack  # T arrays of (K, B, ...) -> (T, K, B, ...)
-        content = stack([s.w_c for s in steps])
-        gated = stack([s.w_g for s in steps])
-        shifted = stack([s.w_s for s in steps])
-        weights = stack([s.w for s in steps])
-        key = stack([s.key for s in steps])
-        beta = stack([s.beta[..., 0] for s in steps])
-        g = stack([s.g[..., 0] for s in steps])
-        gamma = stack([s.gamma[..., 0] for s in steps])
-        shift = stack([s.s for s in steps])
-        erase_add = stack([s.erase_add for s in steps]).transpose(0, 2, 1, 3)  # (T, W, B, 2M)
-        erase, add = erase_add[..., :M], erase_add[..., M:]
-        reads = cache.features[:, :, -R * M :].reshape(T, B, R, M).transpose(0, 2, 1, 3)
-        memory = np.stack([s.memory for s in steps] + [cache.memory_final])
-        return cls(memory, content, gated, shifted, weights, key, beta, g, gamma, shift,
-                   erase, add, reads, R)
+    @classmethod
+    def from_records(cls, records, memory_final, features, read_heads):
+        """Stack T :class:`ntm_numpy.reference_step.StepRecord` (either step makes them).
+
+        ``features`` (T, B, H + R*M) holds ``[h_t, r_t]``; the reads are its last R*M columns.
+        """
+        T, B = features.shape[:2]
+        R, M = read_heads, memory_final.shape[2]
+
+        def stack(name):  # T arrays of (K, B, ...) -> (T, K, B, ...)
+            return np.stack([getattr(r, name) for r in records])
+
+        reads = features[:, :, -R * M :].reshape(T, B, R, M).transpose(0, 2, 1, 3)
+        memory = np.stack([r.memory for r in records] + [memory_final])
+        return cls(memory, stack("w_c"), stack("w_g"), stack("w_s"), stack("w"), stack("key"),
+                   stack("beta"), stack("g"), stack("gamma"), stack("s"), stack("erase"),
+                   stack("add"), np.array(reads), R)
 
 
 class NTM:
@@ -207,16 +247,28 @@ class NTM:
         (a fixed matrix drawn from ``seed``, not trained) or "learned" (a parameter)
     seed : int, seeds the parameter initialisation
     dtype : numpy float dtype of the parameters and the computation (float64 or float32)
+    step : "reference" (default: the primitives, through ``ops``) or "fused" (the same
+        maths rearranged for speed); see the module notes
+    ops : optional dict name -> function replacing primitives of the reference step
+        (names: :data:`ntm_numpy.reference_step.DEFAULT_OPS`); not with ``step="fused"``
+
+    The defaults of the architecture options are :data:`NTM_OPTIONS`.
 
     Attributes
     ----------
     params : dict name -> ndarray, read by every forward call (in-place changes count)
-    config : dict, the constructor arguments (JSON-serialisable)
+    config : dict, the constructor arguments but ``step`` and ``ops`` (JSON-serialisable;
+        what a checkpoint stores)
+    step : str, the step forward runs (may be reassigned)
+    ops : :class:`ntm_numpy.reference_step.Ops`, the primitives the reference step calls
     """
 
-    def __init__(self, input_size, output_size, *, controller_size=100, memory_rows=128,
-                 memory_width=20, read_heads=1, write_heads=1, shift_range=1,
-                 controller="lstm", memory_init="constant", seed=0, dtype=np.float64):
+    def __init__(self, input_size, output_size, *, controller_size=_D["controller_size"],
+                 memory_rows=_D["memory_rows"], memory_width=_D["memory_width"],
+                 read_heads=_D["read_heads"], write_heads=_D["write_heads"],
+                 shift_range=_D["shift_range"], controller=_D["controller"],
+                 memory_init=_D["memory_init"], seed=0, dtype=np.float64, step="reference",
+                 ops=None):
         X = check_positive_int("input_size", input_size)
         Y = check_positive_int("output_size", output_size)
         H = check_positive_int("controller_size", controller_size)
@@ -236,8 +288,16 @@ class NTM:
         )
         self.dtype = dt
         self.shift_size = 2 * k + 1
-        #: raw controller outputs per head for addressing: key, beta, g, s, gamma
-        self.address_size = head_size(M, self.shift_size, False)
+        #: where each head's parameters sit in the head map (the columns of heads_W)
+        self.layout = head_layout(M, self.shift_size, R, W)
+        self.step = step
+        if ops is not None and not hasattr(ops, "items"):
+            raise ValueError(f"ops: expected a dict name -> function, got {type(ops).__name__}")
+        if ops and step == "fused":
+            raise ValueError("ops: the fused step does not call the primitives, so it cannot "
+                             "use replacements for them; expected step='reference', got "
+                             "step='fused'")
+        self.ops = Ops(ops)
         self.params = self._init_params(np.random.default_rng(seed))
         self.memory_buffer = None
         if memory_init == "constant":
@@ -245,6 +305,28 @@ class NTM:
         elif memory_init == "random":
             rng = np.random.default_rng([seed, 1])
             self.memory_buffer = (MEMORY_INIT_RANDOM_STD * rng.standard_normal((N, M))).astype(dt)
+
+    @property
+    def step(self):
+        """The step :meth:`forward` runs: "reference" or "fused" (see the module notes)."""
+        return self._step
+
+    @step.setter
+    def step(self, name):
+        self._step = check_choice("step", name, tuple(STEPS))
+
+    def _step_functions(self, name):
+        """(step_forward, step_backward) of step ``name``, with ``ops`` for the reference."""
+        module = STEPS[name]
+        if name == "fused":
+            replaced = self.ops.replaced()
+            if replaced:
+                raise ValueError(f"ops: {replaced} replaced, but the fused step does not call "
+                                 "the primitives; expected step='reference', got step='fused'")
+            return module.step_forward, module.step_backward
+        ops = self.ops
+        return (lambda *a: module.step_forward(*a, ops=ops),
+                lambda *a: module.step_backward(*a, ops=ops))
 
     # ------------------------------------------------------------------------------------
     def _init_params(self, rng):
@@ -269,7 +351,7 @@ class NTM:
             p["controller_b"] = b
         else:
             p["controller_b"] = np.zeros(G)
-        P = (R + W) * self.address_size + W * 2 * M
+        P = self.layout.P
         p["heads_W"] = normal((H, P), H)
         p["heads_b"] = np.zeros(P)
         p["output_W"] = normal((H + R * M, Y), H + R * M)
@@ -337,19 +419,22 @@ class NTM:
         state[0, :, H:] = p["read_init"].reshape(1, R * M)
         cell = np.zeros((B, H), dtype=dt) if lstm else None
         dims = self._dims()
+        step_forward = self._step_functions(self.step)[0]
         steps = []
         for t in range(T):
             # 1. controller pre-activation, one product for [h_{t-1}, r_{t-1}]
             z = state[t, :, ctrl_in] @ Wc
             z += xz[t]
-            # 2.-5. controller, head parameters, addressing, reads, writes (ntm_numpy.step)
+            # 2.-5. controller, head parameters, addressing, reads, writes: one step
+            # (ntm_numpy.reference_step, or ntm_numpy.fused_step)
             h, cell, r, memory, w_prev, st = step_forward(z, cell, memory, w_prev, heads_W,
                                                           heads_b, dims, state[t + 1, :, :H])
             state[t + 1, :, H:] = r.transpose(1, 0, 2).reshape(B, R * M)
             steps.append(st)
         # 6. output layer for all steps at once
         logits = state[1:] @ p["output_W"] + p["output_b"]
-        cache = ForwardCache(x, state, steps, memory, w_init_cache, logits.shape, R, Wc)
+        cache = ForwardCache(x, state, steps, memory, w_init_cache, logits.shape, R, Wc,
+                             self.step)
         return logits, cache
 
     def _dims(self):
@@ -364,17 +449,24 @@ class NTM:
             self.config["controller_size"], None)
 
     # ------------------------------------------------------------------------------------
-    def backward(self, dlogits, cache):
+    def backward(self, dlogits, cache, *, return_carried=False):
         """Backpropagation through time.
 
         Parameters
         ----------
         dlogits : (T, B, Y) gradient of the loss with respect to the logits
-        cache : ForwardCache from :meth:`forward`
+        cache : ForwardCache from :meth:`forward` (its step runs backward too)
+        return_carried : bool, also return what each step's backward receives
 
         Returns
         -------
         grads : dict with the keys and shapes of ``params``
+        carried : (only with ``return_carried``) a list of T dicts; ``carried[t]`` holds
+            the gradients step t's backward pass receives, copies: ``"memory"`` (B, N, M)
+            dL/dM_t; ``"weighting"`` (K, B, N) dL/dw_t through step t+1 (w_t as its
+            previous weighting); ``"read"`` (R, B, M) dL/dr_t; ``"controller"`` (B, H)
+            dL/dh_t through the output layer and step t+1; for the LSTM ``"cell"`` (B, H)
+            dL/dc_t. All are zero at t = T-1 but ``read`` and ``controller``.
         """
         check_array("dlogits", dlogits, ndim=3, shape=cache.logits_shape)
         c, p = self.config, self.params
@@ -404,10 +496,18 @@ class NTM:
         dz_all = np.empty((T, B, G), dtype=dt)
         draw_all = np.empty((T, B, P), dtype=dt)
         dims = self._dims()
+        step_backward = self._step_functions(cache.step)[1]
+        carried = [None] * T
         for t in reversed(range(T)):
             # h_t and r_t feed the output layer and the controller of step t+1
             dfeat = dfeatures[t] + dstate_next  # (B, H + R*M)
             dreads = dfeat[:, H:].reshape(B, R, M).transpose(1, 0, 2)  # (R, B, M)
+            if return_carried:
+                carried[t] = {"memory": dmemory.copy(), "weighting": dw_next.copy(),
+                              "read": dreads.copy(), "controller": dfeat[:, :H].copy()}
+                if lstm:
+                    carried[t]["cell"] = dc_next.copy()
+            # 2.-5. back through the step (ntm_numpy.reference_step, or ntm_numpy.fused_step)
             dc_next, dmemory, dw_next = step_backward(
                 dmemory, dw_next, dreads, dfeat[:, :H], dc_next, heads_W, cache.steps[t], dims,
                 draw_all[t], dz_all[t])
@@ -431,7 +531,8 @@ class NTM:
         grads["weighting_init"] = softmax_backward(dw_next.sum(axis=1), cache.weighting_init)[0]
         if "memory_init" in p:
             grads["memory_init"] = dmemory.sum(axis=0)
-        return {k: grads[k] for k in p}
+        grads = {k: grads[k] for k in p}
+        return (grads, carried) if return_carried else grads
 
     # ------------------------------------------------------------------------------------
     def save(self, path, *, state=None, meta=None):
@@ -447,13 +548,15 @@ class NTM:
 
     def copy(self):
         """An independent model with the same configuration and a copy of the parameters."""
-        other = NTM(**{**self.config, "dtype": self.dtype})
+        other = NTM(**{**self.config, "dtype": self.dtype}, step=self.step)
+        other.ops.update(self.ops)
         other.params = {k: v.copy() for k, v in self.params.items()}
         return other
 
     def astype(self, dtype):
         """A copy of the model computing in ``dtype`` (float32 or float64)."""
-        other = NTM(**{**self.config, "dtype": dtype})
+        other = NTM(**{**self.config, "dtype": dtype}, step=self.step)
+        other.ops.update(self.ops)
         other.params = {k: v.astype(other.dtype) for k, v in self.params.items()}
         return other
 
@@ -474,7 +577,8 @@ class NTM:
                 "memory_rows: only a model with memory_init='constant' can change its number"
                 f" of rows, this one has memory_init={self.config['memory_init']!r}"
             )
-        other = NTM(**{**self.config, "memory_rows": N, "dtype": self.dtype})
+        other = NTM(**{**self.config, "memory_rows": N, "dtype": self.dtype}, step=self.step)
+        other.ops.update(self.ops)
         params = {k: v.copy() for k, v in self.params.items()}
         logits = params["weighting_init"]
         old = logits.shape[1]
@@ -491,7 +595,7 @@ class NTM:
         return (f"NTM({c['input_size']}, {c['output_size']}, controller={c['controller']!r}, "
                 f"controller_size={c['controller_size']}, memory={c['memory_rows']}x"
                 f"{c['memory_width']}, heads={c['read_heads']}R/{c['write_heads']}W, "
-                f"shift_range={c['shift_range']}, dtype={self.dtype.name})")
+                f"shift_range={c['shift_range']}, dtype={self.dtype.name}, step={self.step!r})")
 
 
 def load(path, *, return_checkpoint=False):

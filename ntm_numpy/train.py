@@ -41,7 +41,7 @@ from ._validation import check_choice, check_positive_int
 from .baseline import LSTMBaseline
 from .constants import CLIP_VALUE
 from .losses import sigmoid_cross_entropy_backward, sigmoid_cross_entropy_forward
-from .model import NTM, load
+from .model import NTM, NTM_OPTIONS, STEPS, load
 from .optim import clip_elementwise, clip_global_norm, make_optimizer
 from .tasks import TASKS, bit_errors_per_sequence, get_task
 
@@ -98,7 +98,17 @@ def learning_rate(config, step, converged):
     return lr * (config.lr_after_converged if converged else 1.0)
 
 
+def _with_ntm_options(cls):
+    """Add one field per NTM architecture option (:data:`ntm_numpy.model.NTM_OPTIONS`),
+    with the option's type and default, before ``cls`` becomes a dataclass."""
+    for name, opt in NTM_OPTIONS.items():
+        cls.__annotations__[name] = opt.type
+        setattr(cls, name, opt.default)
+    return cls
+
+
 @dataclass
+@_with_ntm_options
 class TrainConfig:
     """Everything that defines a training run.
 
@@ -122,8 +132,12 @@ class TrainConfig:
         for the validation set)
     dtype : "float32" (default, faster) or "float64"
     model : "ntm" or "lstm" (the baseline without memory)
+    step : the NTM's time step, "fused" (default, fast) or "reference" (the primitives);
+        the two compute the same maths, so a run may be resumed with the other
     controller_size, memory_rows, memory_width, read_heads, write_heads, shift_range,
-    controller : the NTM's architecture; ``hidden_size`` the baseline's
+    controller, memory_init : the NTM's architecture, one field per entry of
+        :data:`ntm_numpy.model.NTM_OPTIONS` (same names and defaults); ``hidden_size`` the
+        baseline's
     eval_every : updates between validation runs
     val_batches, val_batch_size : the fixed validation set
     checkpoint_every : updates between checkpoints (when an output directory is given)
@@ -142,13 +156,8 @@ class TrainConfig:
     seed: int = 0
     dtype: str = "float32"
     model: str = "ntm"
-    controller_size: int = 100
-    memory_rows: int = 128
-    memory_width: int = 20
-    read_heads: int = 1
-    write_heads: int = 1
-    shift_range: int = 1
-    controller: str = "lstm"
+    step: str = "fused"
+    # the NTM's architecture: added by _with_ntm_options from NTM_OPTIONS
     hidden_size: int = 256
     eval_every: int = 100
     val_batches: int = 10
@@ -172,6 +181,7 @@ class TrainConfig:
         check_choice("optimizer", self.optimizer, ("adam", "rmsprop"))
         check_choice("dtype", self.dtype, ("float32", "float64"))
         check_choice("model", self.model, ("ntm", "lstm"))
+        check_choice("step", self.step, tuple(STEPS))
         check_choice("lr_schedule", self.lr_schedule, ("cosine", "constant"))
         check_positive_int("eval_every", self.eval_every)
         check_positive_int("val_batches", self.val_batches)
@@ -206,11 +216,9 @@ class TrainConfig:
         if self.model == "lstm":
             return LSTMBaseline(task.input_size, task.output_size, hidden_size=self.hidden_size,
                                 seed=self.seed, dtype=self.dtype)
-        return NTM(task.input_size, task.output_size, controller_size=self.controller_size,
-                   memory_rows=self.memory_rows, memory_width=self.memory_width,
-                   read_heads=self.read_heads, write_heads=self.write_heads,
-                   shift_range=self.shift_range, controller=self.controller, seed=self.seed,
-                   dtype=self.dtype)
+        options = {name: getattr(self, name) for name in NTM_OPTIONS}
+        return NTM(task.input_size, task.output_size, seed=self.seed, dtype=self.dtype,
+                   step=self.step, **options)
 
 
 @dataclass
@@ -378,12 +386,16 @@ def train(config=None, *, out_dir=None, resume=None, log_every=50, stream=None,
         config = TrainConfig.from_dict(meta["train_config"])
         saved = asdict(config)
         for key, value in overrides.items():
-            if key != "steps" and key in saved and value != saved[key]:
+            if key not in ("steps", "step") and key in saved and value != saved[key]:
                 raise ValueError(
                     f"{key}: a resumed run keeps the checkpoint's settings; expected "
                     f"{saved[key]!r} (or nothing), got {value!r}")
         if overrides.get("steps") is not None:
             config.steps = check_positive_int("steps", overrides["steps"], minimum=0)
+        if overrides.get("step") is not None:
+            config.step = check_choice("step", overrides["step"], tuple(STEPS))
+        if isinstance(model, NTM):
+            model.step = config.step
         rng = np.random.default_rng([config.seed, 1])
         task = config.make_task()
         optimizer = make_optimizer(**meta["optimizer"])

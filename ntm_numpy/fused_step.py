@@ -1,13 +1,18 @@
 """One time step of the NTM, forward and backward, fused for speed.
 
-:class:`ntm_numpy.model.NTM` runs this step T times. It computes exactly the equations of
-the primitives in :mod:`ntm_numpy.memory` (eqs 2-4), :mod:`ntm_numpy.addressing`
-(eqs 5-9) and :mod:`ntm_numpy.heads`, in the same order, but as one flat sequence of
-NumPy calls: the per-call cost of NumPy (about a microsecond, more than the arithmetic
-on a 128-row weighting) is what limits training at small batch sizes, so the step keeps
-only the calls the arithmetic needs. The primitives stay the readable reference: the
-tests check this step against them, value for value and gradient for gradient
-(``tests/test_step.py``), and the whole model against finite differences.
+The same maths as :mod:`ntm_numpy.reference_step`, rearranged for speed: it computes the
+equations of the primitives in :mod:`ntm_numpy.controller`, :mod:`ntm_numpy.heads`,
+:mod:`ntm_numpy.addressing` (eqs 5-9) and :mod:`ntm_numpy.memory` (eqs 2-4), in the same
+order, but as one flat sequence of NumPy calls: the per-call cost of NumPy (about a
+microsecond, more than the arithmetic on a 128-row weighting) is what limits training at
+small batch sizes, so the step keeps only the calls the arithmetic needs: no input checks
+and no per-primitive caches; the K heads share one ``(K, B, ...)`` axis over the one
+memory (no copy of it per head); one softplus and one sigmoid serve every head parameter;
+the memory's gradient from the reads and from every head's content addressing is one
+product. ``NTM(..., step="fused")`` runs it (``ntm-numpy train`` does by default).
+Each block below names the primitive it equals; ``tests/test_fused_step.py`` checks the
+step against :mod:`ntm_numpy.reference_step` value for value, and its backward against
+the reference step's backward and against central differences.
 
 Notation
 --------
@@ -43,29 +48,10 @@ import numpy as np
 
 from .addressing import shift_indices
 from .constants import NORM_EPS
+from .reference_step import Dims, StepRecord
 
 
-class Dims(NamedTuple):
-    """The sizes a step needs (see the module notation)."""
-
-    H: int
-    M: int
-    N: int
-    R: int
-    W: int
-    S: int
-    lstm: bool
-
-    @property
-    def K(self):
-        return self.R + self.W
-
-    @property
-    def A(self):
-        return self.M + self.S + 3
-
-
-class LSTMCache(NamedTuple):
+class FusedGatesCache(NamedTuple):
     """The LSTM gates of one step (:func:`ntm_numpy.controller.lstm_gates_forward`)."""
 
     c_prev: np.ndarray  # (B, H) previous cell state
@@ -81,7 +67,7 @@ class StepCache(NamedTuple):
     """
 
     memory: np.ndarray  # (B, N, M) the memory before this step's writes, M_{t-1}
-    gates: object  # LSTMCache, or the (B, H) output h for the feed-forward controller
+    gates: object  # FusedGatesCache, or the (B, H) output h for the feed-forward controller
     sig: np.ndarray  # (B, P) sigmoid of every raw head parameter
     key: np.ndarray  # (K, B, M)
     beta: np.ndarray  # (K, B, 1)
@@ -105,6 +91,14 @@ class StepCache(NamedTuple):
     total: np.ndarray  # (K, B, 1) sum of powered
     w: np.ndarray  # (K, B, N) final weightings, eq (9)
     writes: List[tuple]  # per write head, in write order: (memory before it, keep = 1 - w e)
+
+    def record(self):
+        """This step as a :class:`ntm_numpy.reference_step.StepRecord`."""
+        M = self.erase_add.shape[2] // 2
+        ea = self.erase_add.transpose(1, 0, 2)  # (W, B, 2M)
+        return StepRecord(self.memory, self.w_c, self.w_g, self.w_s, self.w, self.key,
+                          self.beta[..., 0], self.g[..., 0], self.gamma[..., 0], self.s,
+                          ea[..., :M], ea[..., M:])
 
 
 #: the smallest normal number of each float dtype
@@ -142,7 +136,6 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
     Parameters
     ----------
     z : (B, G) controller pre-activation, ``x_t W_x + [h_{t-1}, r_{t-1}] [W_h; W_r] + b``
-        (overwritten for the feed-forward controller)
     c_prev : (B, H) LSTM cell state (ignored by the feed-forward controller)
     memory : (B, N, M) M_{t-1}
     w_prev : (K, B, N) the heads' previous weightings
@@ -157,9 +150,9 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
     cache : StepCache
     """
     H, M, N, R, W, S, lstm = dims
-    K, A = R + W, M + S + 3
-    B = z.shape[0]
-    # controller (controller.py): h is written into `h_out`
+    L = dims.layout
+    K, A, B = L.K, L.A, z.shape[0]
+    # controller, = lstm_gates_forward or tanh_forward: h is written into `h_out`
     if lstm:
         # i, f, o = sigmoid(z_i, z_f, z_o) as (1 + tanh(z/2)) / 2, as in lstm_gates_forward
         ifo = np.multiply(z[:, : 3 * H], 0.5)
@@ -172,12 +165,12 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
         c += i * cand
         tanh_c = np.tanh(c)
         h = np.multiply(o, tanh_c, out=h_out)
-        gates = LSTMCache(c_prev, ifo, cand, tanh_c)
+        gates = FusedGatesCache(c_prev, ifo, cand, tanh_c)
     else:
         h = np.tanh(z, out=h_out)
         gates = h
         c = None
-    # head parameters (heads.py): one affine map, then an activation per parameter
+    # head parameters, = the affine map and head_params_forward of every head at once
     raw = h @ heads_W
     raw += heads_b  # (B, P)
     # softplus and sigmoid of every column at once: beta and gamma are softplus, g and
@@ -186,19 +179,20 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
     soft = np.logaddexp(0.0, raw)
     sig = np.subtract(raw, soft)
     np.exp(sig, out=sig)
-    ra, sa, ga = (a[:, : K * A].reshape(B, K, A).transpose(1, 0, 2) for a in (raw, soft, sig))
-    key = np.tanh(ra[..., :M])  # (K, B, M); the other parameters are (K, B, .) views
-    beta = sa[..., M : M + 1]
-    g = ga[..., M + 1 : M + 2]
-    zs = ra[..., M + 2 : M + 2 + S]
+    ra, sa, ga = (a[:, L.addressing].reshape(B, K, A).transpose(1, 0, 2) for a in (raw, soft, sig))
+    key = np.tanh(ra[..., L.key])  # (K, B, M); the other parameters are (K, B, .) views
+    beta = sa[..., L.beta]
+    g = ga[..., L.g]
+    zs = ra[..., L.s]
     s = np.subtract(zs, _rowmax(zs))
     np.exp(s, out=s)
     s /= _rowsum(s)  # softmax over the offsets
-    gamma = sa[..., M + 2 + S : M + 3 + S] + 1.0  # 1 + softplus
+    gamma = sa[..., L.gamma] + 1.0  # 1 + softplus
+    # = erase_add_forward
     erase_add = np.empty((B, W, 2 * M), dtype=raw.dtype)
-    erase_add[..., :M] = sig[:, K * A :].reshape(B, W, 2 * M)[..., :M]
-    np.tanh(raw[:, K * A :].reshape(B, W, 2 * M)[..., M:], out=erase_add[..., M:])
-    # eq (6): cosine similarity of each head's key with every row
+    erase_add[..., L.erase] = sig[:, L.erase_add].reshape(B, W, 2 * M)[..., L.erase]
+    np.tanh(raw[:, L.erase_add].reshape(B, W, 2 * M)[..., L.add], out=erase_add[..., L.add])
+    # eqs (5)-(6), = content_weighting_forward: cosine similarity of each key with every row
     dot = (memory @ key[..., None])[..., 0]  # (K, B, N)
     mem_sq = np.vecdot(memory, memory)
     mem_sq += NORM_EPS  # (B, N) smoothed squared norms
@@ -211,23 +205,23 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
     w_c -= _rowmax(w_c)
     np.exp(w_c, out=w_c)
     w_c /= _rowsum(w_c)
-    # eq (7): interpolation with the previous weighting
+    # eq (7), = interpolation_forward (as w_prev + g (w_c - w_prev))
     diff = w_c - w_prev
     w_g = g * diff
     w_g += w_prev
-    # eq (8): circular shift, gather the rows each offset reads, weight them by s
+    # eq (8), = shift_forward: gather the rows each offset reads, weight them by s
     fwd = shift_indices(N, S)[0]
     gathered = w_g.take(fwd, axis=-1)  # (K, B, N, S)
     w_s = (gathered @ s[..., None])[..., 0]
-    # eq (9): sharpen, on w_s / max(w_s) (largest entry exactly 1, see the module notes)
+    # eq (9), = sharpen_forward, on w_s / max(w_s) (largest entry exactly 1, see the notes)
     scale = _rowmax(w_s)
     scaled = w_s / scale
     powered = scaled**gamma
     total = _rowsum(powered)
     w = powered / total
-    # eq (2): the read heads read M_{t-1}
+    # eq (2), = read_forward: the read heads read M_{t-1}
     r = (w[:R, :, None, :] @ memory)[..., 0, :]  # (R, B, M)
-    # eqs (3)-(4): the write heads write in turn
+    # eqs (3)-(4), = write_forward of each write head in turn
     memory_before = memory
     writes = []
     for k in range(W):
@@ -266,13 +260,13 @@ def step_backward(dmemory, dw, dr, dh, dc, heads_W, cache, dims, draw, dz):
     dw_prev : (K, B, N) gradient of the previous weightings
     """
     H, M, N, R, W, S, lstm = dims
-    K, A = R + W, M + S + 3
-    B = dmemory.shape[0]
+    L = dims.layout
+    K, A, B = L.K, L.A, dmemory.shape[0]
     st = cache
     w = st.w
-    dea = draw[:, K * A :].reshape(B, W, 2 * M)  # views into draw
-    dra = draw[:, : K * A].reshape(B, K, A).transpose(1, 0, 2)
-    # eqs (3)-(4), last write head first: M_t = M keep + w a, keep = 1 - w e. With
+    dea = draw[:, L.erase_add].reshape(B, W, 2 * M)  # views into draw
+    dra = draw[:, L.addressing].reshape(B, K, A).transpose(1, 0, 2)
+    # eqs (3)-(4), = write_backward of each write head, last one first: M_t = M keep + w a, keep = 1 - w e. With
     # d = [dM * M | dM] (B, N, 2M): [-de | da] = sum_i w(i) d(i) and dw(i) = d(i) . [-e | a]
     d = np.empty((B, N, 2 * M), dtype=dmemory.dtype)
     sign = _erase_add_sign(M, d.dtype)
@@ -284,10 +278,10 @@ def step_backward(dmemory, dw, dr, dh, dc, heads_W, cache, dims, draw, dz):
         dea[:, k] = (wk[:, None, :] @ d)[:, 0, :]  # [-de | da]
         dw[R + k] += (d @ (st.erase_add[:, k] * sign)[..., None])[..., 0]
         dmemory = dmemory * keep  # through M keep
-    # eq (2): reads, dw_r(i) = M(i) . dr_r (the memory's part joins eq 6's below)
+    # eq (2), = read_backward: dw_r(i) = M(i) . dr_r (the memory's part joins eq 6's below)
     memory = st.memory
     dw[:R] += (memory @ dr[..., None])[..., 0]
-    # eq (9): through w = p / sum(p), p = u ** gamma, u = w_s / scale (scale held fixed)
+    # eq (9), = sharpen_backward: through w = p / sum(p), p = u ** gamma, u = w_s / scale (scale held fixed)
     dp = dw * w
     dp = dw - _rowsum(dp)
     dp /= st.total
@@ -300,15 +294,15 @@ def step_backward(dmemory, dw, dr, dh, dc, heads_W, cache, dims, draw, dz):
     logu *= dp
     logu *= st.powered
     dgamma = _rowsum(logu)
-    # eq (8): through the weights s and the gathered rows (shift dw_s back)
+    # eq (8), = shift_backward: through the weights s and the gathered rows (shift dw_s back)
     ds = (dw_s[..., None, :] @ st.gathered)[..., 0, :]
     bwd = shift_indices(N, S)[1]
     dw_g = (dw_s.take(bwd, axis=-1) @ st.s[..., None])[..., 0]
-    # eq (7): w_g = w_prev + g (w_c - w_prev)
+    # eq (7), = interpolation_backward: w_g = w_prev + g (w_c - w_prev)
     dg = _rowsum(dw_g * st.diff)
     dw_c = st.g * dw_g
     dw_prev = dw_g - dw_c
-    # eq (5): through the softmax, then z = beta * K
+    # eqs (5)-(6), = content_weighting_backward: through the softmax, then z = beta * K
     dzc = dw_c * st.w_c
     dzc = dw_c - _rowsum(dzc)
     dzc *= st.w_c
@@ -325,21 +319,22 @@ def step_backward(dmemory, dw, dr, dh, dc, heads_W, cache, dims, draw, dz):
     dmemory -= (np.add.reduce(dsim, axis=0) / st.mem_sq)[..., None] * memory
     dkey = (ddot[..., None, :] @ memory)[..., 0, :]
     dkey -= (_rowsum(dsim) / st.key_sq) * key
-    # head parameters, through each activation, into the views of draw
-    np.multiply(dkey, 1.0 - key * key, out=dra[..., :M])  # tanh
-    ga = st.sig[:, : K * A].reshape(B, K, A).transpose(1, 0, 2)  # sigmoid of the raw values
-    np.multiply(dbeta, ga[..., M : M + 1], out=dra[..., M : M + 1])  # softplus' = sigmoid
+    # = head_params_backward of every head: through each activation, into the views of draw
+    np.multiply(dkey, 1.0 - key * key, out=dra[..., L.key])  # tanh
+    ga = st.sig[:, L.addressing].reshape(B, K, A).transpose(1, 0, 2)  # sigmoid of the raw values
+    np.multiply(dbeta, ga[..., L.beta], out=dra[..., L.beta])  # softplus' = sigmoid
     g = st.g
-    np.multiply(dg, g * (1.0 - g), out=dra[..., M + 1 : M + 2])  # sigmoid
+    np.multiply(dg, g * (1.0 - g), out=dra[..., L.g])  # sigmoid
     s = st.s
-    np.multiply(s, ds - _rowsum(ds * s), out=dra[..., M + 2 : M + 2 + S])  # softmax
-    np.multiply(dgamma, ga[..., M + 2 + S : M + 3 + S], out=dra[..., M + 2 + S : M + 3 + S])
-    e, a = st.erase_add[..., :M], st.erase_add[..., M:]
-    dea[..., :M] *= e * (e - 1.0)  # sigmoid, with the sign of -de
-    dea[..., M:] *= 1.0 - a * a  # tanh
+    np.multiply(s, ds - _rowsum(ds * s), out=dra[..., L.s])  # softmax
+    np.multiply(dgamma, ga[..., L.gamma], out=dra[..., L.gamma])  # 1 + softplus
+    # = erase_add_backward
+    e, a = st.erase_add[..., L.erase], st.erase_add[..., L.add]
+    dea[..., L.erase] *= e * (e - 1.0)  # sigmoid, with the sign of -de
+    dea[..., L.add] *= 1.0 - a * a  # tanh
     # h feeds the heads, the output layer and the next step
     dh += draw @ heads_W.T
-    # controller
+    # controller, = lstm_gates_backward or tanh_backward
     if lstm:
         c_prev, ifo, cand, tanh_c = st.gates
         f, o = ifo[:, H : 2 * H], ifo[:, 2 * H :]
