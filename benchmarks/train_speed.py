@@ -1,4 +1,6 @@
-"""Training speed of the default copy configuration: sequences per second.
+"""Training speed of the default copy configuration, for each of the NTM's two time
+steps (``fused``, what ``ntm-numpy train`` runs, and ``reference``, the primitives):
+sequences per second.
 
 One "sequence" is a full training update's share: forward, backward, loss and the
 optimiser update, for copy sequences of mean length 10 (L uniform in 1..20, T = 2L+1,
@@ -7,8 +9,8 @@ ms per sequence, ms per unrolled step of one sequence, sequences per second (eac
 best of several timed windows, with the median beside it), and the peak resident
 memory of the process.
 
-    python benchmarks/train_speed.py            # about a minute
-    python benchmarks/train_speed.py --seconds 5 --batch-sizes 1 16
+    python benchmarks/train_speed.py            # about two minutes
+    python benchmarks/train_speed.py --seconds 5 --batch-sizes 1 16 --steps fused
 """
 import argparse
 import resource
@@ -23,7 +25,7 @@ from ntm_numpy.optim import Adam, clip_elementwise
 from ntm_numpy.tasks import get_task
 
 
-def measure(batch_size, dtype, seconds, repeats=5, seed=0):
+def measure(batch_size, dtype, seconds, repeats=5, seed=0, step_name="fused"):
     """Time training updates in ``repeats`` windows of ``seconds / repeats`` each.
 
     Returns the seconds per sequence (of the mean length T of all timed sequences) of
@@ -31,7 +33,7 @@ def measure(batch_size, dtype, seconds, repeats=5, seed=0):
     window is slowed down, never sped up, by whatever else the machine runs), and T.
     """
     task = get_task("copy")
-    model = NTM(task.input_size, task.output_size, dtype=dtype, seed=seed)
+    model = NTM(task.input_size, task.output_size, dtype=dtype, seed=seed, step=step_name)
     opt = Adam(lr=1e-3)
     rng = np.random.default_rng(seed)
     batches = [task.batch(rng, batch_size, dtype=dtype) for _ in range(64)]
@@ -71,17 +73,22 @@ def main():
                     help="timed windows per configuration; the best and the median are shown")
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 16, 64])
     ap.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
+    ap.add_argument("--steps", nargs="+", default=["fused", "reference"],
+                    choices=["fused", "reference"], help="the NTM's time steps to time")
     args = ap.parse_args()
     print("copy task, LSTM 100, memory 128 x 20, 1 read + 1 write head, Adam, one BLAS thread")
     print(f"best of {args.repeats} windows (median in brackets)")
-    print(f"{'dtype':>8} {'batch':>6} {'ms/seq':>17} {'ms/step':>8} {'seq/s':>15} {'mean T':>7}")
+    print(f"{'step':>9} {'dtype':>8} {'batch':>6} {'ms/seq':>17} {'ms/step':>8} {'seq/s':>15} "
+          f"{'mean T':>7}")
     with single_blas_thread():
-        for dtype in args.dtypes:
-            for b in args.batch_sizes:
-                best, median, mean_t = measure(b, np.dtype(dtype), args.seconds, args.repeats)
-                print(f"{dtype:>8} {b:>6} {best * 1e3:7.3f} ({median * 1e3:7.3f}) "
-                      f"{best * 1e3 / mean_t:8.4f} {1 / best:6.0f} ({1 / median:6.0f}) "
-                      f"{mean_t:7.1f}", flush=True)
+        for step_name in args.steps:
+            for dtype in args.dtypes:
+                for b in args.batch_sizes:
+                    best, median, mean_t = measure(b, np.dtype(dtype), args.seconds,
+                                                   args.repeats, step_name=step_name)
+                    print(f"{step_name:>9} {dtype:>8} {b:>6} {best * 1e3:7.3f} ({median * 1e3:7.3f}) "
+                          f"{best * 1e3 / mean_t:8.4f} {1 / best:6.0f} ({1 / median:6.0f}) "
+                          f"{mean_t:7.1f}", flush=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory: {peak:.0f} MiB")
 

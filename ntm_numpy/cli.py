@@ -51,7 +51,7 @@ def _add_train(sub):
     p.add_argument("--dtype", choices=("float32", "float64"), default=d.dtype)
     p.add_argument("--model", choices=("ntm", "lstm"), default=d.model,
                    help="'lstm' trains the baseline without memory")
-    p.add_argument("--step", choices=tuple(STEPS), default=d.step,
+    p.add_argument("--step", choices=tuple(STEPS), default="fused",
                    help="the NTM's time step: 'fused' (default, fast) or 'reference' (the "
                    "primitives; the same maths)")
     for name, opt in NTM_OPTIONS.items():  # the NTM's architecture, declared in model.py

@@ -37,11 +37,19 @@ RMSPROP_DECAY = 0.95
 RMSPROP_MOMENTUM = 0.9
 RMSPROP_EPS = 1e-4
 
-#: Adam defaults (Kingma & Ba 2015, Algorithm 1).
-ADAM_LR = 1e-3
+#: Adam defaults, of the :class:`ntm_numpy.optim.Adam` class and of training alike. The
+#: betas are Kingma & Ba's (2015, Algorithm 1). The learning rate is 2e-3, not their
+#: 1e-3: on the copy task, seeds that sat on the loss plateau for more than 5000 updates
+#: at 1e-3 converged within 1500 at 2e-3. Epsilon is 1e-4, not their 1e-8: once the copy
+#: task is learnt, some parameters' gradients are tiny (the initial-weighting logits'
+#: about 1e-7) and Adam's steps, lr * m / sqrt(v), stay full-sized for them whatever the
+#: gradient; with 1e-8 the default copy run relapsed after converging (up to 19 bit
+#: errors, ending at 0.36), with 1e-4 steps shrink with the gradient below that scale and
+#: it stays converged (docs/results.md).
+ADAM_LR = 2e-3
 ADAM_BETA1 = 0.9
 ADAM_BETA2 = 0.999
-ADAM_EPS = 1e-8
+ADAM_EPS = 1e-4
 
 #: Logit of row 0 in every head's initial weighting logits (all other rows 0): the
 #: heads start focused on one row (about 96% of the weight with N = 128), which gives

@@ -60,7 +60,7 @@ class FusedGatesCache(NamedTuple):
     tanh_c: np.ndarray  # (B, H) tanh of the new cell state
 
 
-class StepCache(NamedTuple):
+class FusedStepCache(NamedTuple):
     """What one step keeps for its backward pass (and for :class:`ntm_numpy.model.Trace`).
 
     Per-head arrays are ``(K, B, ...)``, reads first, then writes.
@@ -147,7 +147,7 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
     -------
     h : (B, H), ``h_out``; c : (B, H) cell state (None for the feed-forward controller)
     r : (R, B, M) read vectors; memory : (B, N, M) M_t; w : (K, B, N)
-    cache : StepCache
+    cache : FusedStepCache
     """
     H, M, N, R, W, S, lstm = dims
     L = dims.layout
@@ -231,7 +231,7 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
         writes.append((memory, keep))
         memory = memory * keep
         memory += wk * erase_add[:, k, None, M:]  # eq (4)
-    cache = StepCache(memory_before, gates, sig, key, beta, g, s, gamma, erase_add, mem_sq,
+    cache = FusedStepCache(memory_before, gates, sig, key, beta, g, s, gamma, erase_add, mem_sq,
                       key_sq, norms, similarity, w_prev, w_c, diff, w_g, gathered, w_s, scale,
                       scaled, powered, total, w, writes)
     return h, c, r, memory, w, cache
@@ -248,7 +248,7 @@ def step_backward(dmemory, dw, dr, dh, dc, heads_W, cache, dims, draw, dz):
     dh : (B, H) gradient of h_t from the output layer and the next step (modified in place)
     dc : (B, H) gradient of the cell state c_t (None for the feed-forward controller)
     heads_W : (H, P)
-    cache : StepCache
+    cache : FusedStepCache
     dims : Dims
     draw : (B, P) filled with the gradient of the raw head parameters
     dz : (B, G) filled with the gradient of the controller pre-activation

@@ -438,13 +438,13 @@ class Adam(Optimizer):
     Parameters
     ----------
     lr : float > 0
-        Step size; default 1e-3.
+        Step size; default ``ADAM_LR`` (2e-3, see ntm_numpy.constants).
     beta1 : float in [0, 1)
         Decay of the first-moment estimate ``m``; default 0.9.
     beta2 : float in [0, 1)
         Decay of the second-moment estimate ``v``; default 0.999.
     eps : float > 0
-        Added to ``sqrt(v_hat)``; default 1e-8.
+        Added to ``sqrt(v_hat)``; default ``ADAM_EPS`` (1e-4, see ntm_numpy.constants).
 
     State per parameter: ``m``, ``v`` (shaped like the parameter) and ``t``, its update
     count (0-d int64), used in the bias correction.

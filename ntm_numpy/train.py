@@ -39,7 +39,7 @@ import numpy as np
 from ._threads import single_blas_thread
 from ._validation import check_choice, check_positive_int
 from .baseline import LSTMBaseline
-from .constants import CLIP_VALUE
+from .constants import ADAM_EPS, ADAM_LR, CLIP_VALUE, RMSPROP_LR
 from .losses import sigmoid_cross_entropy_backward, sigmoid_cross_entropy_forward
 from .model import NTM, NTM_OPTIONS, STEPS, load
 from .optim import clip_elementwise, clip_global_norm, make_optimizer
@@ -57,19 +57,6 @@ TASK_DEFAULTS = {
 
 #: Threshold on validation bit errors per sequence that counts as "converged".
 CONVERGED_BIT_ERRORS = 0.1
-
-#: Default learning rates of training. 2e-3 for Adam: on the copy task, seeds that sat
-#: on the loss plateau for more than 5000 updates at 1e-3 converged within 1500 at 2e-3.
-ADAM_DEFAULT_LR = 2e-3
-#: Adam's epsilon in training. Once the copy task is learnt, some parameters' gradients
-#: are tiny (the initial-weighting logits' about 1e-7) and Adam's steps, lr * m / sqrt(v),
-#: stay full-sized for them whatever the gradient: with the textbook 1e-8 the default
-#: copy run relapsed after converging (up to 19 bit errors, ending at 0.36); with 1e-4,
-#: steps shrink with the gradient below that scale and it stays converged (seeds 0-5:
-#: docs/results.md).
-ADAM_DEFAULT_EPS = 1e-4
-#: Graves (2013) trains with RMSProp at 1e-4.
-RMSPROP_DEFAULT_LR = 1e-4
 
 #: Default global-norm clip applied after the element-wise one. At 1, about the median
 #: gradient norm of a trained copy model on a batch of 16, nearly every gradient is
@@ -118,22 +105,23 @@ class TrainConfig:
     steps : number of updates (default: per task, :data:`TASK_DEFAULTS`)
     batch_size : sequences per update
     optimizer : "adam" or "rmsprop"
-    lr : learning rate (default :data:`ADAM_DEFAULT_LR` for Adam, :data:`RMSPROP_DEFAULT_LR`
-        for RMSProp)
+    lr : learning rate (default the optimiser's, :data:`ntm_numpy.constants.ADAM_LR` or
+        :data:`ntm_numpy.constants.RMSPROP_LR`)
     clip : element-wise gradient clip (the paper's +-10); ``clip_norm`` then also clips
         the global norm (None: not at all)
     lr_after_converged : factor applied to the learning rate from the first validation
         whose bit errors fall below :data:`CONVERGED_BIT_ERRORS` on (1.0: no change)
-    eps : the optimiser's epsilon (default :data:`ADAM_DEFAULT_EPS` for Adam, the
-        optimiser's own default for RMSProp)
+    eps : the optimiser's epsilon (default :data:`ntm_numpy.constants.ADAM_EPS` for Adam,
+        the optimiser's own default for RMSProp)
     lr_schedule : "cosine" (default: the rate falls along half a cosine from ``lr`` at
         the first update to ``LR_FINAL_FRACTION * lr`` at the last) or "constant"
     seed : seeds the parameters (``seed``) and the data (``[seed, 1]``, ``[seed, 2]``
         for the validation set)
     dtype : "float32" (default, faster) or "float64"
     model : "ntm" or "lstm" (the baseline without memory)
-    step : the NTM's time step, "fused" (default, fast) or "reference" (the primitives);
-        the two compute the same maths, so a run may be resumed with the other
+    step : the NTM's time step, "reference" (default, the primitives, as everywhere in
+        the Python API) or "fused" (the same maths rearranged for speed, what
+        ``ntm-numpy train`` runs by default); a run may be resumed with the other
     controller_size, memory_rows, memory_width, read_heads, write_heads, shift_range,
     controller, memory_init : the NTM's architecture, one field per entry of
         :data:`ntm_numpy.model.NTM_OPTIONS` (same names and defaults); ``hidden_size`` the
@@ -156,7 +144,7 @@ class TrainConfig:
     seed: int = 0
     dtype: str = "float32"
     model: str = "ntm"
-    step: str = "fused"
+    step: str = "reference"
     # the NTM's architecture: added by _with_ntm_options from NTM_OPTIONS
     hidden_size: int = 256
     eval_every: int = 100
@@ -170,9 +158,9 @@ class TrainConfig:
         if self.steps is None:
             self.steps = TASK_DEFAULTS[self.task]["steps"]
         if self.lr is None:
-            self.lr = ADAM_DEFAULT_LR if self.optimizer == "adam" else RMSPROP_DEFAULT_LR
+            self.lr = ADAM_LR if self.optimizer == "adam" else RMSPROP_LR
         if self.eps is None and self.optimizer == "adam":
-            self.eps = ADAM_DEFAULT_EPS
+            self.eps = ADAM_EPS
         if self.eps is not None and not (isinstance(self.eps, (int, float))
                                          and math.isfinite(self.eps) and self.eps > 0):
             raise ValueError(f"eps: expected a finite number > 0, got {self.eps!r}")
@@ -383,7 +371,8 @@ def train(config=None, *, out_dir=None, resume=None, log_every=50, stream=None,
         meta = ckpt.meta
         if "train_config" not in meta:
             raise ValueError(f"resume: expected a checkpoint written by training, got {resume}")
-        config = TrainConfig.from_dict(meta["train_config"])
+        # runs saved before the step could be chosen ran what is now the fused step
+        config = TrainConfig.from_dict({"step": "fused", **meta["train_config"]})
         saved = asdict(config)
         for key, value in overrides.items():
             if key not in ("steps", "step") and key in saved and value != saved[key]:

@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from ntm_numpy.constants import NORM_EPS, SHARPEN_EPS
+from ntm_numpy.heads import head_layout
 
 
 # ----------------------------------------------------------------------------------------
@@ -201,19 +202,22 @@ def address(memory, w_prev, key, beta, g, s, gamma):
 # ----------------------------------------------------------------------------------------
 def head_params_one(raw, M, S, write):
     """[key (M) | beta | g | s (S) | gamma | erase (M) | add (M)] through
-    tanh, softplus, sigmoid, softmax, 1 + softplus, sigmoid, tanh."""
+    tanh, softplus, sigmoid, softmax, 1 + softplus, sigmoid, tanh (the slices of one
+    head's HeadLayout)."""
+    L = head_layout(M, S, 0, 1) if write else head_layout(M, S, 1, 0)
     raw = [float(v) for v in raw]
+    block = raw[L.addressing]
     out = {
-        "key": [math.tanh(v) for v in raw[0:M]],
-        "beta": softplus(raw[M]),
-        "g": sigmoid(raw[M + 1]),
-        "s": softmax(raw[M + 2 : M + 2 + S]),
-        "gamma": 1.0 + softplus(raw[M + 2 + S]),
+        "key": [math.tanh(v) for v in block[L.key]],
+        "beta": softplus(block[L.beta][0]),
+        "g": sigmoid(block[L.g][0]),
+        "s": softmax(block[L.s]),
+        "gamma": 1.0 + softplus(block[L.gamma][0]),
     }
     if write:
-        base = M + 3 + S
-        out["erase"] = [sigmoid(v) for v in raw[base : base + M]]
-        out["add"] = [math.tanh(v) for v in raw[base + M : base + 2 * M]]
+        ea = raw[L.erase_add]
+        out["erase"] = [sigmoid(v) for v in ea[L.erase]]
+        out["add"] = [math.tanh(v) for v in ea[L.add]]
     return out
 
 
@@ -298,10 +302,11 @@ def ntm_forward(params, config, x, memory_buffer=None):
     lstm = config["controller"] == "lstm"
     T, B, X = np.shape(x)
     Y = np.shape(params["output_b"])[0]
-    # the head map's columns (model.py, "Parameters"): K blocks of A = M + S + 3
-    # addressing values [key | beta | g | s | gamma], reads first, then W blocks of 2M
-    # values [erase | add], one per write head
-    A = M + S + 3
+    # the head map's columns (heads.HeadLayout): K blocks of A = M + S + 3 addressing
+    # values [key | beta | g | s | gamma], reads first, then W blocks of 2M values
+    # [erase | add], one per write head
+    L = head_layout(M, S, R, W)
+    A = L.A
     # controller weights acting on [x_t, r_{t-1}]: Wx stacked over Wr
     W_in = [list(row) for row in params["controller_Wx"]]
     W_in += [list(row) for row in params["controller_Wr"]]
@@ -338,8 +343,9 @@ def ntm_forward(params, config, x, memory_buffer=None):
             raw_all = [raw_all[j] + float(params["heads_b"][j]) for j in range(len(raw_all))]
             # 3. every head addresses M_{t-1}
             ws = []
+            addressing, erase_add = raw_all[L.addressing], raw_all[L.erase_add]
             for k in range(K):
-                hp = head_params_one(raw_all[k * A : (k + 1) * A], M, S, write=False)
+                hp = head_params_one(addressing[k * A : (k + 1) * A], M, S, write=False)
                 w = address_one(memory, w_prev[k], hp["key"], hp["beta"], hp["g"], hp["s"],
                                 hp["gamma"])[3]
                 ws.append(w)
@@ -348,9 +354,9 @@ def ntm_forward(params, config, x, memory_buffer=None):
             new_reads = [read_one(memory, ws[r]) for r in range(R)]
             # 5. write heads write in turn, head 0 first
             for k in range(R, K):
-                base = K * A + (k - R) * 2 * M
-                erase = [sigmoid(v) for v in raw_all[base : base + M]]
-                add = [math.tanh(v) for v in raw_all[base + M : base + 2 * M]]
+                ea = erase_add[(k - R) * 2 * M : (k - R + 1) * 2 * M]
+                erase = [sigmoid(v) for v in ea[L.erase]]
+                add = [math.tanh(v) for v in ea[L.add]]
                 memory = write_one(memory, ws[k], erase, add)
             memory_rec[t + 1, b] = memory
             # 6. output from [h_t, r^1_t, ..., r^R_t]

@@ -292,3 +292,29 @@ def test_export_drops_the_optimiser_state_and_keeps_the_model(trained, tmp_path)
     # the exported file still tells evaluate which task it was trained on
     assert main(["evaluate", str(out), "--lengths", "2", "--sequences", "2",
                  "--out", str(tmp_path / "g.png")]) == 0
+
+
+def test_train_takes_every_ntm_option_and_the_step(tmp_path, capsys):
+    """The NTM's options (declared once in NTM_OPTIONS) are flags of ``train``, and reach
+    the model: here a learned initial memory, a feed-forward controller, the reference
+    step."""
+    from ntm_numpy.cli import build_parser
+    from ntm_numpy.model import NTM_OPTIONS, load
+
+    args = build_parser().parse_args(["train", "copy"])
+    for name, opt in NTM_OPTIONS.items():
+        assert getattr(args, name) == opt.default
+    assert args.step == "fused"  # the command's default; the Python API's is "reference"
+    out = tmp_path / "run"
+    code = main(["train", "copy", "--steps", "2", "--batch-size", "2", "--controller-size",
+                 "4", "--memory-rows", "6", "--memory-width", "3", "--memory-init", "learned",
+                 "--controller", "feedforward", "--step", "reference", "--eval-every", "1",
+                 "--no-plots", "--out", str(out)])
+    assert code == 0
+    model, ckpt = load(out / "checkpoint.npz", return_checkpoint=True)
+    assert model.config["memory_init"] == "learned" and "memory_init" in model.params
+    assert model.config["controller"] == "feedforward"
+    assert ckpt.meta["train_config"]["step"] == "reference"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "copy", "--memory-init", "zeros"])
+    assert "--memory-init" in capsys.readouterr().err

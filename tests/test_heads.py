@@ -26,6 +26,7 @@ from ntm_numpy.heads import (
     erase_add_forward,
     head_params_backward,
     head_params_forward,
+    head_layout,
     head_size,
 )
 
@@ -199,3 +200,43 @@ def _raises_naming(name):
 def test_head_params_rejects_bad_input(name, args):
     with _raises_naming(name):
         head_params_forward(*args)
+
+
+@pytest.mark.parametrize("M,S,R,W", [(4, 3, 1, 1), (1, 1, 2, 2), (5, 7, 1, 3), (3, 3, 0, 1)])
+def test_head_layout_tiles_the_map(M, S, R, W):
+    """The documented layout: K blocks of [key (M) | beta | g | s (S) | gamma], then W
+    blocks of [erase (M) | add (M)]; every column belongs to exactly one field."""
+    L = head_layout(M, S, R, W)
+    K = R + W
+    assert (L.K, L.A, L.P) == (K, M + S + 3, K * (M + S + 3) + 2 * W * M)
+    owner = np.full(L.P, -1)
+    cols = np.arange(L.P)
+    fields = [L.key, L.beta, L.g, L.s, L.gamma]
+    widths = [M, 1, 1, S, 1]
+    for k in range(K):
+        block = cols[L.addressing][k * L.A : (k + 1) * L.A]
+        start = 0
+        for i, (sl, width) in enumerate(zip(fields, widths)):
+            got = block[sl]
+            np.testing.assert_array_equal(got, block[start : start + width])
+            assert np.all(owner[got] == -1)
+            owner[got] = i
+            start += width
+    for j in range(W):
+        block = cols[L.erase_add][j * 2 * M : (j + 1) * 2 * M]
+        np.testing.assert_array_equal(block[L.erase], block[:M])
+        np.testing.assert_array_equal(block[L.add], block[M:])
+        assert np.all(owner[block] == -1)
+        owner[block] = 9
+    assert np.all(owner >= 0)
+    # one head's own layout is the same offsets: head_size agrees
+    assert head_layout(M, S, 1, 0).P == head_size(M, S, False)
+    assert head_layout(M, S, 0, 1).P == head_size(M, S, True)
+
+
+@pytest.mark.parametrize("args,match", [((4, 2, 1, 1), "shift_size: expected an odd"),
+                                        ((0, 3, 1, 1), "memory_width"),
+                                        ((4, 3, -1, 1), "read_heads")])
+def test_head_layout_rejects_bad_sizes(args, match):
+    with pytest.raises(ValueError, match=match):
+        head_layout(*args)

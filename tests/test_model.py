@@ -29,6 +29,7 @@ from ntm_numpy.constants import (
     REL_ERROR_FLOOR,
 )
 from ntm_numpy.gradcheck import numerical_gradient, rel_error
+from ntm_numpy.heads import head_layout
 from ntm_numpy.model import NTM
 
 TOL = 1e-6
@@ -45,7 +46,7 @@ def expected_shapes(c):
     S = 2 * c["shift_range"] + 1
     K = R + W
     G = 4 * H if c["controller"] == "lstm" else H
-    P = K * (M + S + 3) + W * 2 * M
+    P = head_layout(M, S, R, W).P  # K blocks of M + S + 3, then W blocks of 2M
     shapes = {"controller_Wx": (X, G), "controller_Wr": (R * M, G)}
     if c["controller"] == "lstm":
         shapes["controller_Wh"] = (H, G)
@@ -428,3 +429,212 @@ def test_constructor_rejects_bad_arguments(name, kwargs):
     args.update(kwargs)
     with _raises_naming(name):
         NTM(**args)
+
+
+# ----------------------------------------------------------------------------------------
+# the two steps: reference (the primitives, through model.ops) and fused
+# ----------------------------------------------------------------------------------------
+#: relative agreement of the two steps in float64 (they differ by rounding only)
+SAME = 1e-10
+
+
+def _rel_to(a, b, scale):
+    """Largest difference over max(scale, largest entry of a or b)."""
+    scale = max(np.abs(a).max(initial=0.0), np.abs(b).max(initial=0.0), scale)
+    return float(np.abs(a - b).max(initial=0.0) / scale)
+
+
+def _run(model, x, dlogits, step):
+    model.step = step
+    logits, cache = model.forward(x)
+    grads, carried = model.backward(dlogits, cache, return_carried=True)
+    return logits, grads, carried, cache.trace()
+
+
+@given(model_cases(max_T=4))
+def test_reference_and_fused_steps_agree(case):
+    """Same logits, every parameter gradient, every carried gradient and every trace
+    field, to 1e-10 relative, over drawn configurations (LSTM and feed-forward, 1-2 read
+    and write heads, shift ranges with more offsets than rows, each memory init)."""
+    model, x, rng = case
+    dlogits = rng.standard_normal((x.shape[0], x.shape[1], model.config["output_size"]))
+    ref_run = _run(model, x, dlogits, "reference")
+    fused_run = _run(model, x, dlogits, "fused")
+    logits_r, grads_r, carried_r, trace_r = ref_run
+    logits_f, grads_f, carried_f, trace_f = fused_run
+    assert _rel_to(logits_f, logits_r, 1.0) < SAME
+    assert set(grads_f) == set(grads_r) == set(model.params)
+    # a gradient that is 0 in truth (N = 1) may be round-off in one step: relative to the
+    # largest gradient of the model, every entry agrees to 1e-10
+    scale = max(np.abs(g).max() for g in grads_r.values())
+    for name in grads_r:
+        assert _rel_to(grads_f[name], grads_r[name], scale) < SAME, name
+    for t, (cr, cf) in enumerate(zip(carried_r, carried_f)):
+        assert set(cr) == set(cf)
+        for key in cr:
+            assert _rel_to(cf[key], cr[key], scale) < SAME, (t, key)
+    for name in ("memory", "content", "gated", "shifted", "weights", "key", "beta", "g",
+                 "gamma", "shift", "erase", "add", "reads"):
+        a, b = getattr(trace_r, name), getattr(trace_f, name)
+        assert a.shape == b.shape, name
+        assert _rel_to(b, a, 1.0) < SAME, name
+
+
+def test_default_step_is_the_reference_step():
+    model = NTM(2, 2, controller_size=3, memory_rows=4, memory_width=3)
+    assert model.step == "reference"
+    assert "step" not in model.config  # checkpoints do not depend on the step
+
+
+def _small_model(**kw):
+    return make_model(0.3, 5, input_size=3, output_size=2, controller_size=3, memory_rows=5,
+                      memory_width=3, read_heads=1, write_heads=2, seed=2, **kw)
+
+
+def test_replacing_a_primitive_changes_the_gradient_accordingly():
+    """A sharpen_backward that drops dgamma: the gamma columns of the head map get exactly
+    no gradient, every other parameter still gets one, and restoring the package's own
+    function restores the gradient."""
+    from ntm_numpy.addressing import sharpen_backward
+    from ntm_numpy.reference_step import DEFAULT_OPS
+
+    model = _small_model()
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 2, 3))
+    dlogits = rng.standard_normal((5, 2, 2))
+    want = model.backward(dlogits, model.forward(x)[1])
+    assert model.ops["sharpen_backward"] is sharpen_backward
+
+    def no_dgamma(dout, cache):
+        dw, dgamma = sharpen_backward(dout, cache)
+        return dw, np.zeros_like(dgamma)
+
+    model.ops["sharpen_backward"] = no_dgamma
+    got = model.backward(dlogits, model.forward(x)[1])
+    L = model.layout
+    gamma_cols = np.arange(L.P).reshape(1, -1)[:, L.addressing].reshape(L.K, L.A)[:, L.gamma]
+    gamma_cols = gamma_cols.ravel()
+    assert np.all(want["heads_b"][gamma_cols] != 0)
+    np.testing.assert_array_equal(got["heads_b"][gamma_cols], 0.0)
+    np.testing.assert_array_equal(got["heads_W"][:, gamma_cols], 0.0)
+    assert not np.allclose(got["controller_Wx"], want["controller_Wx"])
+    # the same replacement given to the constructor
+    other = NTM(**model.config, ops={"sharpen_backward": no_dgamma})
+    other.params = model.params
+    again = other.backward(dlogits, other.forward(x)[1])
+    for name in got:
+        np.testing.assert_array_equal(again[name], got[name])
+    model.ops["sharpen_backward"] = DEFAULT_OPS["sharpen_backward"]
+    restored = model.backward(dlogits, model.forward(x)[1])
+    for name in want:
+        np.testing.assert_array_equal(restored[name], want[name])
+
+
+@pytest.mark.parametrize("controller", CONTROLLERS)
+def test_backward_calls_every_primitive_backward_of_the_step(controller):
+    """On the default step, the model's forward and backward call each of the step's
+    primitives once per time step (write_* once per write head)."""
+    from ntm_numpy.reference_step import DEFAULT_OPS
+
+    calls = {}
+
+    def counting(name):
+        def fn(*args):
+            calls[name] = calls.get(name, 0) + 1
+            return DEFAULT_OPS[name](*args)
+        return fn
+
+    model = _small_model(controller=controller, ops={n: counting(n) for n in DEFAULT_OPS})
+    T = 4
+    x = np.random.default_rng(0).standard_normal((T, 2, 3))
+    logits, cache = model.forward(x)
+    model.backward(np.ones_like(logits), cache)
+    unused = "tanh" if controller == "lstm" else "lstm_gates"
+    W = model.config["write_heads"]
+    for name in DEFAULT_OPS:
+        prim = name.rsplit("_", 1)[0]
+        expected = 0 if prim == unused else T * (W if prim == "write" else 1)
+        assert calls.get(name, 0) == expected, (name, calls.get(name, 0), expected)
+
+
+def test_ops_errors_name_the_valid_choices():
+    from ntm_numpy.reference_step import DEFAULT_OPS
+
+    c = dict(input_size=2, output_size=2, controller_size=3, memory_rows=4, memory_width=3)
+    with pytest.raises(ValueError, match="unknown primitive 'write_bakward'.*write_backward"):
+        NTM(**c, ops={"write_bakward": lambda *a: a})
+    model = NTM(**c)
+    with pytest.raises(ValueError, match="ops: unknown primitive 'softmax'"):
+        model.ops["softmax"] = DEFAULT_OPS["shift_forward"]
+    with pytest.raises(ValueError, match="expected a callable"):
+        model.ops["shift_forward"] = 3
+    with pytest.raises(ValueError, match="expected step='reference', got step='fused'"):
+        NTM(**c, step="fused", ops={"write_backward": DEFAULT_OPS["write_backward"]})
+    with pytest.raises(ValueError, match="step: expected one of"):
+        NTM(**c, step="fast")
+    # a replacement made after construction, then a switch to the fused step
+    model.ops["write_backward"] = lambda *a: DEFAULT_OPS["write_backward"](*a)
+    model.step = "fused"
+    with pytest.raises(ValueError, match=r"ops: \['write_backward'\] replaced"):
+        model.forward(np.zeros((1, 1, 2)))
+
+
+def _loss_with_nudge(model, x, dlogits, name, call, where, delta):
+    """sum(logits * dlogits) with ``delta`` added, at the ``call``-th call of primitive
+    ``name``, to its output memory (``where="out"``) or to its argument ``where``."""
+    from ntm_numpy.reference_step import DEFAULT_OPS
+
+    count = [0]
+
+    def fn(*args):
+        args = list(args)
+        hit = count[0] == call
+        count[0] += 1
+        if hit and where != "out":
+            args[where] = args[where] + delta
+        out, cache = DEFAULT_OPS[name](*args)
+        if hit and where == "out":
+            out = out + delta
+        return out, cache
+
+    nudged = model.copy()
+    nudged.ops[name] = fn
+    return float(np.sum(nudged.forward(x)[0] * dlogits))
+
+
+# carried key -> (primitive to nudge, its call number for step t, argument or output):
+# M_t is write_forward's output at step t (one write head); r_t read_forward's; w_t is
+# interpolation_forward's w_prev at step t+1, c_t lstm_gates_forward's c_prev at t+1
+_CARRIED = {"memory": ("write_forward", 0, "out"), "read": ("read_forward", 0, "out"),
+            "weighting": ("interpolation_forward", 1, 1), "cell": ("lstm_gates_forward", 1, 1)}
+
+
+@pytest.mark.parametrize("key", sorted(_CARRIED))
+def test_carried_gradients_against_central_differences(key):
+    """carried[t][key] is the gradient step t's backward receives: nudge that value
+    where the forward hands it on (through a wrapped primitive) and difference the loss."""
+    model = make_model(0.3, 1, input_size=2, output_size=2, controller_size=3,
+                       memory_rows=4, memory_width=3, read_heads=1, write_heads=1,
+                       memory_init="random", seed=4)
+    rng = np.random.default_rng(5)
+    T, B, t = 5, 2, 2
+    x = rng.standard_normal((T, B, 2))
+    dlogits = rng.standard_normal((T, B, 2))
+    logits, cache = model.forward(x)
+    grads, carried = model.backward(dlogits, cache, return_carried=True)
+    assert len(carried) == T
+    for k in ("memory", "weighting", "cell"):  # nothing comes back from after the last step
+        np.testing.assert_array_equal(carried[-1][k], 0.0)
+    name, offset, where = _CARRIED[key]
+    want = carried[t][key]
+    want = want.reshape(-1, *want.shape[-1:]) if key in ("read", "weighting") else want
+    num = np.zeros_like(want)
+    h = GRADCHECK_STEP
+    for idx in np.ndindex(want.shape):
+        delta = np.zeros_like(want)
+        delta[idx] = h
+        plus = _loss_with_nudge(model, x, dlogits, name, t + offset, where, delta)
+        minus = _loss_with_nudge(model, x, dlogits, name, t + offset, where, -delta)
+        num[idx] = (plus - minus) / (2 * h)
+    assert np.abs(want).max() > 1e-3
+    assert rel_error(want, num, REL_ERROR_FLOOR) < TOL

@@ -112,11 +112,19 @@ def test_adam_matches_loop(hp, seed, n_steps):
         np.testing.assert_allclose(params[k], want, rtol=1e-10, atol=1e-12)
 
 
-def test_defaults_are_the_papers():
+def test_defaults():
+    """RMSProp's are Graves (2013)'s; Adam's betas are Kingma & Ba's, its rate and epsilon
+    the ones training uses (2e-3 and 1e-4, see ntm_numpy.constants). The same defaults
+    reach training: TrainConfig takes them from the same constants."""
+    from ntm_numpy.train import TrainConfig
+
     r = RMSProp()
     assert (r.lr, r.decay, r.momentum, r.eps) == (1e-4, 0.95, 0.9, 1e-4)
     a = Adam()
-    assert (a.lr, a.beta1, a.beta2, a.eps) == (1e-3, 0.9, 0.999, 1e-8)
+    assert (a.lr, a.beta1, a.beta2, a.eps) == (2e-3, 0.9, 0.999, 1e-4)
+    c = TrainConfig()
+    assert (c.lr, c.eps) == (a.lr, a.eps)
+    assert TrainConfig(optimizer="rmsprop").lr == r.lr
 
 
 def test_update_is_in_place():

@@ -7,12 +7,11 @@ import pytest
 
 import ntm_numpy
 from ntm_numpy.baseline import LSTMBaseline
+from ntm_numpy.constants import ADAM_EPS, ADAM_LR, RMSPROP_LR
 from ntm_numpy.model import NTM
 from ntm_numpy.tasks import get_task
 from ntm_numpy.train import (
-    ADAM_DEFAULT_LR,
     CONVERGED_BIT_ERRORS,
-    RMSPROP_DEFAULT_LR,
     TASK_DEFAULTS,
     TrainConfig,
     _validation_set,
@@ -356,8 +355,8 @@ def test_train_config_validation(kwargs, name):
 def test_train_config_defaults_and_from_dict():
     c = TrainConfig()
     assert c.steps == TASK_DEFAULTS["copy"]["steps"]
-    assert c.lr == ADAM_DEFAULT_LR
-    assert TrainConfig(optimizer="rmsprop").lr == RMSPROP_DEFAULT_LR
+    assert c.lr == ADAM_LR and c.eps == ADAM_EPS
+    assert TrainConfig(optimizer="rmsprop").lr == RMSPROP_LR
     assert TrainConfig(task="repeat_copy").steps == TASK_DEFAULTS["repeat_copy"]["steps"]
     with pytest.raises(ValueError, match="unknown"):
         TrainConfig.from_dict({"task": "copy", "bogus": 1})
@@ -380,3 +379,34 @@ def test_learning_rate_schedule():
     assert learning_rate(c, 10, True) == pytest.approx(LR_AFTER_CONVERGED * rates[10])
     flat = TrainConfig(steps=101, lr=1e-2, lr_schedule="constant")
     assert {learning_rate(flat, i, False) for i in range(101)} == {1e-2}
+
+
+def test_train_config_has_every_ntm_option_with_the_models_default():
+    """TrainConfig's architecture fields come from NTM_OPTIONS, whose defaults are the
+    NTM constructor's."""
+    import dataclasses
+    import inspect
+
+    from ntm_numpy.model import NTM, NTM_OPTIONS
+
+    fields = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    signature = inspect.signature(NTM).parameters
+    for name, opt in NTM_OPTIONS.items():
+        assert fields[name] == opt.default == signature[name].default, name
+    config = TrainConfig(**{**TINY, "memory_init": "random", "shift_range": 2})
+    model = config.make_model()
+    assert model.config["memory_init"] == "random" and model.config["shift_range"] == 2
+    assert model.step == config.step == "reference"
+    assert TrainConfig(**TINY, step="fused").make_model().step == "fused"
+    with pytest.raises(ValueError, match="step: expected one of"):
+        TrainConfig(**TINY, step="fast")
+
+
+def test_reference_and_fused_training_runs_agree():
+    """A few updates with each step from the same seed (float64): the same parameters to
+    rounding, since the two steps compute the same maths."""
+    base = dict(TINY, dtype="float64", steps=3)
+    a = train(TrainConfig(**base, step="reference"), stream=False).model.params
+    b = train(TrainConfig(**base, step="fused"), stream=False).model.params
+    for name in a:
+        np.testing.assert_allclose(a[name], b[name], rtol=1e-8, atol=1e-10, err_msg=name)
