@@ -52,3 +52,19 @@ def gradcheck(forward, backward, inputs, rng, floor=FLAT_FLOOR):
     errors = check_backward(forward, backward, inputs, rng=rng, floor=floor)
     assert not any(np.isnan(e) for e in errors), "backward returned None for an input"
     return errors
+
+
+def counting_ops():
+    """``(ops, calls)``: every primitive of the reference step wrapped to count its calls
+    in the dict ``calls`` (name -> count) before calling the package's own."""
+    from ntm_numpy.reference_step import DEFAULT_OPS
+
+    calls = {}
+
+    def counting(name):
+        def fn(*args):
+            calls[name] = calls.get(name, 0) + 1
+            return DEFAULT_OPS[name](*args)
+        return fn
+
+    return {name: counting(name) for name in DEFAULT_OPS}, calls

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import reference as ref
-from support import FLAT_FLOOR, floats, recorder
+from support import FLAT_FLOOR, counting_ops, floats, recorder
 
 _record = recorder(__name__)
 from ntm_numpy.constants import (
@@ -536,15 +536,8 @@ def test_backward_calls_every_primitive_backward_of_the_step(controller):
     primitives once per time step (write_* once per write head)."""
     from ntm_numpy.reference_step import DEFAULT_OPS
 
-    calls = {}
-
-    def counting(name):
-        def fn(*args):
-            calls[name] = calls.get(name, 0) + 1
-            return DEFAULT_OPS[name](*args)
-        return fn
-
-    model = _small_model(controller=controller, ops={n: counting(n) for n in DEFAULT_OPS})
+    ops, calls = counting_ops()
+    model = _small_model(controller=controller, ops=ops)
     T = 4
     x = np.random.default_rng(0).standard_normal((T, 2, 3))
     logits, cache = model.forward(x)

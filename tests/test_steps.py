@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from support import FLAT_FLOOR, arrays, gradcheck, recorder
+from support import FLAT_FLOOR, arrays, counting_ops, gradcheck, recorder
 
 from ntm_numpy.activations import softmax_forward
 from ntm_numpy.addressing import address_forward
@@ -192,15 +192,7 @@ def test_reference_step_calls_every_primitive_through_ops(case):
     """Each of the step's primitives is called through ``ops`` (and only those)."""
     dims, z, c_prev, memory, w_prev, heads_W, heads_b, rng = case
     B, H = z.shape[0], dims.H
-    calls = {}
-
-    def counting(name):
-        def fn(*args):
-            calls[name] = calls.get(name, 0) + 1
-            return DEFAULT_OPS[name](*args)
-        return fn
-
-    ops = {name: counting(name) for name in DEFAULT_OPS}
+    ops, calls = counting_ops()
     *_, cache = reference_step.step_forward(z.copy(), c_prev, memory, w_prev, heads_W,
                                             heads_b, dims, np.empty((B, H)), ops=ops)
     reference_step.step_backward(
