@@ -58,14 +58,41 @@ class LSTMBaseline:
         }
         self.params = {k: v.astype(dt) for k, v in p.items()}
 
-    def forward(self, x):
-        """x (T, B, X) -> (logits (T, B, Y), LSTMCache)."""
+    def _check_x(self, x):
         X = self.config["input_size"]
         check_array("x", x, ndim=3)
         if x.shape[2] != X:
             raise ValueError(f"x: expected shape (T, B, {X}), got {x.shape}")
-        check_finite("x", x)
+        if x.shape[0] < 1 or x.shape[1] < 1:
+            raise ValueError(f"x: expected at least one time step and one sequence, got {x.shape}")
         x = x.astype(self.dtype, copy=False)
+        return check_finite(f"x (as {self.dtype.name})", x)
+
+    def predict(self, x):
+        """x (T, B, X) -> logits (T, B, Y), keeping no backward caches.
+
+        The logits of :meth:`forward`, bit for bit, in memory that does not grow with T
+        beyond ``x`` and the logits (the output layer runs step by step).
+        """
+        x = self._check_x(x)
+        T, B, _ = x.shape
+        p = self.params
+        H = self.config["hidden_size"]
+        h = np.zeros((B, H), self.dtype)
+        c = np.zeros((B, H), self.dtype)
+        logits = np.empty((T, B, p["output_W"].shape[1]), self.dtype)
+        for t in range(T):
+            xz = x[t] @ p["lstm_Wx"] + p["lstm_b"]
+            (h, c), _ = lstm_gates_forward(xz + h @ p["lstm_Wh"], c)
+            logits[t] = h @ p["output_W"] + p["output_b"]
+        return logits
+
+    def forward(self, x, keep_cache=True):
+        """x (T, B, X) -> (logits (T, B, Y), LSTMCache); ``keep_cache=False`` returns
+        ``(logits, None)`` from :meth:`predict`."""
+        if not keep_cache:
+            return self.predict(x), None
+        x = self._check_x(x)
         T, B, _ = x.shape
         p = self.params
         H = self.config["hidden_size"]

@@ -170,12 +170,14 @@ def write_plots(model, task, out, *, history=None, lengths=None, seed=0, length=
         written.append(plotting.save_figure(fig, os.path.join(out, "training_curves.png")))
     rng = np.random.default_rng([seed, 3])
     kw = {} if length is None else {"length": length}
-    x, y, mask = task.batch(rng, 1, dtype=model.dtype, **kw)
-    logits, cache = model.forward(x)
+    x, y, mask = task.batch(rng, 1, dtype=model.dtype, **kw)  # one sequence: what is drawn
+    if isinstance(model, NTM):
+        logits, trace = model.trace(x, return_logits=True)  # no backward caches
+    else:
+        logits = model.predict(x)
     fig = plotting.plot_sequence(x, y, logits, mask)
     written.append(plotting.save_figure(fig, os.path.join(out, "sequence.png")))
     if isinstance(model, NTM):
-        trace = cache.trace()
         for name, fig in [("summary", plotting.plot_copy_summary(x, y, logits, trace, mask=mask)),
                           ("memory", plotting.plot_memory(trace)),
                           ("weightings", plotting.plot_weightings(trace)),

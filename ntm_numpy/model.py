@@ -371,26 +371,31 @@ class NTM:
             raise ValueError(f"x: expected shape (T, B, {X}), got {x.shape}")
         if x.shape[0] < 1 or x.shape[1] < 1:
             raise ValueError(f"x: expected at least one time step and one sequence, got {x.shape}")
-        check_finite("x", x)
-        return x.astype(self.dtype, copy=False)
+        x = x.astype(self.dtype, copy=False)  # finite after the cast: 1e300 is inf in float32
+        return check_finite(f"x (as {self.dtype.name})", x)
 
     def initial_memory(self, batch_size):
         """(B, N, M) the memory every sequence starts from (a read-only broadcast view)."""
         init = self.params["memory_init"] if self.memory_buffer is None else self.memory_buffer
         return np.broadcast_to(init, (batch_size,) + init.shape)
 
-    def forward(self, x):
+    def forward(self, x, keep_cache=True):
         """Run the NTM over a batch of sequences.
 
         Parameters
         ----------
         x : (T, B, X) inputs, time-major
+        keep_cache : bool
+            False keeps no backward caches and returns ``(logits, None)``, in memory
+            that does not grow with T beyond x and the logits (:meth:`predict`).
 
         Returns
         -------
         logits : (T, B, Y)
         cache : ForwardCache (``cache.trace()`` gives memory, weightings, ... per step)
         """
+        if not keep_cache:
+            return self.predict(x), None
         x = self._check_x(x)
         T, B, _ = x.shape
         c, p = self.config, self.params
@@ -436,6 +441,95 @@ class NTM:
         cache = ForwardCache(x, state, steps, memory, w_init_cache, logits.shape, R, Wc,
                              self.step)
         return logits, cache
+
+    def predict(self, x):
+        """Logits of the NTM over a batch of sequences, keeping no backward caches.
+
+        The same computation as :meth:`forward` (the same logits, bit for bit), for
+        inference: only the current step's state is kept and the output layer runs step
+        by step, so memory is O(B*N*M + T*B*(X+Y)) whatever the length, where
+        :meth:`forward` keeps every step's caches (about 1 MB per step at B = 32 with the
+        default sizes).
+
+        Parameters
+        ----------
+        x : (T, B, X) inputs, time-major
+
+        Returns
+        -------
+        logits : (T, B, Y)
+        """
+        return self._run(x, record=False)[0]
+
+    def trace(self, x, *, return_logits=False):
+        """The :class:`Trace` of a forward pass (memory, weightings, head parameters per
+        step), without the backward caches: what the plots draw, for a small batch.
+
+        Equal to ``model.forward(x)[1].trace()``; its memory record alone is
+        (T+1, B, N, M), so keep ``B`` small (the command line's ``plot`` uses one).
+        ``return_logits=True`` returns ``(logits, trace)``.
+        """
+        logits, trace = self._run(x, record=True)
+        return (logits, trace) if return_logits else trace
+
+    def _run(self, x, record):
+        """The forward recurrence of :meth:`forward` without its caches; with ``record``,
+        the fields of a :class:`Trace`. Returns ``(logits, trace or None)``."""
+        x = self._check_x(x)
+        T, B, _ = x.shape
+        c, p = self.config, self.params
+        H, M, N = c["controller_size"], c["memory_width"], c["memory_rows"]
+        R, W = c["read_heads"], c["write_heads"]
+        K = R + W
+        dt = self.dtype
+        ctrl_in = self._controller_inputs()
+        if c["controller"] == "lstm":
+            Wc = np.concatenate([p["controller_Wh"], p["controller_Wr"]])
+        else:
+            Wc = p["controller_Wr"]
+        memory = self.initial_memory(B)
+        w_init, _ = softmax_forward(p["weighting_init"], axis=1)
+        w_prev = np.broadcast_to(w_init[:, None, :], (K, B, N))
+        # prev[:, :] = [h_{t-1}, r_{t-1}] and feat = [h_t, r_t], swapped after each step
+        prev = np.empty((B, H + R * M), dtype=dt)
+        prev[:, :H] = 0.0
+        prev[:, H:] = p["read_init"].reshape(1, R * M)
+        feat = np.empty_like(prev)
+        cell = np.zeros((B, H), dtype=dt) if c["controller"] == "lstm" else None
+        dims = self._dims()
+        Y = p["output_W"].shape[1]
+        logits = np.empty((T, B, Y), dtype=dt)
+        rec = {k: [] for k in ("memory", "content", "gated", "shifted", "weights", "key",
+                               "beta", "g", "gamma", "shift", "erase_add", "reads")}
+        for t in range(T):
+            xz = x[t] @ p["controller_Wx"] + p["controller_b"]
+            z = prev[:, ctrl_in] @ Wc
+            z += xz
+            h, cell, r, new_memory, w_prev, st = step_forward(z, cell, memory, w_prev,
+                                                              p["heads_W"], p["heads_b"], dims,
+                                                              feat[:, :H])
+            feat[:, H:] = r.transpose(1, 0, 2).reshape(B, R * M)
+            logits[t] = feat @ p["output_W"] + p["output_b"]
+            if record:
+                for name, value in (("memory", memory), ("content", st.w_c),
+                                    ("gated", st.w_g), ("shifted", st.w_s), ("weights", st.w),
+                                    ("key", st.key), ("beta", st.beta[..., 0]),
+                                    ("g", st.g[..., 0]), ("gamma", st.gamma[..., 0]),
+                                    ("shift", st.s), ("erase_add", st.erase_add),
+                                    ("reads", r)):
+                    rec[name].append(np.array(value))
+            del st
+            memory = new_memory
+            prev, feat = feat, prev
+        if not record:
+            return logits, None
+        stack = {k: np.stack(v) for k, v in rec.items() if k != "memory"}
+        erase_add = stack.pop("erase_add").transpose(0, 2, 1, 3)  # (T, W, B, 2M)
+        memory_all = np.stack(rec["memory"] + [np.array(memory)])
+        trace = Trace(memory_all, stack["content"], stack["gated"], stack["shifted"],
+                      stack["weights"], stack["key"], stack["beta"], stack["g"], stack["gamma"],
+                      stack["shift"], erase_add[..., :M], erase_add[..., M:], stack["reads"], R)
+        return logits, trace
 
     def _dims(self):
         c = self.config
