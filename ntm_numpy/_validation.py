@@ -74,3 +74,20 @@ def check_float_dtype(name, value):
     if dt not in (np.float32, np.float64):
         raise ValueError(f"{name}: expected float32 or float64, got {dt}")
     return dt
+
+
+def check_model_size(sizes, values):
+    """Refuse a model of more than :data:`ntm_numpy.constants.MAX_MODEL_VALUES` values
+    (parameters plus initial memory), before anything is allocated.
+
+    ``sizes`` is a dict of the size arguments, named in the message; ``values`` the
+    number of values the model would hold.
+    """
+    from .constants import MAX_MODEL_VALUES
+
+    if values > MAX_MODEL_VALUES:
+        given = ", ".join(f"{k}={v}" for k, v in sizes.items())
+        raise ValueError(
+            f"model sizes: expected a model of at most {MAX_MODEL_VALUES:,} values "
+            f"(parameters and memory), got {values:,} from {given}")
+    return values

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import (check_array, check_finite, check_float_dtype, check_positive_int,
-                          check_seed)
+from ._validation import (check_array, check_finite, check_float_dtype, check_model_size,
+                          check_positive_int, check_seed)
 from .constants import FORGET_BIAS
 from .controller import lstm_gates_backward, lstm_gates_forward
 
@@ -43,6 +43,8 @@ class LSTMBaseline:
         H = check_positive_int("hidden_size", hidden_size)
         check_seed("seed", seed)
         dt = check_float_dtype("dtype", dtype)
+        check_model_size(dict(input_size=X, output_size=Y, hidden_size=H),
+                         (X + H + 1) * 4 * H + (H + 1) * Y)
         self.dtype = dt
         self.config = dict(kind="lstm", input_size=X, output_size=Y, hidden_size=H,
                            seed=int(seed), dtype=dt.name)
@@ -65,7 +67,8 @@ class LSTMBaseline:
             raise ValueError(f"x: expected shape (T, B, {X}), got {x.shape}")
         if x.shape[0] < 1 or x.shape[1] < 1:
             raise ValueError(f"x: expected at least one time step and one sequence, got {x.shape}")
-        x = x.astype(self.dtype, copy=False)
+        with np.errstate(over="ignore"):  # checked after the cast: 1e300 is inf in float32
+            x = x.astype(self.dtype, copy=False)
         return check_finite(f"x (as {self.dtype.name})", x)
 
     def predict(self, x):

@@ -35,12 +35,19 @@ Guarantees
   suffix is appended).
 * :func:`load_checkpoint` either returns the exact arrays that were saved (same names,
   shapes, dtypes and bytes) or raises :class:`CheckpointError`.
+* Loading is bounded: each member's .npy header (shape, dtype) is read and checked
+  against the JSON header, and the JSON header against the caller's expectations
+  (``expect``), before any array data is decompressed.
+* A new checkpoint's permissions are ``0o666`` less the umask, like any file Python
+  creates; an existing checkpoint that is replaced keeps its own.
+* Parameters holding NaN or infinity are not saved.
 """
 import hashlib
 import json
 import os
 import stat
 import tempfile
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -63,8 +70,12 @@ HEADER_KEY = "__header__"
 PARAM_PREFIX = "param/"
 STATE_PREFIX = "state/"
 
-#: Permission bits of a newly created checkpoint (an existing one keeps its own).
-NEW_FILE_MODE = 0o644
+def new_file_mode():
+    """Permission bits of a newly created checkpoint: ``0o666`` less the process's umask,
+    as for any file Python's ``open`` creates (an existing checkpoint keeps its own)."""
+    mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 class CheckpointError(ValueError):
@@ -187,7 +198,8 @@ def save_checkpoint(path, params, config, *, state=None, meta=None):
     Raises
     ------
     ValueError
-        Invalid arguments (checked before anything is written).
+        Invalid arguments, or parameters holding NaN or infinity (checked before
+        anything is written).
     OSError
         The file could not be written; the previous file at ``path``, if any, is intact
         and no temporary file is left behind.
@@ -206,6 +218,11 @@ def save_checkpoint(path, params, config, *, state=None, meta=None):
     if state is None:
         state = {}
     param_entries = _check_arrays("params", params)
+    for name, a in params.items():
+        if a.dtype.kind in "fc" and not np.all(np.isfinite(a)):
+            bad = int(a.size - np.count_nonzero(np.isfinite(a)))
+            raise ValueError(f"params[{name!r}]: expected finite values, got {bad} NaN/inf "
+                             "entries (a diverged model is not saved)")
     state_entries = _check_arrays("state", state)
     from . import __version__  # late import: no cycle whatever order __init__ imports in
 
@@ -225,7 +242,7 @@ def save_checkpoint(path, params, config, *, state=None, meta=None):
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)
     except OSError:
-        mode = NEW_FILE_MODE
+        mode = new_file_mode()  # mkstemp creates 0o600 files whatever the umask
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -246,13 +263,39 @@ def save_checkpoint(path, params, config, *, state=None, meta=None):
 # ------------------------------------------------------------------------------ load
 
 
-def _read_member(npz, key, path):
+def _read_member(zf, info, key, path, check):
+    """Read one ``.npy`` member of the archive, checking its header before its data.
+
+    ``check(shape, dtype, fortran_order)`` is called with the member's .npy header and
+    raises if the array is not the one expected; only then is its data decompressed.
+    """
+    fmt = np.lib.format
     try:
-        return npz[key]
+        with zf.open(info) as fp:
+            version = fmt.read_magic(fp)
+            if version == (1, 0):
+                shape, fortran, dtype = fmt.read_array_header_1_0(fp)
+            elif version == (2, 0):
+                shape, fortran, dtype = fmt.read_array_header_2_0(fp)
+            else:
+                raise ValueError(f".npy format version {version} is not supported")
+            if dtype.hasobject:
+                raise CheckpointError(f"{path}: array {key!r} holds Python objects ({dtype}); "
+                                      "a checkpoint holds only numbers and text")
+            check(shape, dtype, fortran)
+            count = int(np.prod(shape, dtype=np.int64))
+            nbytes = count * dtype.itemsize
+            data = fp.read(nbytes)
+            if len(data) != nbytes or fp.read(1):
+                raise ValueError(f"expected {nbytes} bytes of data, got a different amount")
+    except CheckpointError:
+        raise
     except Exception as exc:  # zipfile.BadZipFile (CRC), zlib.error, EOFError, ValueError ...
         raise CheckpointError(
             f"{path}: array {key!r} cannot be read, the file is corrupted ({type(exc).__name__}: {exc})"
         ) from exc
+    a = np.frombuffer(data, dtype=dtype, count=count)
+    return a.reshape(shape, order="F" if fortran else "C").copy(order="K")
 
 
 def _parse_entries(section, entries, path):
@@ -276,12 +319,24 @@ def _parse_entries(section, entries, path):
     return entries
 
 
-def load_checkpoint(path):
+def load_checkpoint(path, *, expect=None):
     """Read a checkpoint written by :func:`save_checkpoint`.
+
+    Nothing is decompressed before it is known to be expected: the JSON header's size is
+    checked (:data:`ntm_numpy.constants.MAX_CHECKPOINT_HEADER_CHARS`) from its member's
+    .npy header, then ``expect`` (if given) sees the header's configuration and array
+    list, then each array's .npy header (shape, dtype) must match the JSON header before
+    its data is read. A crafted file with an oversized member is refused without
+    allocating it.
 
     Parameters
     ----------
     path : str or os.PathLike
+    expect : callable, optional
+        ``expect(config, params, state)``, with the header's ``config`` dict and its
+        ``params`` and ``state`` lists of ``{"name", "shape", "dtype"}`` entries; raises
+        :class:`CheckpointError` (or ValueError) to refuse the file before any array is
+        read. :func:`ntm_numpy.model.load` checks them against the model's configuration.
 
     Returns
     -------
@@ -296,7 +351,7 @@ def load_checkpoint(path):
         has no or a malformed header, was written in another format version (the message
         names the version found and the one supported), lacks an array the header lists
         or holds one it does not, has an array of the wrong shape or dtype, or an array
-        whose checksum does not match.
+        whose checksum does not match; or ``expect`` refused it.
     """
     if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
         raise ValueError(f"path: expected a str or os.PathLike, got {type(path).__name__}")
@@ -308,28 +363,44 @@ def load_checkpoint(path):
     except OSError as exc:
         raise CheckpointError(f"{path}: cannot open the checkpoint ({exc})") from exc
     with f:
+        if f.read(6) == b"\x93NUMPY":
+            raise CheckpointError(f"{path}: expected an .npz archive, got a single .npy array")
+        f.seek(0)
         try:
-            npz = np.load(f, allow_pickle=False)
+            zf = zipfile.ZipFile(f)
         except Exception as exc:
             raise CheckpointError(
                 f"{path}: not a readable .npz checkpoint (truncated or corrupted?): "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
-        if not hasattr(npz, "files"):
-            raise CheckpointError(f"{path}: expected an .npz archive, got a single .npy array")
-        with npz:
-            return _load_npz(npz, path)
+        with zf:
+            return _load_zip(zf, path, expect)
 
 
-def _load_npz(npz, path):
-    files = set(npz.files)
+def _load_zip(zf, path, expect):
+    from .constants import MAX_CHECKPOINT_HEADER_CHARS
+
+    members = {}
+    for info in zf.infolist():
+        key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+        if key in members:
+            raise CheckpointError(f"{path}: the archive holds {info.filename!r} twice")
+        members[key] = info
+    files = set(members)
     if HEADER_KEY not in files:
         raise CheckpointError(f"{path}: no {HEADER_KEY!r} entry; not an ntm_numpy checkpoint")
-    raw = _read_member(npz, HEADER_KEY, path)
-    if raw.ndim != 0 or raw.dtype.kind != "U":
-        raise CheckpointError(
-            f"{path}: header should be a 0-d unicode array, got dtype {raw.dtype}, shape {raw.shape}"
-        )
+
+    def check_header(shape, dtype, fortran):
+        if shape != () or dtype.kind != "U":
+            raise CheckpointError(
+                f"{path}: header should be a 0-d unicode array, got dtype {dtype}, shape {shape}"
+            )
+        if dtype.itemsize // 4 > MAX_CHECKPOINT_HEADER_CHARS:
+            raise CheckpointError(
+                f"{path}: header of {dtype.itemsize // 4} characters, more than the "
+                f"{MAX_CHECKPOINT_HEADER_CHARS} a checkpoint may have")
+
+    raw = _read_member(zf, members[HEADER_KEY], HEADER_KEY, path, check_header)
     try:
         header = json.loads(str(raw[()]))
     except ValueError as exc:
@@ -358,19 +429,29 @@ def _load_npz(npz, path):
     extra = sorted(files - expected)
     if extra:
         raise CheckpointError(f"{path}: arrays not listed in the header: {extra}")
+    if expect is not None:
+        try:
+            expect(header["config"], sections[PARAM_PREFIX], sections[STATE_PREFIX])
+        except CheckpointError:
+            raise
+        except ValueError as exc:
+            raise CheckpointError(f"{path}: {exc}") from None
 
     out = {}
     for prefix, entries in sections.items():
         arrays = {}
         for e in entries:
             key = prefix + e["name"]
-            a = _read_member(npz, key, path)
-            if a.dtype.str != e["dtype"] or list(a.shape) != e["shape"]:
-                raise CheckpointError(
-                    f"{path}: array {key!r} should have dtype {e['dtype']} and shape "
-                    f"{tuple(e['shape'])} according to the header, got dtype {a.dtype.str} "
-                    f"and shape {a.shape}"
-                )
+
+            def check(shape, dtype, fortran, e=e, key=key):
+                if dtype.str != e["dtype"] or list(shape) != e["shape"]:
+                    raise CheckpointError(
+                        f"{path}: array {key!r} should have dtype {e['dtype']} and shape "
+                        f"{tuple(e['shape'])} according to the header, got dtype {dtype.str} "
+                        f"and shape {shape}"
+                    )
+
+            a = _read_member(zf, members[key], key, path, check)
             if _checksum(a) != e["sha256"]:
                 raise CheckpointError(f"{path}: checksum mismatch for array {key!r}; the file is corrupted")
             arrays[e["name"]] = a

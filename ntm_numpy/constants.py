@@ -55,3 +55,13 @@ ADAM_EPS = 1e-4
 #: heads start focused on one row (about 96% of the weight with N = 128), which gives
 #: location-based addressing (shift, eq 8) a place to start from. The logits are learned.
 INIT_WEIGHTING_LOGIT = 8.0
+
+#: Upper bound on the values (parameters plus initial memory) of one model, checked
+#: before a model is built, from the command line, a config or a checkpoint: 2**28
+#: values are 1 GiB in float32, several thousand times the paper's models, so a typo
+#: such as ``memory_rows=10**12`` is a message instead of an out-of-memory error.
+MAX_MODEL_VALUES = 2**28
+
+#: Upper bound on the characters of a checkpoint's JSON header (config, metadata and
+#: training history); checked from the member's .npy header before it is read.
+MAX_CHECKPOINT_HEADER_CHARS = 2**26

@@ -552,6 +552,11 @@ def check(name, student_backward, *, seed=0, trials=3, tol=DEFAULT_TOL, upstream
         raise ValueError(f"trials: expected an integer >= 1, got {trials!r}")
     if upstream not in ("random", "ones"):
         raise ValueError(f"upstream: expected 'random' or 'ones', got {upstream!r}")
+    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.number)) or not tol >= 0:
+        raise ValueError(f"tol: expected a number >= 0, got {tol!r}")
+    if isinstance(h, bool) or not isinstance(h, (int, float, np.number)) or not (
+            np.isfinite(h) and h > 0):
+        raise ValueError(f"h: expected a finite number > 0, got {h!r}")
 
     names = ex.input_names
     fn = ex.function_name

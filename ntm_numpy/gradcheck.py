@@ -31,7 +31,11 @@ def numerical_gradient(f, x, dout=None, h=GRADCHECK_STEP):
     Returns
     -------
     grad : ndarray, same shape as ``x``, float64.
+
+    ``f``'s output is copied at each evaluation, so a function that returns a view of
+    its input (``lambda a: a[::2]``) is differentiated correctly.
     """
+    h = _check_step(h)
     x = np.array(x, dtype=np.float64, copy=True)
     if dout is not None:
         dout = np.asarray(dout, dtype=np.float64)
@@ -41,9 +45,9 @@ def numerical_gradient(f, x, dout=None, h=GRADCHECK_STEP):
     for i in range(flat.size):
         old = flat[i]
         flat[i] = old + h
-        plus = np.asarray(f(x), dtype=np.float64)
+        plus = np.array(f(x), dtype=np.float64, copy=True)  # f may return a view of x
         flat[i] = old - h
-        minus = np.asarray(f(x), dtype=np.float64)
+        minus = np.array(f(x), dtype=np.float64, copy=True)
         flat[i] = old
         diff = plus - minus
         if dout is None:
@@ -55,6 +59,14 @@ def numerical_gradient(f, x, dout=None, h=GRADCHECK_STEP):
                 )
             gflat[i] = (diff * dout).sum() / (2 * h)
     return grad
+
+
+def _check_step(h):
+    """The central difference's step: a finite float > 0."""
+    if isinstance(h, bool) or not isinstance(h, (int, float, np.floating, np.integer)) or not (
+            np.isfinite(h) and h > 0):
+        raise ValueError(f"h: expected a finite number > 0, got {h!r}")
+    return float(h)
 
 
 def rel_error(a, b, floor=REL_ERROR_FLOOR):
@@ -104,6 +116,7 @@ def check_backward(forward, backward, inputs, dout=None, h=GRADCHECK_STEP, rng=N
     errors : list of float
         ``rel_error`` of each input's gradient (``nan`` where ``backward`` gave ``None``).
     """
+    h = _check_step(h)
     rng = np.random.default_rng(0) if rng is None else rng
     inputs = [np.asarray(v, dtype=np.float64) for v in inputs]
     out, cache = forward(*inputs)

@@ -68,7 +68,7 @@ from typing import Optional
 import numpy as np
 
 from ._validation import (check_array, check_choice, check_finite, check_float_dtype,
-                          check_positive_int, check_seed)
+                          check_model_size, check_positive_int, check_seed)
 from .activations import softmax_backward, softmax_forward
 from .constants import (FORGET_BIAS, INIT_WEIGHTING_LOGIT, MEMORY_INIT_CONSTANT,
                         MEMORY_INIT_RANDOM_STD)
@@ -229,6 +229,16 @@ class Trace:
                    stack("add"), np.array(reads), R)
 
 
+def parameter_count(X, Y, H, N, M, R, W, k, controller="lstm"):
+    """Number of parameters of an NTM of these sizes (exact Python ints, no arrays)."""
+    G = 4 * H if controller == "lstm" else H
+    K, S = R + W, 2 * k + 1
+    P = K * head_size(M, S, False) + W * 2 * M
+    recurrent = H * G if controller == "lstm" else 0
+    return (X * G + R * M * G + recurrent + G + H * P + P + (H + R * M) * Y + Y + R * M
+            + K * N)
+
+
 class NTM:
     """A Neural Turing Machine with an LSTM or feed-forward controller.
 
@@ -281,6 +291,9 @@ class NTM:
         check_choice("memory_init", memory_init, MEMORY_INITS)
         check_seed("seed", seed)
         dt = check_float_dtype("dtype", dtype)
+        check_model_size(dict(input_size=X, output_size=Y, controller_size=H, memory_rows=N,
+                              memory_width=M, read_heads=R, write_heads=W, shift_range=k),
+                         parameter_count(X, Y, H, N, M, R, W, k, controller) + N * M)
         self.config = dict(
             input_size=X, output_size=Y, controller_size=H, memory_rows=N, memory_width=M,
             read_heads=R, write_heads=W, shift_range=k, controller=controller,
@@ -371,7 +384,8 @@ class NTM:
             raise ValueError(f"x: expected shape (T, B, {X}), got {x.shape}")
         if x.shape[0] < 1 or x.shape[1] < 1:
             raise ValueError(f"x: expected at least one time step and one sequence, got {x.shape}")
-        x = x.astype(self.dtype, copy=False)  # finite after the cast: 1e300 is inf in float32
+        with np.errstate(over="ignore"):  # checked after the cast: 1e300 is inf in float32
+            x = x.astype(self.dtype, copy=False)
         return check_finite(f"x (as {self.dtype.name})", x)
 
     def initial_memory(self, batch_size):
@@ -696,6 +710,12 @@ def load(path, *, return_checkpoint=False):
     """Load a model (an :class:`NTM` or an :class:`~ntm_numpy.baseline.LSTMBaseline`)
     saved by its ``save`` method or by training.
 
+    The configuration is checked (sizes bounded by
+    :data:`ntm_numpy.constants.MAX_MODEL_VALUES`) and the model built before any array is
+    read; the file's parameter list must match the model's, and its extra state be no
+    larger than an optimiser's (a few arrays per parameter), before anything is
+    decompressed. Non-finite parameters (a diverged run) are refused.
+
     Parameters
     ----------
     path : str or path-like
@@ -705,35 +725,55 @@ def load(path, *, return_checkpoint=False):
     Raises
     ------
     ntm_numpy.checkpoint.CheckpointError
-        (a ValueError) for a missing, truncated, corrupted, wrong-version file, or one
-        whose parameters do not match its own configuration.
+        (a ValueError) for a missing, truncated, corrupted, wrong-version file, one
+        whose parameters do not match its own configuration, or whose parameters are
+        not finite.
     """
     from .checkpoint import CheckpointError, load_checkpoint
 
     from .baseline import LSTMBaseline
 
-    ckpt = load_checkpoint(path)
-    config = dict(ckpt.config)
-    kind = config.pop("kind", "ntm")
-    classes = {"ntm": NTM, "lstm": LSTMBaseline}
-    if kind not in classes:
-        raise CheckpointError(f"{path}: expected a model kind in {sorted(classes)}, found {kind!r}")
-    try:
-        model = classes[kind](**config)
-    except (TypeError, ValueError) as err:
-        raise CheckpointError(f"{path}: invalid model configuration in checkpoint: {err}") from None
-    expected = {k: (v.shape, v.dtype) for k, v in model.params.items()}
-    found = {k: (v.shape, v.dtype) for k, v in ckpt.params.items()}
-    if set(expected) != set(found):
-        raise CheckpointError(
-            f"{path}: parameters do not match the configuration: expected"
-            f" {sorted(expected)}, found {sorted(found)}"
-        )
-    for k, (shape, dtype) in expected.items():
-        if found[k] != (shape, dtype):
+    built = {}
+
+    def expect(config, params, state):
+        config = dict(config)
+        kind = config.pop("kind", "ntm")
+        classes = {"ntm": NTM, "lstm": LSTMBaseline}
+        if kind not in classes:
             raise CheckpointError(
-                f"{path}: parameter {k!r}: expected shape {shape} and dtype {dtype},"
-                f" found shape {found[k][0]} and dtype {found[k][1]}"
+                f"{path}: expected a model kind in {sorted(classes)}, found {kind!r}")
+        try:
+            model = classes[kind](**config)
+        except (TypeError, ValueError) as err:
+            raise CheckpointError(
+                f"{path}: invalid model configuration in checkpoint: {err}") from None
+        expected = {k: (v.shape, v.dtype) for k, v in model.params.items()}
+        found = {e["name"]: (tuple(e["shape"]), e["dtype"]) for e in params}
+        if set(expected) != set(found):
+            raise CheckpointError(
+                f"{path}: parameters do not match the configuration: expected"
+                f" {sorted(expected)}, found {sorted(found)}"
             )
+        for k, (shape, dtype) in expected.items():
+            if found[k] != (shape, dtype.str):
+                raise CheckpointError(
+                    f"{path}: parameter {k!r}: expected shape {shape} and dtype {dtype},"
+                    f" found shape {found[k][0]} and dtype {np.dtype(found[k][1])}"
+                )
+        n_params = sum(v.size for v in model.params.values())
+        n_state = sum(int(np.prod(e["shape"], dtype=np.int64)) for e in state)
+        if n_state > 4 * n_params + 64:
+            raise CheckpointError(
+                f"{path}: expected extra state (an optimiser's) of at most "
+                f"{4 * n_params + 64:,} values for this model, found {n_state:,}")
+        built["model"] = model
+
+    ckpt = load_checkpoint(path, expect=expect)
+    model = built["model"]
+    bad = [k for k, v in ckpt.params.items() if not np.all(np.isfinite(v))]
+    if bad:
+        raise CheckpointError(
+            f"{path}: parameters {bad} hold NaN or infinite values (a diverged run?); "
+            "such a model cannot be used")
     model.params = {k: np.array(v) for k, v in ckpt.params.items()}
     return (model, ckpt) if return_checkpoint else model
