@@ -21,8 +21,20 @@ with ``optimizer="rmsprop"``). On the copy task this converged in fewer sequence
 in less wall-clock time in our runs (docs/results.md). Bit errors are counted on
 thresholded outputs (logit > 0).
 
-Ctrl-C during :func:`train` (in the main thread) is deferred to the end of the current
-update, so the checkpoint it writes resumes exactly like a periodic one.
+Stopping: SIGINT (Ctrl-C), SIGTERM (what ``kill``, ``timeout`` and job schedulers send)
+and SIGHUP (a closed terminal) received during :func:`train` (in the main thread) end
+training at the end of the current update, and the checkpoint then written resumes
+exactly like a periodic one; signals arriving while it is written wait until it is
+complete. A run whose loss or parameters stop being finite stops with
+:class:`TrainingDiverged`, keeping the last checkpoint.
+
+Resuming (``train(resume=path, ...)``): the run's settings come from the checkpoint.
+Settings in :data:`RESUME_CHANGEABLE` may be given with new values and apply from the
+resume step on; any other setting given must equal the checkpoint's. ``steps`` is the
+run's total number of updates (at least the checkpoint's step). Changing ``steps``,
+``lr`` or ``lr_schedule`` starts a new learning-rate schedule at the resume step, from
+``lr`` (default: the rate the run had reached, so there is no jump) over the remaining
+updates.
 """
 import contextlib
 import math
@@ -37,7 +49,7 @@ from typing import Optional
 import numpy as np
 
 from ._threads import single_blas_thread
-from ._validation import check_choice, check_positive_int
+from ._validation import check_choice, check_positive_int, check_seed
 from .baseline import LSTMBaseline
 from .constants import ADAM_EPS, ADAM_LR, CLIP_VALUE, RMSPROP_LR
 from .losses import sigmoid_cross_entropy_backward, sigmoid_cross_entropy_forward
@@ -76,11 +88,26 @@ LR_AFTER_CONVERGED = 0.2
 LR_FINAL_FRACTION = 0.01
 
 
+#: Settings a resumed run may change (they apply from the resume step on); any other
+#: setting given on resume must equal the checkpoint's.
+RESUME_CHANGEABLE = ("steps", "lr", "lr_schedule", "lr_after_converged", "batch_size", "clip",
+                     "clip_norm", "eval_every", "checkpoint_every", "step")
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the parameters of a training run stopped being finite."""
+
+
 def learning_rate(config, step, converged):
-    """Learning rate of update number ``step`` (0-based) of a run with ``config``."""
+    """Learning rate of update number ``step`` (0-based) of a run with ``config``.
+
+    The schedule runs from ``config.lr`` at update ``config.lr_start_step`` (0 unless a
+    resumed run started a new schedule) to the last update, ``config.steps - 1``.
+    """
     lr = config.lr
-    if config.lr_schedule == "cosine" and config.steps > 1:
-        frac = min(step / (config.steps - 1), 1.0)
+    start = config.lr_start_step
+    if config.lr_schedule == "cosine" and config.steps - start > 1:
+        frac = min(max(step - start, 0) / (config.steps - 1 - start), 1.0)
         lr = lr * (LR_FINAL_FRACTION + (1 - LR_FINAL_FRACTION) * 0.5 * (1 + math.cos(math.pi * frac)))
     return lr * (config.lr_after_converged if converged else 1.0)
 
@@ -129,6 +156,8 @@ class TrainConfig:
     eval_every : updates between validation runs
     val_batches, val_batch_size : the fixed validation set
     checkpoint_every : updates between checkpoints (when an output directory is given)
+    lr_start_step : the update at which the schedule of ``lr`` starts: 0, or the step at
+        which a resumed run started a new schedule (see the module notes)
     """
 
     task: str = "copy"
@@ -152,6 +181,7 @@ class TrainConfig:
     val_batch_size: int = 32
     checkpoint_every: int = 1000
     task_settings: dict = field(default_factory=dict)
+    lr_start_step: int = 0
 
     def __post_init__(self):
         check_choice("task", self.task, TASKS)
@@ -175,6 +205,14 @@ class TrainConfig:
         check_positive_int("val_batches", self.val_batches)
         check_positive_int("val_batch_size", self.val_batch_size)
         check_positive_int("checkpoint_every", self.checkpoint_every)
+        check_seed("seed", self.seed)
+        check_positive_int("lr_start_step", self.lr_start_step, minimum=0)
+        if self.lr_start_step > self.steps:
+            raise ValueError(f"lr_start_step: expected at most steps ({self.steps}), got "
+                             f"{self.lr_start_step}")
+        if not isinstance(self.task_settings, dict):
+            raise ValueError("task_settings: expected a dict, got "
+                             f"{type(self.task_settings).__name__}")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr: expected a finite number > 0, got {self.lr!r}")
         if not (isinstance(self.lr_after_converged, (int, float))
@@ -230,6 +268,9 @@ class TrainResult:
     interrupted: bool = False
     converged: Optional[dict] = None
     worst_after_converged: Optional[float] = None
+    #: the signal that stopped the run (``signal.SIGINT`` also for a KeyboardInterrupt
+    #: raised by a callback), None if it ran to the end
+    stop_signal: Optional[int] = None
 
 
 def _validation_set(config, task, dtype):
@@ -241,7 +282,7 @@ def bit_errors_on(model, batches):
     """Mean bit errors per sequence of ``model`` over a list of ``(x, y, mask)`` batches."""
     total, count = 0.0, 0
     for x, y, mask in batches:
-        logits, _ = model.forward(x)
+        logits = model.predict(x)  # no backward caches: memory independent of length
         per_seq = bit_errors_per_sequence(logits, y, mask)
         total += float(per_seq.sum())
         count += per_seq.size
@@ -282,12 +323,25 @@ def evaluate(model, task, lengths, *, sequences=128, batch_size=32, seed=1234):
 
 
 class _Progress:
-    """One line of progress: step, sequences, loss, bit errors, speed, time left."""
+    """One line of progress: step, sequences, loss, bit errors, speed, time left.
+
+    A stream that fails (a closed terminal after SIGHUP) is dropped, not fatal: training
+    goes on to write its checkpoint.
+    """
 
     def __init__(self, stream, total_steps):
         self.stream = stream
         self.total = total_steps
         self.tty = hasattr(stream, "isatty") and stream.isatty()
+
+    def write(self, text):
+        if self.stream is None:
+            return
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):  # EIO/EPIPE from a closed terminal, a closed file
+            self.stream = None
 
     def show(self, step, sequences, loss, bits, val, speed, left, final=False):
         val_txt = "" if val is None else f" (val {val:.3f})"
@@ -296,43 +350,123 @@ class _Progress:
                 f"bit errors/seq {bits:7.3f}{val_txt} | {speed:7.0f} seq/s | "
                 f"left {mins:d}:{secs:02d}")
         if self.tty and not final:
-            self.stream.write("\r" + line + "   ")
+            self.write("\r" + line + "   ")
         else:
-            self.stream.write(("\r" if self.tty else "") + line + "\n")
-        self.stream.flush()
+            self.write(("\r" if self.tty else "") + line + "\n")
+
+
+#: The signals that stop training with a checkpoint (those this platform has).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
 
 
 @contextlib.contextmanager
-def _deferred_interrupt():
-    """Within the block, Ctrl-C (SIGINT) only sets a flag, read by the function yielded.
+def _deferred_signals():
+    """Within the block, :data:`STOP_SIGNALS` only record the first one received; the
+    function yielded returns its number (or None).
 
     Outside the main thread (where signal handlers cannot be installed) it does nothing
-    and the flag stays False.
+    and the function always returns None.
     """
-    state = {"hit": False}
+    state = {"signum": None}
     if threading.current_thread() is not threading.main_thread():
-        yield lambda: False
+        yield lambda: None
         return
 
     def handler(signum, frame):
-        state["hit"] = True
+        if state["signum"] is None:
+            state["signum"] = signum
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {}
     try:
-        yield lambda: state["hit"]
+        for signum in STOP_SIGNALS:
+            previous[signum] = signal.signal(signum, handler)
+        yield lambda: state["signum"]
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, old in previous.items():
+            signal.signal(signum, signal.SIG_DFL if old is None else old)
 
 
-def _checkpoint(path, model, optimizer, config, rng, step, sequences, elapsed, history):
+def _checkpoint(path, model, optimizer, config, rng, step, sequences, elapsed, history,
+                resumes):
     meta = dict(train_config=asdict(config), step=step, sequences=sequences, elapsed=elapsed,
                 rng_state=rng.bit_generator.state, optimizer=optimizer.config(),
-                history=history)
+                history=history, resumes=resumes)
     model.save(path, state=optimizer.state_dict(), meta=meta)
 
 
+def check_out_dir(out_dir, *, resume=None, overwrite=False, names=None):
+    """Check, before any training, that ``out_dir`` can take a run's checkpoint.
+
+    Creates the directory. Refuses one that already holds a ``checkpoint.npz``, unless
+    it is the checkpoint being resumed or ``overwrite`` is true. ``names`` maps
+    ``out_dir``, ``resume`` and ``overwrite`` to the names the messages use (the command
+    line passes its flags). Returns the checkpoint's path.
+    """
+    names = {"out_dir": "out_dir", "resume": "resume", "overwrite": "overwrite=True",
+             **(names or {})}
+    out_dir = os.fspath(out_dir)
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ValueError(f"{names['out_dir']}: expected a directory for the run, got "
+                         f"{out_dir!r}, an existing file")
+    path = os.path.join(out_dir, "checkpoint.npz")
+    if os.path.isdir(path):
+        raise ValueError(f"{names['out_dir']}: the run's checkpoint would be {path!r}, "
+                         "which is a directory")
+    if os.path.exists(path) and not overwrite:
+        if resume is None or not os.path.samefile(resume, path):
+            raise ValueError(
+                f"{names['out_dir']}: {out_dir!r} already holds a run's checkpoint; continue "
+                f"it with {names['resume']} {path}, choose another directory, or pass "
+                f"{names['overwrite']} to replace it")
+    os.makedirs(out_dir, exist_ok=True)
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        raise PermissionError(f"{names['out_dir']}: cannot write into {out_dir!r}")
+    return path
+
+
+def _resume_config(saved, step, overrides, path):
+    """The config of a run resumed at ``step`` from ``saved`` with ``overrides`` given;
+    returns ``(config, changes)``, ``changes`` mapping each changed setting to
+    ``[old, new]``. See the module notes for the rules."""
+    old = asdict(saved)
+    changes = {}
+    for key, value in overrides.items():
+        if key not in old:
+            raise ValueError(f"{key}: not a training setting; expected one of {sorted(old)}")
+        if value is None and key in ("steps", "lr", "eps"):
+            continue  # None is "the default": nothing given
+        if key == "lr_start_step" or value == old[key]:
+            continue
+        if key not in RESUME_CHANGEABLE:
+            raise ValueError(
+                f"{key}: cannot be changed when resuming (the checkpoint {os.fspath(path)!r} "
+                f"was trained with {key}={old[key]!r}, got {value!r}); settings that can "
+                f"change: {', '.join(RESUME_CHANGEABLE)}")
+        changes[key] = value
+    if "steps" in changes:
+        steps = check_positive_int("steps", changes["steps"], minimum=0)
+        if steps < step:
+            raise ValueError(
+                f"steps: the run's total number of updates; the checkpoint is already at "
+                f"step {step} (of {saved.steps}), so expected at least {step}, got {steps}")
+    new = {**old, **changes}
+    if {"steps", "lr", "lr_schedule"} & set(changes):
+        # a new schedule from the resume step, from the rate reached unless lr is given
+        given = overrides.get("lr")
+        new["lr"] = learning_rate(saved, step, False) if given is None else given
+        new["lr_start_step"] = step
+        changes["lr"] = [learning_rate(saved, step, False), new["lr"]]
+    config = TrainConfig.from_dict(new)
+    return config, {k: (v if k == "lr" else [old[k], v]) for k, v in changes.items()}
+
+
+def _fmt(value):
+    return f"{value:g}" if isinstance(value, float) else repr(value)
+
+
 def train(config=None, *, out_dir=None, resume=None, log_every=50, stream=None,
-          callback=None, **overrides):
+          callback=None, overwrite=False, **overrides):
     """Train a model on one of the paper's tasks.
 
     Parameters
@@ -340,17 +474,29 @@ def train(config=None, *, out_dir=None, resume=None, log_every=50, stream=None,
     config : TrainConfig, optional (built from ``overrides`` when omitted, e.g.
         ``train(task="copy", steps=200)``)
     out_dir : directory for ``checkpoint.npz`` (every ``checkpoint_every`` updates, at
-        the end, and on Ctrl-C); None writes nothing
+        the end, and when stopped by a signal); None writes nothing. A directory that
+        already holds a checkpoint is refused, unless it is the one resumed or
+        ``overwrite`` is true (checked before training starts).
     resume : path of a checkpoint written by a previous run to continue from; the run's
-        settings come from the checkpoint: ``steps=`` may extend it, any other setting
-        given must equal the checkpoint's
+        settings come from the checkpoint; those in :data:`RESUME_CHANGEABLE` may be
+        changed (``steps`` extends the run, ``lr`` starts a new schedule at the resume
+        step), any other setting given must equal the checkpoint's
     log_every : updates between progress lines (and history entries)
     stream : where progress goes (default ``sys.stderr``; None-like ``False`` for silence)
     callback : called as ``callback(step, history)`` after every logged update
+    overwrite : replace a checkpoint already in ``out_dir``
 
     Returns
     -------
     TrainResult
+
+    Raises
+    ------
+    ValueError
+        Bad settings, a refused resume setting or output directory (nothing is written).
+    TrainingDiverged
+        The loss or the parameters became NaN or infinite; the last checkpoint written
+        (if any) is kept.
     """
     if resume is not None:
         if config is not None:
@@ -361,81 +507,111 @@ def train(config=None, *, out_dir=None, resume=None, log_every=50, stream=None,
         config = TrainConfig.from_dict({**asdict(config), **overrides})
     log_every = check_positive_int("log_every", log_every)
     stream = sys.stderr if stream is None else stream
-    task = config.make_task() if config is not None else None
+    ckpt_path = None
+    if out_dir is not None:
+        ckpt_path = check_out_dir(out_dir, resume=resume, overwrite=overwrite)
     history = {k: [] for k in ("step", "sequences", "time", "loss", "bit_errors", "val_step",
                                "val_sequences", "val_time", "val_bit_errors")}
     step = sequences = 0
     elapsed = 0.0
+    resumes = []
+    resume_note = None
     if resume is not None:
         model, ckpt = load(resume, return_checkpoint=True)
         meta = ckpt.meta
         if "train_config" not in meta:
             raise ValueError(f"resume: expected a checkpoint written by training, got {resume}")
         # runs saved before the step could be chosen ran what is now the fused step
-        config = TrainConfig.from_dict({"step": "fused", **meta["train_config"]})
-        saved = asdict(config)
-        for key, value in overrides.items():
-            if key not in ("steps", "step") and key in saved and value != saved[key]:
-                raise ValueError(
-                    f"{key}: a resumed run keeps the checkpoint's settings; expected "
-                    f"{saved[key]!r} (or nothing), got {value!r}")
-        if overrides.get("steps") is not None:
-            config.steps = check_positive_int("steps", overrides["steps"], minimum=0)
-        if overrides.get("step") is not None:
-            config.step = check_choice("step", overrides["step"], tuple(STEPS))
+        saved = TrainConfig.from_dict({"step": "fused", **meta["train_config"]})
+        step, sequences, elapsed = meta["step"], meta["sequences"], meta["elapsed"]
+        config, changes = _resume_config(saved, step, overrides, resume)
         if isinstance(model, NTM):
             model.step = config.step
-        rng = np.random.default_rng([config.seed, 1])
         task = config.make_task()
+        rng = np.random.default_rng([config.seed, 1])
         optimizer = make_optimizer(**meta["optimizer"])
         optimizer.load_state_dict(ckpt.state)
         rng.bit_generator.state = meta["rng_state"]
-        step, sequences, elapsed = meta["step"], meta["sequences"], meta["elapsed"]
         history = meta["history"]
+        resumes = list(meta.get("resumes") or [])
+        resumes.append(dict(path=os.fspath(resume), step=step, changes=changes))
+        changed = "".join(f"; {k} {_fmt(a)} -> {_fmt(b)}" for k, (a, b) in changes.items())
+        if {"steps", "lr", "lr_schedule"} & set(changes):
+            changed += f" (a new {config.lr_schedule} learning-rate schedule from here)"
+        resume_note = f"resumed {os.fspath(resume)} at step {step} of {config.steps}{changed}\n"
     else:
+        task = config.make_task()
         rng = np.random.default_rng([config.seed, 1])
         model = config.make_model()
         optimizer = make_optimizer(config.optimizer, lr=config.lr,
                                    **({} if config.eps is None else {"eps": config.eps}))
     dtype = model.dtype
     val_set = _validation_set(config, task, dtype)
-    ckpt_path = None
-    if out_dir is not None:
-        os.makedirs(out_dir, exist_ok=True)
-        ckpt_path = os.path.join(out_dir, "checkpoint.npz")
     progress = _Progress(stream, config.steps) if stream else None
+    if progress and resume_note:
+        progress.write(resume_note)
+    saved_step = step if resume is not None else None
 
     def save():
-        if ckpt_path is not None:
-            _checkpoint(ckpt_path, model, optimizer, config, rng, step, sequences,
-                        elapsed, history)
+        nonlocal saved_step
+        if ckpt_path is None:
+            return
+        bad = [k for k, v in model.params.items() if not np.all(np.isfinite(v))]
+        if bad:
+            diverged(f"parameters {bad} are not finite")
+        _checkpoint(ckpt_path, model, optimizer, config, rng, step, sequences,
+                    elapsed, history, resumes)
+        saved_step = step
+
+    def diverged(what):
+        kept = ("no checkpoint was written" if saved_step is None or ckpt_path is None else
+                f"the checkpoint of step {saved_step} in {ckpt_path} is kept")
+        raise TrainingDiverged(
+            f"training diverged at step {step}: {what}; {kept}. Try a lower learning rate "
+            f"(lr: this run uses {config.lr:g})")
 
     interrupted = False
+    stop_signal = None
     run_start = time.perf_counter() - elapsed
     window_loss = window_bits = 0.0
     window_n = 0
     speed_t, speed_seqs = time.perf_counter(), sequences
     last_val = history["val_bit_errors"][-1] if history["val_bit_errors"] else None
     converged = any(v < CONVERGED_BIT_ERRORS for v in history["val_bit_errors"])
-    with single_blas_thread(), _deferred_interrupt() as interrupt_requested:
+    with single_blas_thread(), _deferred_signals() as signal_received:
         try:
             while step < config.steps:
                 optimizer.lr = learning_rate(config, step, converged)
                 x, y, mask = task.batch(rng, config.batch_size, dtype=dtype)
-                logits, cache = model.forward(x)
-                loss, lcache = sigmoid_cross_entropy_forward(logits, y, mask)
-                grads = model.backward(sigmoid_cross_entropy_backward(1.0, lcache)[0], cache)
+                try:
+                    logits, cache = model.forward(x)
+                    if not np.isfinite(logits).all():
+                        diverged(f"the outputs of update {step + 1} are not finite")
+                    loss, lcache = sigmoid_cross_entropy_forward(logits, y, mask)
+                    grads = model.backward(sigmoid_cross_entropy_backward(1.0, lcache)[0],
+                                           cache)
+                except FloatingPointError as err:  # under np.seterr(all="raise")
+                    diverged(f"{err} in update {step + 1}")
+                if not math.isfinite(loss):
+                    diverged(f"the loss of update {step + 1} is {loss}")
                 grads = clip_elementwise(grads, config.clip)
                 if config.clip_norm is not None:
                     grads, _ = clip_global_norm(grads, config.clip_norm)
-                optimizer.step(model.params, grads)
+                try:
+                    optimizer.step(model.params, grads)
+                except FloatingPointError as err:
+                    diverged(f"{err} in update {step + 1}")
                 step += 1
+                if not all(np.isfinite(v).all() for v in model.params.values()):
+                    diverged(f"the parameters are not finite after update {step}")
                 sequences += config.batch_size
                 window_loss += loss
                 window_bits += float(bit_errors_per_sequence(logits, y, mask).mean())
                 window_n += 1
                 if step % config.eval_every == 0 or step == config.steps:
                     last_val = bit_errors_on(model, val_set)
+                    if not math.isfinite(last_val):
+                        diverged(f"the validation bit errors are {last_val}")
                     elapsed = time.perf_counter() - run_start
                     history["val_step"].append(step)
                     history["val_sequences"].append(sequences)
@@ -463,17 +639,25 @@ def train(config=None, *, out_dir=None, resume=None, log_every=50, stream=None,
                         callback(step, history)
                 if ckpt_path is not None and step % config.checkpoint_every == 0:
                     save()
-                if interrupt_requested():
-                    raise KeyboardInterrupt
-        except KeyboardInterrupt:
+                if signal_received() is not None:
+                    stop_signal = signal_received()
+                    break
+        except KeyboardInterrupt:  # raised by a callback (or outside the main thread)
+            stop_signal = signal.SIGINT
+        if stop_signal is not None:
             interrupted = True
             if progress:
-                stream.write(f"\ninterrupted at step {step}; saving checkpoint\n")
-    elapsed = time.perf_counter() - run_start
-    save()
+                name = signal.Signals(stop_signal).name
+                progress.write(f"\n{name}: stopped at step {step}; saving the checkpoint\n")
+        # the final save runs with the stop signals still deferred: it always completes
+        elapsed = time.perf_counter() - run_start
+        save()
+        if stop_signal is None and signal_received() is not None:  # came during the save
+            stop_signal = signal_received()
+            interrupted = True
     converged, worst = convergence(history)
     return TrainResult(model, config, history, step, sequences, elapsed, interrupted,
-                       converged, worst)
+                       converged, worst, stop_signal)
 
 
 def convergence(history, threshold=CONVERGED_BIT_ERRORS):
