@@ -8,10 +8,19 @@ Examples::
     ntm-numpy evaluate runs/copy/checkpoint.npz --lengths 10 20 40 80 120
     ntm-numpy plot runs/copy/checkpoint.npz --length 20
     ntm-numpy export runs/copy/checkpoint.npz ntm_numpy/pretrained/copy.npz
+
+No command replaces a result it was not asked to: ``train`` refuses a folder that holds a
+checkpoint (continue it with ``--resume``, or pass ``--overwrite``), ``export`` an
+existing file (``--overwrite``), and no output may be one of the inputs; every output
+path is checked before any work starts. SIGINT, SIGTERM and SIGHUP stop training with a
+complete checkpoint (exit code 128 + the signal's number, 130 for Ctrl-C). Errors are one
+line (exit code 2 for bad arguments or input files, 1 for failures while running, such
+as a full disk or a diverged run); ``--debug`` shows the traceback instead.
 """
 import argparse
 import json
 import os
+import re
 import sys
 
 import numpy as np
@@ -20,6 +29,8 @@ from .model import NTM_OPTIONS, STEPS
 from .tasks import TASKS, get_task
 
 EXIT_INTERRUPTED = 130
+#: Exit codes of errors: bad arguments or input files, and failures while running.
+EXIT_USAGE, EXIT_RUNTIME = 2, 1
 
 
 def _add_train(sub):
@@ -67,7 +78,13 @@ def _add_train(sub):
     p.add_argument("--log-every", type=int, default=50)
     p.add_argument("--out", default=None, help="output directory (default runs/TASK)")
     p.add_argument("--resume", default=None, metavar="CHECKPOINT",
-                   help="continue a run from its checkpoint")
+                   help="continue a run from its checkpoint: --steps (the run's total) "
+                   "extends it, --lr starts a new schedule from the resume step, and "
+                   "--batch-size, --lr-schedule, --lr-after-converged, --clip, --clip-norm, "
+                   "--eval-every, --checkpoint-every, --step may change; other settings must equal "
+                   "the checkpoint's")
+    p.add_argument("--overwrite", "--force", action="store_true",
+                   help="replace a checkpoint already in the output folder")
     p.add_argument("--no-plots", action="store_true", help="do not write plots at the end")
     p.add_argument("--lengths", type=int, nargs="+", default=None,
                    help="lengths for the final generalisation curve (default: per task)")
@@ -91,31 +108,60 @@ def _parse_settings(items):
     return settings
 
 
-def _cmd_train(args):
-    from .train import TrainConfig, train
+#: The flags with which ``train --resume`` compares or changes the checkpoint's
+#: settings (the rest, e.g. --out or --log-every, are not training settings).
+_NOT_SETTINGS = ("command", "resume", "out", "log_every", "no_plots", "lengths", "overwrite",
+                 "debug")
 
+
+def _given_train_options(argv):
+    """The dests of the ``train`` options given on the command line ``argv``."""
+    parser = build_parser()
+    train_parser = _subparsers(parser)["train"]
+    for action in train_parser._actions:
+        if action.option_strings:
+            action.default = argparse.SUPPRESS
+    return set(vars(parser.parse_args(argv)))
+
+
+def _train_settings(args, given=None):
+    """TrainConfig keyword arguments from the parsed flags (only ``given`` ones if set)."""
+    settings = {}
+    for key, value in vars(args).items():
+        if key in _NOT_SETTINGS or (given is not None and key not in given):
+            continue
+        if key == "task_setting":
+            settings["task_settings"] = _parse_settings(value)
+        elif key == "clip_norm":
+            settings[key] = value or None  # 0 disables
+        else:
+            settings[key] = value
+    return settings
+
+
+def _cmd_train(args, argv=None):
+    from .train import TrainConfig, check_out_dir, train
+
+    names = {"out_dir": "--out", "resume": "--resume", "overwrite": "--overwrite"}
     if args.resume:
+        if not os.path.isfile(args.resume):
+            raise ValueError(f"--resume: expected a checkpoint file, got {args.resume!r}, "
+                             + ("a directory" if os.path.isdir(args.resume) else "which does "
+                                "not exist"))
         out = args.out or os.path.dirname(os.path.abspath(args.resume))
-        print(f"resuming {args.resume}; writing to {out}/", file=sys.stderr)
+        check_out_dir(out, resume=args.resume, overwrite=args.overwrite, names=names)
+        given = _given_train_options(sys.argv[1:] if argv is None else argv)
         result = train(resume=args.resume, out_dir=out, log_every=args.log_every,
-                       steps=args.steps)
+                       overwrite=args.overwrite, **_train_settings(args, given | {"task"}))
         return _finish_training(result, out, args)
-    config = TrainConfig(task=args.task, steps=args.steps, batch_size=args.batch_size,
-                         optimizer=args.optimizer, lr=args.lr, clip=args.clip,
-                         clip_norm=args.clip_norm or None,
-                         lr_after_converged=args.lr_after_converged,
-                         lr_schedule=args.lr_schedule, eps=args.eps, seed=args.seed, dtype=args.dtype,
-                         model=args.model, step=args.step,
-                         **{name: getattr(args, name) for name in NTM_OPTIONS},
-                         hidden_size=args.hidden_size, eval_every=args.eval_every,
-                         checkpoint_every=args.checkpoint_every,
-                         task_settings=_parse_settings(args.task_setting))
-    config.make_task()  # unknown task settings fail here, before anything is written
+    config = TrainConfig(**_train_settings(args))
+    config.make_model()  # unknown task settings or sizes fail here, before anything is written
     out = args.out or os.path.join("runs", args.task)
+    check_out_dir(out, overwrite=args.overwrite, names=names)
     print(f"training {config.model} on {config.task}: {config.steps} updates of "
           f"{config.batch_size} sequences, {config.optimizer} lr {config.lr}, seed "
           f"{config.seed}; writing to {out}/", file=sys.stderr)
-    result = train(config, out_dir=out, log_every=args.log_every)
+    result = train(config, out_dir=out, log_every=args.log_every, overwrite=args.overwrite)
     return _finish_training(result, out, args)
 
 
@@ -143,7 +189,7 @@ def _finish_training(result, out, args):
         print("did not reach 0.1 validation bit errors per sequence", file=sys.stderr)
     print(f"checkpoint: {os.path.join(out, 'checkpoint.npz')}", file=sys.stderr)
     if result.interrupted:
-        return EXIT_INTERRUPTED
+        return 128 + int(result.stop_signal or 2)  # the shell's code for the signal
     if not args.no_plots:
         lengths = args.lengths or TASK_DEFAULTS[result.config.task]["lengths"]
         task = get_task(result.config.task, **result.config.task_settings)
@@ -164,6 +210,10 @@ def write_plots(model, task, out, *, history=None, lengths=None, seed=0, length=
     from .train import evaluate
 
     task = get_task(task) if isinstance(task, str) else task
+    names = ["sequence.png", "training_curves.png", "generalisation.png", "summary.png",
+             "memory.png", "weightings.png", "erase_add.png"]
+    for name in names:
+        _check_png_out(os.path.join(out, name), "--out")
     written = []
     if history is not None and history.get("step"):
         fig = plotting.plot_training_curves(history)
@@ -202,7 +252,8 @@ def _add_evaluate(sub):
     p.add_argument("--memory-rows", type=int, default=None,
                    help="evaluate with this many memory rows (constant-initialised NTMs)")
     p.add_argument("--seed", type=int, default=1234)
-    p.add_argument("--out", default=None, help="PNG path (default: next to the checkpoint)")
+    p.add_argument("--out", default=None, help="PNG path (default: generalisation.png next to "
+                   "the checkpoint); an existing file that is not a PNG is not replaced")
 
 
 def _task_of(ckpt, override):
@@ -216,7 +267,34 @@ def _task_of(ckpt, override):
                          f"pass --task, one of {list(TASKS)}")
     if override and override != tc.get("task"):
         settings = {}
-    return get_task(name, **settings)
+    task = get_task(name, **settings)
+    config = ckpt.config if isinstance(ckpt.config, dict) else {}
+    sizes = (config.get("input_size"), config.get("output_size"))
+    if sizes != (task.input_size, task.output_size):
+        raise ValueError(
+            f"--task: the model takes {sizes[0]} inputs and gives {sizes[1]} outputs, but the "
+            f"task {name!r} has {task.input_size} inputs and {task.output_size} outputs; "
+            "pass the task the model was trained on")
+    return task
+
+
+def _check_png_out(path, flag, inputs=()):
+    """Refuse, before any work, a PNG output that is a directory, one of the ``inputs``,
+    or an existing file that is not a PNG; create its folder."""
+    if os.path.isdir(path):
+        raise ValueError(f"{flag}: expected a path for a PNG file, got {path!r}, a directory")
+    for given in inputs:
+        if os.path.exists(path) and os.path.samefile(path, given):
+            raise ValueError(f"{flag}: {path!r} is the input {given!r}; choose another path")
+    if os.path.exists(path):
+        with open(path, "rb") as f:
+            if f.read(8) != b"\x89PNG\r\n\x1a\n":
+                raise ValueError(f"{flag}: {path!r} exists and is not a PNG image; not "
+                                 "replacing it (choose another path or remove it)")
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.exists(parent) and not os.path.isdir(parent):
+        raise ValueError(f"{flag}: {parent!r} is a file, not a folder")
+    os.makedirs(parent, exist_ok=True)
 
 
 def _cmd_evaluate(args):
@@ -224,9 +302,12 @@ def _cmd_evaluate(args):
     from .model import load
     from .train import TASK_DEFAULTS, evaluate
 
+    out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.checkpoint)),
+                                   "generalisation.png")
+    _check_png_out(out, "--out", inputs=[args.checkpoint])
     model, ckpt = load(args.checkpoint, return_checkpoint=True)
     task = _task_of(ckpt, args.task)
-    if args.memory_rows:
+    if args.memory_rows is not None:
         if not hasattr(model, "with_memory_rows"):
             raise ValueError(f"--memory-rows: expected an NTM checkpoint, got {model!r}, "
                              "which has no memory")
@@ -236,8 +317,6 @@ def _cmd_evaluate(args):
     print(f"{'length':>8}  bit errors per sequence")
     for length, e in errs.items():
         print(f"{length:>8}  {e:.4f}")
-    out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.checkpoint)),
-                                   "generalisation.png")
     train_max = task.params.get("max_length")
     fig = plotting.plot_generalisation(list(errs), np.array(list(errs.values())),
                                        train_max_length=train_max)
@@ -260,9 +339,11 @@ def _add_plot(sub):
 def _cmd_plot(args):
     from .model import load
 
+    out = args.out or os.path.dirname(os.path.abspath(args.checkpoint))
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ValueError(f"--out: expected a folder for the PNGs, got {out!r}, a file")
     model, ckpt = load(args.checkpoint, return_checkpoint=True)
     task = _task_of(ckpt, args.task)
-    out = args.out or os.path.dirname(os.path.abspath(args.checkpoint))
     for path in write_plots(model, task, out, seed=args.seed, length=args.length):
         print(f"wrote {path}", file=sys.stderr)
     return 0
@@ -274,12 +355,26 @@ def _add_export(sub):
                        "optimiser state and training history (the shipped models are made "
                        "this way); the training settings and figures stay in its metadata.")
     p.add_argument("checkpoint")
-    p.add_argument("out", help="path of the new .npz")
+    p.add_argument("out", help="path of the new .npz (not the checkpoint itself)")
+    p.add_argument("--overwrite", "--force", action="store_true",
+                   help="replace an existing file at OUT")
 
 
 def _cmd_export(args):
     from .model import load
 
+    if os.path.isdir(args.out):
+        raise ValueError(f"out: expected a path for the new .npz, got {args.out!r}, a folder")
+    if os.path.exists(args.out):
+        if os.path.exists(args.checkpoint) and os.path.samefile(args.out, args.checkpoint):
+            raise ValueError(f"out: {args.out!r} is the checkpoint being exported (it would "
+                             "lose its optimiser state); choose another path")
+        if not args.overwrite:
+            raise ValueError(f"out: {args.out!r} already exists; choose another path or pass "
+                             "--overwrite to replace it")
+    parent = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(parent):
+        raise ValueError(f"out: the folder {parent!r} does not exist")
     model, ckpt = load(args.checkpoint, return_checkpoint=True)
     meta = {k: v for k, v in ckpt.meta.items() if k not in ("history", "rng_state")}
     history = ckpt.meta.get("history") or {}
@@ -298,6 +393,8 @@ def _cmd_export(args):
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="ntm-numpy", description=__doc__.split("\n")[0])
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an error (may also follow the command)")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
     _add_evaluate(sub)
@@ -306,23 +403,56 @@ def build_parser():
     return parser
 
 
+def _subparsers(parser):
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices
+
+
+def _name_the_flag(message, parser, command):
+    """``"batch_size: expected ..."`` -> ``"--batch-size: expected ..."`` when the message
+    starts with the name of one of ``command``'s options."""
+    match = re.match(r"([a-z_]+)(?=:)", message)
+    if match is None or command not in _subparsers(parser):
+        return message
+    for action in _subparsers(parser)[command]._actions:
+        if action.dest == match.group(1) and action.option_strings:
+            return action.option_strings[0] + message[match.end():]
+    return message
+
+
 def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
     parser = build_parser()
     args = parser.parse_args(argv)
+    commands = {"train": lambda: _cmd_train(args, argv), "evaluate": lambda: _cmd_evaluate(args),
+                "export": lambda: _cmd_export(args), "plot": lambda: _cmd_plot(args)}
+    from .train import TrainingDiverged
+
     try:
-        if args.command == "train":
-            return _cmd_train(args)
-        if args.command == "evaluate":
-            return _cmd_evaluate(args)
-        if args.command == "export":
-            return _cmd_export(args)
-        return _cmd_plot(args)
+        return commands[args.command]()
     except KeyboardInterrupt:
+        if debug:
+            raise
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except ValueError as err:  # bad arguments or a bad checkpoint: a message, not a trace
-        print(f"ntm-numpy: error: {err}", file=sys.stderr)
-        return 2
+    except (ValueError, OSError, MemoryError, TrainingDiverged) as err:
+        if debug:
+            raise
+        if isinstance(err, MemoryError):
+            text = ("out of memory" + (f" ({err})" if str(err) else "") + "; try smaller "
+                    "sizes, a smaller --batch-size or shorter --lengths")
+        elif isinstance(err, OSError) and err.filename is not None:
+            text = f"{err.filename}: {err.strerror or err}"
+        else:
+            text = _name_the_flag(str(err).splitlines()[0] if str(err) else
+                                  type(err).__name__, parser, args.command)
+        # bad arguments or input files (ValueError, CheckpointError) are usage errors;
+        # OSError, MemoryError and a diverged run happened while running
+        usage = isinstance(err, ValueError)
+        print(f"ntm-numpy: error: {text}", file=sys.stderr)
+        return EXIT_USAGE if usage else EXIT_RUNTIME
 
 
 if __name__ == "__main__":

@@ -153,7 +153,7 @@ def test_evaluate_bad_lengths(trained, tmp_path, capsys):
 def test_train_bad_value(tmp_path, capsys):
     code = main(["train", "copy", "--steps", "2", "--batch-size", "0", "--out", str(tmp_path)])
     assert code == 2
-    assert "batch_size" in capsys.readouterr().err
+    assert "--batch-size" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv", [
