@@ -8,7 +8,10 @@ it once:
 
 * ``forward``: ``model.forward(x)``, which keeps every step's backward caches (what
   ``evaluate`` did before ``predict`` existed);
-* ``predict``: ``model.predict(x)``, no caches, the output layer step by step.
+* ``predict``: ``model.predict(x)``, no caches, the output layer step by step;
+
+with each of the NTM's steps (``--step``: "reference", the primitives, which a loaded
+model runs by default, and "fused").
 
 Each row gives the process's resident memory before the run (interpreter, NumPy, model
 and the batch), its peak (``VmHWM``, the high-water mark of the resident set) and the
@@ -34,7 +37,7 @@ def _status_kib(field):
     raise RuntimeError(f"no {field} in /proc/self/status")
 
 
-def child(mode, length, batch_size, seed):
+def child(mode, length, batch_size, seed, step):
     """Run one measurement in this process; print a JSON line."""
     import numpy as np
 
@@ -43,6 +46,7 @@ def child(mode, length, batch_size, seed):
     from ntm_numpy.tasks import get_task
 
     model = load_pretrained("copy")
+    model.step = step
     task = get_task("copy")
     rng = np.random.default_rng([seed, length])
     x, y, mask = task.batch(rng, batch_size, length=length, dtype=model.dtype)
@@ -56,7 +60,7 @@ def child(mode, length, batch_size, seed):
     seconds = time.perf_counter() - start
     peak = _status_kib("VmHWM")
     io_mib = (x.nbytes + logits.nbytes) / 2**20
-    print(json.dumps(dict(mode=mode, length=length, steps=x.shape[0], before_mib=before / 1024,
+    print(json.dumps(dict(mode=mode, step=step, length=length, steps=x.shape[0], before_mib=before / 1024,
                           peak_mib=peak / 1024, io_mib=io_mib, seconds=seconds)))
 
 
@@ -67,28 +71,31 @@ def main(argv=None):
     parser.add_argument("--forward-max", type=int, default=1000,
                         help="longest length run with the caching forward")
     parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--step", nargs="+", choices=("reference", "fused"),
+                        default=["reference", "fused"], help="the NTM steps to measure")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "LENGTH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        child(args.child[0], int(args.child[1]), args.batch_size, args.seed)
+        child(args.child[0], int(args.child[1]), args.batch_size, args.seed, args.step[0])
         return 0
     print(f"copy model, batch {args.batch_size}, float32; resident memory in MiB")
-    print(f"{'length':>7} {'steps':>6} {'mode':>8} {'before':>8} {'peak':>8} {'growth':>8} "
-          f"{'in+out':>7} {'seconds':>8}")
+    print(f"{'length':>7} {'T':>6} {'step':>9} {'mode':>8} {'before':>7} {'peak':>7} "
+          f"{'growth':>7} {'in+out':>7} {'seconds':>8}")
     for length in args.lengths:
-        for mode in ("forward", "predict"):
-            if mode == "forward" and length > args.forward_max:
-                print(f"{length:>7} {2 * length + 1:>6} {mode:>8}   skipped (--forward-max "
-                      f"{args.forward_max})")
-                continue
-            out = subprocess.run(
-                [sys.executable, __file__, "--child", mode, str(length), "--batch-size",
-                 str(args.batch_size), "--seed", str(args.seed)],
-                capture_output=True, text=True, check=True)
-            r = json.loads(out.stdout.strip().splitlines()[-1])
-            print(f"{length:>7} {r['steps']:>6} {mode:>8} {r['before_mib']:8.0f} "
-                  f"{r['peak_mib']:8.0f} {r['peak_mib'] - r['before_mib']:8.0f} "
-                  f"{r['io_mib']:7.1f} {r['seconds']:8.1f}", flush=True)
+        for step in args.step:
+            for mode in ("forward", "predict"):
+                head = f"{length:>7} {2 * length + 1:>6} {step:>9} {mode:>8}"
+                if mode == "forward" and length > args.forward_max:
+                    print(f"{head}   skipped (--forward-max {args.forward_max})")
+                    continue
+                out = subprocess.run(
+                    [sys.executable, __file__, "--child", mode, str(length), "--batch-size",
+                     str(args.batch_size), "--seed", str(args.seed), "--step", step],
+                    capture_output=True, text=True, check=True)
+                r = json.loads(out.stdout.strip().splitlines()[-1])
+                print(f"{head} {r['before_mib']:7.0f} {r['peak_mib']:7.0f} "
+                      f"{r['peak_mib'] - r['before_mib']:7.0f} {r['io_mib']:7.1f} "
+                      f"{r['seconds']:8.1f}", flush=True)
     return 0
 
 

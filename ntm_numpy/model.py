@@ -233,7 +233,7 @@ def parameter_count(X, Y, H, N, M, R, W, k, controller="lstm"):
     """Number of parameters of an NTM of these sizes (exact Python ints, no arrays)."""
     G = 4 * H if controller == "lstm" else H
     K, S = R + W, 2 * k + 1
-    P = K * head_size(M, S, False) + W * 2 * M
+    P = head_layout(M, S, R, W).P
     recurrent = H * G if controller == "lstm" else 0
     return (X * G + R * M * G + recurrent + G + H * P + P + (H + R * M) * Y + Y + R * M
             + K * N)
@@ -504,46 +504,33 @@ class NTM:
         memory = self.initial_memory(B)
         w_init, _ = softmax_forward(p["weighting_init"], axis=1)
         w_prev = np.broadcast_to(w_init[:, None, :], (K, B, N))
-        # prev[:, :] = [h_{t-1}, r_{t-1}] and feat = [h_t, r_t], swapped after each step
+        # prev = [h_{t-1}, r_{t-1}] and feat = [h_t, r_t], swapped after each step
         prev = np.empty((B, H + R * M), dtype=dt)
         prev[:, :H] = 0.0
         prev[:, H:] = p["read_init"].reshape(1, R * M)
         feat = np.empty_like(prev)
         cell = np.zeros((B, H), dtype=dt) if c["controller"] == "lstm" else None
         dims = self._dims()
-        Y = p["output_W"].shape[1]
-        logits = np.empty((T, B, Y), dtype=dt)
-        rec = {k: [] for k in ("memory", "content", "gated", "shifted", "weights", "key",
-                               "beta", "g", "gamma", "shift", "erase_add", "reads")}
+        step_forward = self._step_functions(self.step)[0]
+        logits = np.empty((T, B, p["output_W"].shape[1]), dtype=dt)
+        records, reads = [], []
         for t in range(T):
             xz = x[t] @ p["controller_Wx"] + p["controller_b"]
             z = prev[:, ctrl_in] @ Wc
             z += xz
-            h, cell, r, new_memory, w_prev, st = step_forward(z, cell, memory, w_prev,
-                                                              p["heads_W"], p["heads_b"], dims,
-                                                              feat[:, :H])
+            h, cell, r, memory, w_prev, st = step_forward(z, cell, memory, w_prev,
+                                                          p["heads_W"], p["heads_b"], dims,
+                                                          feat[:, :H])
             feat[:, H:] = r.transpose(1, 0, 2).reshape(B, R * M)
             logits[t] = feat @ p["output_W"] + p["output_b"]
-            if record:
-                for name, value in (("memory", memory), ("content", st.w_c),
-                                    ("gated", st.w_g), ("shifted", st.w_s), ("weights", st.w),
-                                    ("key", st.key), ("beta", st.beta[..., 0]),
-                                    ("g", st.g[..., 0]), ("gamma", st.gamma[..., 0]),
-                                    ("shift", st.s), ("erase_add", st.erase_add),
-                                    ("reads", r)):
-                    rec[name].append(np.array(value))
+            if record:  # only what a Trace shows, not the step's backward cache
+                records.append(st.record())
+                reads.append(feat[:, H:].copy())
             del st
-            memory = new_memory
             prev, feat = feat, prev
         if not record:
             return logits, None
-        stack = {k: np.stack(v) for k, v in rec.items() if k != "memory"}
-        erase_add = stack.pop("erase_add").transpose(0, 2, 1, 3)  # (T, W, B, 2M)
-        memory_all = np.stack(rec["memory"] + [np.array(memory)])
-        trace = Trace(memory_all, stack["content"], stack["gated"], stack["shifted"],
-                      stack["weights"], stack["key"], stack["beta"], stack["g"], stack["gamma"],
-                      stack["shift"], erase_add[..., :M], erase_add[..., M:], stack["reads"], R)
-        return logits, trace
+        return logits, Trace.from_records(records, memory, np.stack(reads), R)
 
     def _dims(self):
         c = self.config

@@ -255,7 +255,7 @@ def test_stop_signals_leave_a_checkpoint_that_resumes_bit_for_bit(tmp_path, sign
     k = ckpt.meta["step"]
     assert 3 <= k < 100000 and int(ckpt.state["adam.step"]) == k
     # resuming it for two more updates equals an uninterrupted run of k + 2 updates
-    settings = dict(TINY_API, steps=100000, eval_every=1000)
+    settings = dict(TINY_API, steps=100000, eval_every=1000, step="fused")  # the CLI default
 
     def stop_at(n):
         def callback(step, history):

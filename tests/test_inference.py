@@ -14,17 +14,19 @@ TRACE_FIELDS = ("memory", "content", "gated", "shifted", "weights", "key", "beta
                 "gamma", "shift", "erase", "add", "reads")
 
 
-def small_ntm(controller="lstm", R=1, W=1, dtype=np.float64, memory_init="constant"):
+def small_ntm(controller="lstm", R=1, W=1, dtype=np.float64, memory_init="constant",
+              step="reference"):
     return NTM(5, 4, controller_size=7, memory_rows=9, memory_width=3, read_heads=R,
                write_heads=W, shift_range=1, controller=controller, memory_init=memory_init,
-               seed=3, dtype=dtype)
+               seed=3, dtype=dtype, step=step)
 
 
+@pytest.mark.parametrize("step", ["reference", "fused"])
 @pytest.mark.parametrize("controller", ["lstm", "feedforward"])
 @pytest.mark.parametrize("R, W", [(1, 1), (2, 1), (1, 2)])
 @pytest.mark.parametrize("B", [1, 4])
-def test_predict_equals_forward_exactly(controller, R, W, B):
-    model = small_ntm(controller, R, W)
+def test_predict_equals_forward_exactly(controller, R, W, B, step):
+    model = small_ntm(controller, R, W, step=step)
     x = np.random.default_rng(B).standard_normal((13, B, 5))
     logits, _ = model.forward(x)
     predicted = model.predict(x)
@@ -42,8 +44,9 @@ def test_predict_equals_forward_with_other_initial_memories(memory_init):
     np.testing.assert_array_equal(model.predict(x), model.forward(x)[0])
 
 
-def test_trace_equals_the_trace_of_the_caches():
-    model = small_ntm(R=2, W=1)
+@pytest.mark.parametrize("step", ["reference", "fused"])
+def test_trace_equals_the_trace_of_the_caches(step):
+    model = small_ntm(R=2, W=1, step=step)
     x = np.random.default_rng(1).standard_normal((7, 2, 5))
     logits, cache = model.forward(x)
     ref = cache.trace()
@@ -83,9 +86,11 @@ def _peak_bytes(fn):
         tracemalloc.stop()
 
 
-def test_predict_memory_does_not_grow_with_length():
+@pytest.mark.parametrize("step", ["reference", "fused"])
+def test_predict_memory_does_not_grow_with_length(step):
     """Peak memory at T = 400 exceeds T = 25 by no more than the inputs and logits."""
-    model = NTM(9, 8, controller_size=32, memory_rows=64, memory_width=16, dtype=np.float32)
+    model = NTM(9, 8, controller_size=32, memory_rows=64, memory_width=16, dtype=np.float32,
+                step=step)
     B = 8
     peaks = {}
     for T in (25, 400):
