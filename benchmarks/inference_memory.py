@@ -60,8 +60,9 @@ def child(mode, length, batch_size, seed, step):
     seconds = time.perf_counter() - start
     peak = _status_kib("VmHWM")
     io_mib = (x.nbytes + logits.nbytes) / 2**20
-    print(json.dumps(dict(mode=mode, step=step, length=length, steps=x.shape[0], before_mib=before / 1024,
-                          peak_mib=peak / 1024, io_mib=io_mib, seconds=seconds)))
+    print(json.dumps(dict(mode=mode, step=step, length=length, steps=x.shape[0],
+                          before_mib=before / 1024, peak_mib=peak / 1024, io_mib=io_mib,
+                          seconds=seconds)))
 
 
 def main(argv=None):

@@ -66,7 +66,8 @@ class LSTMBaseline:
         if x.shape[2] != X:
             raise ValueError(f"x: expected shape (T, B, {X}), got {x.shape}")
         if x.shape[0] < 1 or x.shape[1] < 1:
-            raise ValueError(f"x: expected at least one time step and one sequence, got {x.shape}")
+            raise ValueError(
+                f"x: expected at least one time step and one sequence, got {x.shape}")
         with np.errstate(over="ignore"):  # checked after the cast: 1e300 is inf in float32
             x = x.astype(self.dtype, copy=False)
         return check_finite(f"x (as {self.dtype.name})", x)

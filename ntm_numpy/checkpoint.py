@@ -292,7 +292,8 @@ def _read_member(zf, info, key, path, check):
         raise
     except Exception as exc:  # zipfile.BadZipFile (CRC), zlib.error, EOFError, ValueError ...
         raise CheckpointError(
-            f"{path}: array {key!r} cannot be read, the file is corrupted ({type(exc).__name__}: {exc})"
+            f"{path}: array {key!r} cannot be read, the file is corrupted "
+            f"({type(exc).__name__}: {exc})"
         ) from exc
     a = np.frombuffer(data, dtype=dtype, count=count)
     return a.reshape(shape, order="F" if fortran else "C").copy(order="K")
@@ -300,7 +301,8 @@ def _read_member(zf, info, key, path, check):
 
 def _parse_entries(section, entries, path):
     if not isinstance(entries, list):
-        raise CheckpointError(f"{path}: header field {section!r} should be a list, got {type(entries).__name__}")
+        raise CheckpointError(f"{path}: header field {section!r} should be a list, got "
+                              f"{type(entries).__name__}")
     names = set()
     for e in entries:
         ok = (
@@ -406,7 +408,8 @@ def _load_zip(zf, path, expect):
     except ValueError as exc:
         raise CheckpointError(f"{path}: header is not valid JSON ({exc})") from exc
     if not isinstance(header, dict):
-        raise CheckpointError(f"{path}: header should be a JSON object, got {type(header).__name__}")
+        raise CheckpointError(
+            f"{path}: header should be a JSON object, got {type(header).__name__}")
 
     version = header.get("format_version")
     if type(version) is not int or version != FORMAT_VERSION:
@@ -453,7 +456,8 @@ def _load_zip(zf, path, expect):
 
             a = _read_member(zf, members[key], key, path, check)
             if _checksum(a) != e["sha256"]:
-                raise CheckpointError(f"{path}: checksum mismatch for array {key!r}; the file is corrupted")
+                raise CheckpointError(
+                    f"{path}: checksum mismatch for array {key!r}; the file is corrupted")
             arrays[e["name"]] = a
         out[prefix] = arrays
     return Checkpoint(

@@ -31,6 +31,9 @@ from .tasks import TASKS, get_task
 EXIT_INTERRUPTED = 130
 #: Exit codes of errors: bad arguments or input files, and failures while running.
 EXIT_USAGE, EXIT_RUNTIME = 2, 1
+#: The PNGs :func:`write_plots` may write into its folder.
+PLOT_NAMES = ("sequence.png", "training_curves.png", "generalisation.png", "summary.png",
+              "memory.png", "weightings.png", "erase_add.png")
 
 
 def _add_train(sub):
@@ -150,6 +153,7 @@ def _cmd_train(args, argv=None):
                                 "not exist"))
         out = args.out or os.path.dirname(os.path.abspath(args.resume))
         check_out_dir(out, resume=args.resume, overwrite=args.overwrite, names=names)
+        _check_plots_out(out, args)
         given = _given_train_options(sys.argv[1:] if argv is None else argv)
         result = train(resume=args.resume, out_dir=out, log_every=args.log_every,
                        overwrite=args.overwrite, **_train_settings(args, given | {"task"}))
@@ -158,11 +162,19 @@ def _cmd_train(args, argv=None):
     config.make_model()  # unknown task settings or sizes fail here, before anything is written
     out = args.out or os.path.join("runs", args.task)
     check_out_dir(out, overwrite=args.overwrite, names=names)
+    _check_plots_out(out, args)
     print(f"training {config.model} on {config.task}: {config.steps} updates of "
           f"{config.batch_size} sequences, {config.optimizer} lr {config.lr}, seed "
           f"{config.seed}; writing to {out}/", file=sys.stderr)
     result = train(config, out_dir=out, log_every=args.log_every, overwrite=args.overwrite)
     return _finish_training(result, out, args)
+
+
+def _check_plots_out(out, args):
+    """The plots written after training can be written (checked before training)."""
+    if not args.no_plots:
+        for name in PLOT_NAMES:
+            _check_png_out(os.path.join(out, name), "--out")
 
 
 def _finish_training(result, out, args):
@@ -210,9 +222,7 @@ def write_plots(model, task, out, *, history=None, lengths=None, seed=0, length=
     from .train import evaluate
 
     task = get_task(task) if isinstance(task, str) else task
-    names = ["sequence.png", "training_curves.png", "generalisation.png", "summary.png",
-             "memory.png", "weightings.png", "erase_add.png"]
-    for name in names:
+    for name in PLOT_NAMES:
         _check_png_out(os.path.join(out, name), "--out")
     written = []
     if history is not None and history.get("step"):

@@ -1,5 +1,4 @@
 """The command line never destroys a result and turns every failure into one line."""
-import os
 import signal
 import subprocess
 import sys
@@ -269,3 +268,13 @@ def test_stop_signals_leave_a_checkpoint_that_resumes_bit_for_bit(tmp_path, sign
     assert resumed.step == full.step == k + 2
     for name in full.model.params:
         np.testing.assert_array_equal(resumed.model.params[name], full.model.params[name])
+
+
+def test_train_checks_the_plot_paths_before_training(tmp_path, capsys, monkeypatch):
+    import ntm_numpy.train as train_module
+
+    monkeypatch.setattr(train_module, "train", lambda *a, **k: pytest.fail("trained"))
+    (tmp_path / "out" / "memory.png").mkdir(parents=True)
+    assert main(["train", "copy", "--steps", "2", "--batch-size", "2",
+                 "--out", str(tmp_path / "out")]) == EXIT_USAGE
+    one_line_error(capsys, "--out", "memory.png", "directory")
