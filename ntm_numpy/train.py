@@ -363,7 +363,8 @@ STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SI
 @contextlib.contextmanager
 def _deferred_signals():
     """Within the block, :data:`STOP_SIGNALS` only record the first one received; the
-    function yielded returns its number (or None).
+    function yielded returns its number (or None). A signal the process ignores (SIGHUP
+    under ``nohup``) stays ignored.
 
     Outside the main thread (where signal handlers cannot be installed) it does nothing
     and the function always returns None.
@@ -380,6 +381,8 @@ def _deferred_signals():
     previous = {}
     try:
         for signum in STOP_SIGNALS:
+            if signal.getsignal(signum) == signal.SIG_IGN:
+                continue  # ignored on purpose, e.g. SIGHUP under nohup: keep it ignored
             previous[signum] = signal.signal(signum, handler)
         yield lambda: state["signum"]
     finally:
@@ -414,7 +417,7 @@ def check_out_dir(out_dir, *, resume=None, overwrite=False, names=None):
         raise ValueError(f"{names['out_dir']}: the run's checkpoint would be {path!r}, "
                          "which is a directory")
     if os.path.exists(path) and not overwrite:
-        if resume is None or not os.path.samefile(resume, path):
+        if resume is None or not os.path.exists(resume) or not os.path.samefile(resume, path):
             raise ValueError(
                 f"{names['out_dir']}: {out_dir!r} already holds a run's checkpoint; continue "
                 f"it with {names['resume']} {path}, choose another directory, or pass "

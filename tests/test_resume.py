@@ -184,3 +184,21 @@ def test_a_diverged_run_stops_with_a_message_and_keeps_the_last_checkpoint(tmp_p
     assert "step 2" in msg  # the checkpoint kept
     assert ck.read_bytes() == before
     assert math.isfinite(float(ntm_numpy.load(ck).params["output_b"][0]))
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP on this platform")
+def test_an_ignored_sighup_stays_ignored(tmp_path):
+    """Under nohup, closing the terminal must not stop training."""
+    def hangup_at_two(step, history):
+        if step == 2:
+            os.kill(os.getpid(), signal.SIGHUP)
+            time.sleep(0.05)
+
+    old = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        result = train(steps=4, out_dir=tmp_path, stream=False, log_every=1,
+                       callback=hangup_at_two, **TINY)
+        assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, old)
+    assert result.step == 4 and not result.interrupted
