@@ -137,3 +137,65 @@ def solution_cell(name, func=None):
     head, sep, body = src.partition("(")
     assert head.startswith("def "), src
     return f"# EXERCISE: {name}_backward\ndef {name}_backward({body}".rstrip() + "\n"
+
+
+# ----------------------------------------------------------------------------------------
+# Forward passes (the forward exercises of ``check_forward`` and the notebooks)
+# ----------------------------------------------------------------------------------------
+def interpolation_forward(w_c, w_prev, g):
+    return g * w_c + (1.0 - g) * w_prev
+
+
+def read_forward(memory, w):
+    return np.einsum("bn,bnm->bm", w, memory)
+
+
+def write_forward(memory, w, e, a):
+    return memory * (1.0 - w[:, :, None] * e[:, None, :]) + w[:, :, None] * a[:, None, :]
+
+
+def cosine_similarity_forward(memory, key):
+    dot = np.einsum("bnm,bm->bn", memory, key)
+    mem_norm = np.sqrt(np.sum(memory**2, axis=2) + 1e-8)
+    key_norm = np.sqrt(np.sum(key**2, axis=1, keepdims=True) + 1e-8)
+    return dot / (mem_norm * key_norm)
+
+
+def content_weighting_forward(memory, key, beta):
+    z = beta * cosine_similarity_forward(memory, key)
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def shift_forward(w_g, s):
+    S = s.shape[1]
+    out = np.zeros_like(w_g)
+    for j in range(S):
+        out += s[:, j : j + 1] * np.roll(w_g, j - S // 2, axis=1)
+    return out
+
+
+def sharpen_forward(w, gamma):
+    p = (w / w.max(axis=1, keepdims=True)) ** gamma
+    return p / (p.sum(axis=1, keepdims=True) + 1e-12)
+
+
+def lstm_step_forward(x, h_prev, c_prev, Wx, Wh, b):
+    z = x @ Wx + h_prev @ Wh + b
+    H = h_prev.shape[1]
+    sig = 1.0 / (1.0 + np.exp(-z[:, : 3 * H]))
+    i, f, o = sig[:, :H], sig[:, H : 2 * H], sig[:, 2 * H :]
+    c = f * c_prev + i * np.tanh(z[:, 3 * H :])
+    return o * np.tanh(c), c
+
+
+FORWARD_SOLUTIONS = {
+    "read": read_forward,
+    "write": write_forward,
+    "cosine_similarity": cosine_similarity_forward,
+    "content_weighting": content_weighting_forward,
+    "interpolation": interpolation_forward,
+    "shift": shift_forward,
+    "sharpen": sharpen_forward,
+    "lstm_step": lstm_step_forward,
+}

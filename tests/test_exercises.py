@@ -34,7 +34,7 @@ NOTEBOOK = ROOT / "notebooks" / "04_gradient_checking.ipynb"
 # ----------------------------------------------------------------------------------------
 def test_exercise_list():
     assert EXERCISES == (
-        "read", "write", "cosine_similarity", "content_weighting", "interpolation",
+        "interpolation", "read", "write", "cosine_similarity", "content_weighting",
         "shift", "sharpen", "lstm_step",
     )
     assert set(sol.SOLUTIONS) == set(EXERCISES)
@@ -50,15 +50,26 @@ def test_reference_solution_passes(name):
     assert res.status == "pass" and res.wrong_inputs == [] and res.problems == {}
     assert list(res.rel_errors) == list(ex.get_exercise(name).input_names)
     assert all(0 <= e < 1e-7 for e in res.rel_errors.values()), res.rel_errors
+    n_edges = len(ex.get_exercise(name).edges)
+    assert n_edges >= 1
     assert re.fullmatch(
-        rf"{name}_backward: PASS \(max relative error [0-9.e+-]+\)", str(res)
+        rf"{name}_backward: PASS \(max relative error [0-9.e+-]+; 3 random trials, "
+        rf"{n_edges} edge cases\)", str(res)
     ), str(res)
     assert res.report() == str(res)
 
 
 @pytest.mark.parametrize("name", EXERCISES)
-def test_package_backward_passes(name):
-    assert check(name, ex.get_exercise(name).reference, trials=2).passed
+def test_package_backward_is_refused_and_not_exposed(name):
+    e = ex.get_exercise(name)
+    assert not hasattr(e, "reference")
+    package = ex._package_function(name, "backward")
+    res = check(name, package, trials=1)
+    assert res.status == "refused" and not res.passed
+    module = package.__module__.replace("ntm_numpy.", "")
+    assert str(res) == (f"{name}_backward: FAIL — refused — {name}_backward calls the "
+                        f"package's own {module}.{name}_backward; the exercise is to write "
+                        "it yourself")
 
 
 @pytest.mark.parametrize("name", EXERCISES)
@@ -94,7 +105,7 @@ def test_describe_and_cache_fields(name):
 
 def test_get_exercise_and_argument_errors():
     assert ex.get_exercise("read_backward").name == "read"
-    with pytest.raises(ValueError, match="expected one of 'read', 'write'"):
+    with pytest.raises(ValueError, match="expected one of 'interpolation', 'read', 'write'"):
         check("reed", sol.read_backward)
     with pytest.raises(ValueError, match="expected one of"):
         describe(3)
@@ -242,11 +253,11 @@ def test_wrong_solution_is_caught(name, wrong, bad):
     assert text.startswith(
         f"{name}_backward: FAIL — gradient of '{bad[0]}' is wrong (relative error "
     ), text
-    assert text.endswith(f"); {right} {verb} right"), text
+    assert res.summary().endswith(f"); {right} {verb} right"), text
 
 
 def test_report_wording_for_write():
-    text = str(check("write", write_no_erase_in_dw))
+    text = check("write", write_no_erase_in_dw).summary()
     assert re.fullmatch(
         r"write_backward: FAIL — gradient of 'w' is wrong \(relative error [0-9.e+-]+\); "
         r"'memory', 'e', 'a' are right",
@@ -262,14 +273,14 @@ def test_several_wrong_inputs_are_all_named():
     res = check("write", backward)
     assert res.wrong_inputs == ["w", "e"]
     assert "gradients of 'w', 'e' are wrong (relative errors " in str(res)
-    assert str(res).endswith("'memory', 'a' are right")
+    assert res.summary().endswith("'memory', 'a' are right")
 
 
 def test_wrong_shape_is_reported():
     res = check("interpolation", interpolation_dg_not_summed)
     assert res.wrong_inputs == ["g"] and np.isnan(res.rel_errors["g"])
     assert "gradient of 'g' has shape (2, 5), expected (2, 1) (the shape of g)" in str(res)
-    assert str(res).endswith("'w_c', 'w_prev' are right")
+    assert res.summary().endswith("'w_c', 'w_prev' are right")
 
 
 def test_failure_only_with_more_offsets_than_rows_names_the_case():
@@ -337,7 +348,7 @@ def test_none_and_nan_gradients():
     res = check("read", nan_memory)
     assert res.wrong_inputs == ["memory"]
     assert "gradient of 'memory' contains NaN or inf (40 of 40 entries)" in str(res)
-    assert str(res).endswith("'w' is right")
+    assert res.summary().endswith("'w' is right")
 
     res = check("read", lambda d, c: (sol.read_backward(d, c)[0], "oops"))
     assert res.wrong_inputs == ["w"] and "is not a numeric array (got str)" in str(res)
@@ -507,3 +518,212 @@ def test_notebook_with_a_wrong_solution_reports_fail(blank_nb):
     for name in EXERCISES:
         if name != "sharpen":
             assert "PASS" in out[name], out[name]
+
+
+# ----------------------------------------------------------------------------------------
+# (e) the stricter checker: edge cases, dtypes, diagnosis, refusal, forwards, hints
+# ----------------------------------------------------------------------------------------
+def sharpen_unguarded_log(dout, cache):
+    """Right on strictly positive w; NaN where w has exact zeros (log 0)."""
+    w, gamma, scale, scaled, powered, total, out = cache
+    dp = (dout - np.sum(dout * out, axis=1, keepdims=True)) / total
+    dw = dp * gamma * scaled ** (gamma - 1.0) / scale
+    return dw, np.sum(dp * powered * np.log(scaled), axis=1, keepdims=True)
+
+
+def cosine_unsmoothed_norm(dK, cache):
+    """Uses the plain norm |u| in the second term: NaN at a zero memory row."""
+    memory, key, mem_norm, key_norm, K = cache
+    dmemory, dkey = sol.cosine_similarity_backward(dK, cache)
+    plain = np.linalg.norm(memory, axis=2)
+    u_hat = memory / plain[:, :, None]  # 0/0 at a zero row
+    dmemory = (dK / (mem_norm * key_norm))[:, :, None] * key[:, None, :] \
+        - (dK * K / mem_norm)[:, :, None] * u_hat / mem_norm[:, :, None] * plain[:, :, None]
+    return dmemory, dkey
+
+
+def interpolation_divides_by_g(dw_g, cache):
+    """Recovers w_c from w_g: fine for 0 < g < 1, inf at g = 0."""
+    w_c, w_prev, g = cache
+    dw_c, dw_prev, _ = sol.interpolation_backward(dw_g, cache)
+    w_g = g * w_c + (1 - g) * w_prev
+    dg = np.sum(dw_g * (w_g - w_prev) / g, axis=1, keepdims=True)
+    return dw_c, dw_prev, dg
+
+
+def lstm_divides_by_c_prev(dout, cache):
+    """Forms dc_prev as dc * (f c_prev) / c_prev: NaN on the first step (c_prev = 0)."""
+    grads = list(sol.lstm_step_backward(dout, cache))
+    c_prev = cache.gates.c_prev
+    f = cache.gates.f
+    grads[2] = grads[2] / f * (f * c_prev) / c_prev
+    return tuple(grads)
+
+
+EDGE_ONLY = [
+    ("sharpen", sharpen_unguarded_log, "gamma", "exact zeros in w, gamma = 2"),
+    ("cosine_similarity", cosine_unsmoothed_norm, "memory", "a zero memory row"),
+    ("interpolation", interpolation_divides_by_g, "g", "g at exactly 0 and 1"),
+    ("lstm_step", lstm_divides_by_c_prev, "c_prev", "the first step: h_prev = c_prev = 0"),
+]
+
+
+@pytest.mark.parametrize("name, wrong, bad, edge", EDGE_ONLY, ids=[w[1].__name__ for w in EDGE_ONLY])
+def test_edge_case_only_bugs_fail_and_name_the_edge(name, wrong, bad, edge):
+    assert check(name, wrong, edges=False).passed  # right on generic inputs
+    res = check(name, wrong)
+    assert res.status == "fail" and bad in res.wrong_inputs, str(res)
+    assert res.edge == edge
+    assert f"(right on generic inputs, wrong on the edge case: {edge})" in str(res)
+
+
+def test_sharpen_unguarded_log_is_nan_on_the_docs_example():
+    # gradients.md's own example, [0, .5, .5, 0]
+    from ntm_numpy.addressing import sharpen_forward
+    _, cache = sharpen_forward(np.array([[0.0, 0.5, 0.5, 0.0]]), np.array([[2.0]]))
+    with np.errstate(all="ignore"):
+        _, dgamma = sharpen_unguarded_log(np.array([[1.0, -2.0, 0.5, 3.0]]), cache)
+    assert np.isnan(dgamma).all()
+    assert check("sharpen", sol.sharpen_backward).passed
+
+
+@pytest.mark.parametrize("dtype, words", [
+    (complex, "is complex (complex128)"), (np.int64, "has the integer dtype int64"),
+    (object, "has dtype object"),
+])
+def test_non_real_float_gradients_are_wrong(dtype, words):
+    def backward(dr, cache):
+        dmemory, dw = sol.read_backward(dr, cache)
+        return dmemory, dw.astype(dtype)
+
+    res = check("read", backward)
+    assert not res.passed and res.wrong_inputs == ["w"], str(res)
+    assert f"gradient of 'w' {words}" in str(res)
+
+
+def test_complex_gradient_with_zero_imaginary_part_is_still_wrong():
+    res = check("interpolation", lambda d, c: tuple(
+        np.asarray(x, dtype=complex) for x in sol.interpolation_backward(d, c)))
+    assert res.wrong_inputs == ["w_c", "w_prev", "g"]
+
+
+def test_known_shapes_are_diagnosed():
+    rng = np.random.default_rng(0)
+    n = rng.standard_normal((3, 5))
+    assert "sign is flipped" in ex.known_shape(-n, n)
+    assert "constant factor: about 0.5 " in ex.known_shape(0.5 * n, n)
+    assert "rolled by +1 along axis 1" in ex.known_shape(np.roll(n, 1, axis=1), n)
+    assert "rolled by -1 along axis 0" in ex.known_shape(np.roll(n, -1, axis=0), n)
+    sq = rng.standard_normal((2, 4, 4))
+    assert "transposed" in ex.known_shape(np.swapaxes(sq, 1, 2), sq)
+    assert "transposed" in ex.known_shape(n.T, n)  # a shape mismatch
+    assert ex.known_shape(n + rng.standard_normal(n.shape), n) == ""
+
+
+def shift_rolled_wrong_way(dw_s, cache):
+    gathered, s, back_index = cache
+    dw_g, ds = sol.shift_backward(dw_s, cache)
+    return np.roll(dw_g, 1, axis=1), ds
+
+
+def test_failure_report_has_table_and_hint():
+    res = check("read", read_wrong_sign)
+    assert res.hints == {"w": "the sign is flipped (it equals minus the right gradient)"}
+    lines = str(res).splitlines()
+    assert lines[0] == res.summary()
+    assert lines[1] == "  hint for dw: the sign is flipped (it equals minus the right gradient)"
+    assert lines[2] == "  dw, the entries that differ most:"
+    assert lines[3].split() == ["index", "analytic", "numerical", "difference"]
+    # each row: index, analytic, numerical, difference; analytic == -numerical here
+    row = lines[4].split(")")[1].split()
+    a, num, diff = map(float, row)
+    assert np.isclose(a, -num, rtol=1e-4) and np.isclose(diff, a - num, rtol=1e-2)
+    assert lines[-1].strip() == "(10 of 10 entries differ)"
+    res = check("interpolation", lambda d, c: (3 * sol.interpolation_backward(d, c)[0],
+                                               *sol.interpolation_backward(d, c)[1:]))
+    assert "constant factor: about 3 times" in res.hints["w_c"]
+
+
+def test_rolled_by_one_is_diagnosed_in_a_check():
+    res = check("shift", shift_rolled_wrong_way)
+    assert res.wrong_inputs == ["w_g"]
+    assert "rolled by +1 along axis 1" in res.hints["w_g"]
+
+
+def test_refused_however_the_package_backward_is_reached():
+    from ntm_numpy import addressing
+    from ntm_numpy.addressing import shift_backward as imported
+
+    def via_module(dw_s, cache):
+        return addressing.shift_backward(dw_s, cache)
+
+    def via_name(dw_s, cache):
+        return imported(dw_s, cache)
+
+    def helper(dw_s, cache):
+        return imported(dw_s, cache)
+
+    def via_helper(dw_s, cache):
+        return helper(dw_s, cache)
+
+    for func in (via_module, via_name, via_helper, imported):
+        res = check("shift", func)
+        assert res.status == "refused", (func, str(res))
+        assert "calls the package's own addressing.shift_backward" in str(res)
+    # the package function is restored afterwards
+    assert addressing.shift_backward is imported
+    # calling the package's backward of *another* exercise is allowed
+    def content(dw_c, cache):
+        cos_cache, beta, w = cache
+        dz = w * (dw_c - np.sum(w * dw_c, axis=1, keepdims=True))
+        dmemory, dkey = addressing.cosine_similarity_backward(dz * beta, cos_cache)
+        return dmemory, dkey, np.sum(dz * cos_cache.K, axis=1, keepdims=True)
+
+    assert check("content_weighting", content).passed
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_forward_exercises(name):
+    res = ex.check_forward(name, sol.FORWARD_SOLUTIONS[name])
+    assert res.passed, str(res)
+    assert str(res).startswith(f"{name}_forward: PASS (max relative error ")
+    package = ex._package_function(name, "forward")
+    refused = ex.check_forward(name, lambda *a: package(*a)[0])
+    assert refused.status == "refused" and "calls the package's own" in str(refused)
+
+
+def test_forward_exercise_failures():
+    def blank(w_g, s):
+        raise NotImplementedError
+
+    assert str(ex.check_forward("shift", blank)).startswith("shift_forward: not implemented")
+
+    def wrong_direction(w_g, s):
+        return sol.shift_forward(w_g, s[:, ::-1])
+
+    res = ex.check_forward("shift", wrong_direction)
+    assert res.status == "fail" and "w_s is wrong (relative error" in str(res)
+    assert "yours" in str(res) and "package" in str(res)
+
+    def with_cache(memory, w):
+        return sol.read_forward(memory, w), None
+
+    assert "no cache" in str(ex.check_forward("read", with_cache))
+
+    def sharpen_no_scale(w, gamma):  # underflows nowhere here, but NaN at an all-zero max?
+        p = w ** gamma
+        return p / p.sum(axis=1, keepdims=True)
+
+    assert ex.check_forward("sharpen", sharpen_no_scale).passed
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_hints_are_tiered_and_hold_no_code(name):
+    h1, h2 = ex.hint(name, 1), ex.hint(name, 2)
+    assert h1.startswith(f"{name}_backward, hint 1: Where to look:")
+    assert h2.startswith(f"{name}_backward, hint 2: Shape of the answer:")
+    for text in (h1, h2):
+        # no gradient formulas (d<name> = ...) and no code
+        assert not re.search(r"\bd\w+\s*=|\\bar|\bnp\.|\w\(.*\)\s*\*", text), text
+    with pytest.raises(ValueError, match="level"):
+        ex.hint(name, 3)
