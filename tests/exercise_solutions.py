@@ -199,3 +199,45 @@ FORWARD_SOLUTIONS = {
     "sharpen": sharpen_forward,
     "lstm_step": lstm_step_forward,
 }
+
+
+# ----------------------------------------------------------------------------------------
+# The capstone (notebooks/08_capstone_bptt.ipynb): the two ops notebook 04 does not have
+# ----------------------------------------------------------------------------------------
+def lstm_gates_backward(dout, cache):
+    dh, dc = dout
+    c_prev, i, f, o, g, tanh_c = cache
+    dc_total = dc + dh * o * (1.0 - tanh_c**2)
+    do = dh * tanh_c
+    di, df, dg = dc_total * g, dc_total * c_prev, dc_total * i
+    dz = np.hstack([di * i * (1 - i), df * f * (1 - f), do * o * (1 - o), dg * (1 - g**2)])
+    return dz, dc_total * f
+
+
+def head_params_backward(dparams, cache):
+    raw, p, M, S, write = cache
+    # raw columns: key (M), beta, g, s (S), gamma; key = tanh, beta = softplus,
+    # g = sigmoid, s = softmax, gamma = 1 + softplus; softplus' = sigmoid
+    sig = 1.0 / (1.0 + np.exp(-raw))
+    dkey = dparams.key * (1.0 - p.key**2)
+    dbeta = dparams.beta * sig[:, M : M + 1]
+    dg = dparams.g * p.g * (1.0 - p.g)
+    ds = p.s * (dparams.s - np.sum(dparams.s * p.s, axis=1, keepdims=True))
+    dgamma = dparams.gamma * sig[:, M + 2 + S : M + 3 + S]
+    parts = [dkey, dbeta, dg, ds, dgamma]
+    if write:
+        parts += [dparams.erase * p.erase * (1.0 - p.erase), dparams.add * (1.0 - p.add**2)]
+    return np.hstack(parts), None, None, None
+
+
+#: The capstone's ops, by the names of ``model.ops``.
+CAPSTONE_SOLUTIONS = {
+    "interpolation_backward": interpolation_backward,
+    "read_backward": read_backward,
+    "write_backward": write_backward,
+    "content_weighting_backward": content_weighting_backward,
+    "shift_backward": shift_backward,
+    "sharpen_backward": sharpen_backward,
+    "lstm_gates_backward": lstm_gates_backward,
+    "head_params_backward": head_params_backward,
+}
