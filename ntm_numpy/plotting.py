@@ -263,7 +263,7 @@ def _set_count_scale(ax, values):
 
 # --------------------------------------------------------------------------- memory
 @_quiet_fp
-def plot_memory(trace, steps=None, batch_index=0):
+def plot_memory(trace, steps=None, batch_index=0, rows=None):
     """Memory contents (rows x width) at chosen steps, one heat map per step.
 
     Parameters
@@ -273,13 +273,18 @@ def plot_memory(trace, steps=None, batch_index=0):
         Indices into ``trace.memory``: 0 is the memory before step 0, ``s`` the memory
         after step ``s - 1``. Default: up to 6 evenly spaced indices including 0 and T.
     batch_index : int in ``[0, B)``
+    rows : None, ``"used"`` or ``(first, last)``
+        None draws all N rows and marks the rows in use (those that differ from the
+        initial memory at a shown step) with a bar left of each map; ``"used"`` crops
+        to the rows in use (one row of margin each side); ``(first, last)`` crops to
+        those rows, inclusive.
 
     Returns
     -------
     Figure
-        A grid of up to 3 columns of (N x M) heat maps (memory row on y, column on x),
-        sharing one diverging colour scale centred at 0 (+-max |value| over the shown
-        steps) and one colour bar. Unused grid cells are removed.
+        A grid of up to 3 columns of (rows x M) heat maps (memory row on y, column on
+        x), sharing one diverging colour scale centred at 0 (+-max |value| over the
+        shown steps and rows) and one colour bar. Unused grid cells are removed.
 
     Paper
     -----
@@ -303,6 +308,19 @@ def plot_memory(trace, steps=None, batch_index=0):
         steps = [_check_index("steps", s, d.T + 1, "memory index, 0 = initial") for s in steps]
     steps = [int(s) for s in steps]
     data = trace.memory[steps, b]  # (n, N, M)
+    changed = np.abs(data - trace.memory[0, b]).max(axis=(0, 2))  # (N,) vs the initial memory
+    used = np.flatnonzero(changed > 1e-3 * max(float(np.abs(data).max()), 1e-12))
+    if rows is None or (isinstance(rows, str) and rows == "used"):
+        lo, hi = (0, d.N - 1) if (rows is None or used.size == 0) else (
+            max(int(used[0]) - 1, 0), min(int(used[-1]) + 1, d.N - 1))
+    else:
+        try:
+            lo, hi = (int(r) for r in rows)
+        except (TypeError, ValueError):
+            raise ValueError(f"rows: expected None, 'used' or (first, last), got {rows!r}") from None
+        if not 0 <= lo <= hi < d.N:
+            raise ValueError(f"rows: expected 0 <= first <= last < {d.N}, got {rows!r}")
+    data = data[:, lo : hi + 1]
     lim = _symmetric_limit(data)
     n = len(steps)
     ncols = min(3, n)
@@ -311,23 +329,32 @@ def plot_memory(trace, steps=None, batch_index=0):
     ph = _clip(0.03 * d.N + 1.6, 2.2, 4.5)
     fig = _new_figure(pw * ncols + 1.0, ph * nrows + 0.6)
     axes = fig.subplots(nrows, ncols, squeeze=False)
-    used = []
+    shown = []
+    extent = (-0.5, d.M - 0.5, hi + 0.5, lo - 0.5)
     for i, ax in enumerate(axes.flat):
         if i >= n:
             ax.remove()
             continue
         s = steps[i]
         im = ax.imshow(data[i], aspect="auto", interpolation="nearest", cmap=_CMAP_SIGNED,
-                       vmin=-lim, vmax=lim, origin="upper")
+                       vmin=-lim, vmax=lim, origin="upper", extent=extent)
+        if rows is None and used.size:  # mark the rows in use, left of the map
+            ax.set_xlim(-1.5, d.M - 0.5)
+            ax.bar(np.full(used.size, -1.1), 1.0, bottom=used - 0.5, width=0.5,
+                   color="#dd8452", linewidth=0,
+                   label="rows in use" if i == 0 else None)
+            if i == 0:
+                ax.legend(loc="lower right", fontsize=7, framealpha=0.85)
         ax.set_title("initial memory (index 0)" if s == 0 else
                      f"after step {s - 1} (index {s})", fontsize=10)
         ax.set_xlabel("memory column")
         ax.set_ylabel("memory row")
         ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
         ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
-        used.append(ax)
-    fig.colorbar(im, ax=used, label="memory value")
-    fig.suptitle(f"Memory contents (N={d.N} rows x M={d.M} columns), sequence {b}")
+        shown.append(ax)
+    fig.colorbar(im, ax=shown, label="memory value")
+    span = "" if (lo, hi) == (0, d.N - 1) else f", rows {lo}-{hi} shown"
+    fig.suptitle(f"Memory contents (N={d.N} rows x M={d.M} columns{span}), sequence {b}")
     return fig
 
 
@@ -647,6 +674,15 @@ def plot_sequence(x, y, logits=None, mask=None, batch_index=0, show_errors=True)
             ax.tick_params(labelbottom=False)
     if wrong is not None and show_errors:
         _mark_errors(axes[2], wrong)
+    if mask is not None:  # shade the steps that carry no target on the target and output
+        free = np.asarray(mask[:, b]) == 0
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], free.astype(int), [0]])))
+        for ax in axes[1 : 3 if logits is not None else 2]:
+            for start, stop in zip(edges[::2], edges[1::2]):
+                ax.axvspan(start - 0.5, stop - 0.5, facecolor="0.55", alpha=0.55,
+                           hatch="//", edgecolor="0.35", linewidth=0, zorder=3)
+        if free.any():
+            axes[1].set_title(axes[1].get_title() + " (hatched: steps with no target)")
     fig.colorbar(im, ax=list(axes), label="bit value / probability")
     fig.suptitle(f"Sequence {b}: input, target and output")
     return fig

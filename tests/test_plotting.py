@@ -191,7 +191,7 @@ def test_plot_sequence(run, tmp_path):
     render(fig, tmp_path, "sequence")
     ps = panels(fig)
     assert len(ps) == 4 and len(colourbars(fig)) == 1
-    assert ps[0].get_title() == "input x" and ps[1].get_title() == "target y"
+    assert ps[0].get_title() == "input x" and ps[1].get_title().startswith("target y")
     assert ps[3].get_title().startswith("mask")
     n_err = int(bit_errors_per_sequence(logits, y, mask)[1])
     assert ps[2].get_title().startswith(f"output $\\sigma$(logits): {n_err} bit errors")
@@ -364,3 +364,50 @@ def test_bad_arguments_raise_value_error_naming_the_argument(run, history):
         msg = str(info.value)
         assert msg.startswith(name + ":"), (name, msg)
         assert "expected" in msg and "got" in msg, msg
+
+
+def test_plot_sequence_shades_the_steps_without_target(run):
+    from matplotlib.patches import Rectangle
+
+    fig = plot_sequence(run["x"], run["y"], run["logits"], run["mask"])
+    free = np.flatnonzero(run["mask"][:, 0] == 0)  # the input steps and the delimiter
+    assert free.size == LENGTH + 1
+    for ax in fig.axes[1:3]:  # target and output strips
+        spans = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_hatch() == "//"]
+        assert len(spans) == 1
+        x0, w = spans[0].get_x(), spans[0].get_width()
+        assert (x0, x0 + w) == (free[0] - 0.5, free[-1] + 0.5)
+    assert "hatched: steps with no target" in fig.axes[1].get_title()
+    unshaded = [p for p in fig.axes[0].patches if p.get_hatch() == "//"]
+    assert not unshaded  # the input strip is not shaded
+    # no mask: nothing shaded
+    fig = plot_sequence(run["x"], run["y"], run["logits"])
+    assert not any(p.get_hatch() == "//" for ax in fig.axes for p in ax.patches)
+
+
+def test_plot_memory_marks_or_crops_the_rows_in_use():
+    from ntm_numpy.model import Trace
+
+    from ntm_numpy import load_pretrained
+
+    model = load_pretrained("copy")  # a trained write head: one row per step
+    x, _, _ = copy_batch(np.random.default_rng(0), 1, min_length=3, max_length=3)
+    trace = model.forward(x)[1].trace()
+    assert isinstance(trace, Trace)
+    changed = np.abs(trace.memory[-1, 0] - trace.memory[0, 0]).max(axis=1)
+    used = np.flatnonzero(changed > 1e-3 * np.abs(trace.memory[-1, 0]).max())
+    assert 0 < used.size < 30
+    T = trace.memory.shape[0] - 1
+    fig = plot_memory(trace, steps=[0, T])
+    bars = [p for p in fig.axes[0].patches if p.get_facecolor()[:3] != (1, 1, 1)]
+    marked = sorted(int(round(p.get_y() + 0.5)) for p in bars)
+    assert marked == list(used)
+    fig = plot_memory(trace, steps=[0, T], rows="used")
+    lo, hi = max(used[0] - 1, 0), min(used[-1] + 1, 127)
+    assert fig.axes[0].get_images()[0].get_array().shape == (hi - lo + 1, 20)
+    assert f"rows {lo}-{hi} shown" in fig._suptitle.get_text()
+    fig = plot_memory(trace, steps=[T], rows=(2, 5))
+    assert fig.axes[0].get_images()[0].get_array().shape == (4, 20)
+    for bad in ("all", (5, 2), (0, 128), 3):
+        with pytest.raises(ValueError, match="rows"):
+            plot_memory(trace, rows=bad)
