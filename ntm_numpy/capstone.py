@@ -21,7 +21,8 @@ The ops, with the signatures of the package's functions of the same name:
 
 =========================== ==================================================
 ``lstm_gates_backward``     ``((dh, dc), LSTMGatesCache) -> (dz, dc_prev)``
-``head_params_backward``    ``(HeadParams of gradients, HeadParamsCache) -> (draw, None, None, None)``
+``head_params_backward``    ``(HeadParams of gradients, HeadParamsCache)``
+                            ``-> (draw, None, None, None)``
 ``content_weighting_backward`` ``(dw_c, ContentCache) -> (dmemory, dkey, dbeta)``
 ``interpolation_backward``  ``(dw_g, InterpolationCache) -> (dw_c, dw_prev, dg)``
 ``shift_backward``          ``(dw_s, ShiftCache) -> (dw_g, ds)``
@@ -444,6 +445,7 @@ def plot_memory_and_gradient(model, length=None, seed=5):
 
     Returns a matplotlib Figure.
     """
+    from matplotlib.colors import LogNorm
     from matplotlib.figure import Figure
 
     task = copy_task()
@@ -460,9 +462,14 @@ def plot_memory_and_gradient(model, length=None, seed=5):
     T = x.shape[0]
     fig = Figure(figsize=(9, 3.4), layout="constrained")
     axes = fig.subplots(1, 2)
-    for ax, data, title, cmap in ((axes[0], mem, "memory: |M_t(i)|", "viridis"),
-                                  (axes[1], grad, "gradient: |dL/dM_t(i)|", "magma")):
-        im = ax.imshow(data, aspect="auto", cmap=cmap, origin="upper")
+    top = float(grad.max()) if grad.max() > 0 else 1.0
+    norms = (None, LogNorm(vmin=top * 1e-6, vmax=top))
+    for ax, data, title, cmap, norm in (
+            (axes[0], mem, "memory: |M_t(i)|", "viridis", norms[0]),
+            (axes[1], np.maximum(grad, top * 1e-6), "gradient: |dL/dM_t(i)| (log scale)",
+             "magma", norms[1])):
+        im = ax.imshow(data, aspect="auto", cmap=cmap, origin="upper", norm=norm,
+                       interpolation="nearest")
         ax.plot(np.arange(T), rows, "w.", ms=4, label="write head's row")
         ax.axvspan(L + 0.5, T - 0.5, color="white", alpha=0.12, lw=0)
         ax.set(title=title, xlabel="step t (output steps shaded)", ylabel="row i")

@@ -401,6 +401,39 @@ def _cmd_export(args):
     return 0
 
 
+# ---- course: the student and instructor editions (ntm_numpy.course) ----
+def _add_course(sub):
+    p = sub.add_parser("course", help="write the course's student or instructor edition",
+                       description="Write the course notebooks for handing out: the student "
+                       "edition (blanks, no solutions) or the instructor edition (reference "
+                       "solutions and hidden tests between nbgrader markers).")
+    p.add_argument("edition", choices=["student-edition", "instructor-edition"])
+    p.add_argument("out", help="folder to write into (created if missing)")
+    p.add_argument("--notebooks", default=None,
+                   help="folder of the course notebooks (default: the repository's notebooks/)")
+    p.add_argument("--solutions", default=None,
+                   help="reference solutions file, instructor edition only (default: the "
+                   "repository's tests/exercise_solutions.py)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace notebooks of the same name already in the folder")
+
+
+def _cmd_course(args):
+    from . import course
+
+    if args.edition == "student-edition":
+        if args.solutions is not None:
+            raise ValueError("--solutions: the student edition holds no solutions")
+        written = course.write_student_edition(args.out, args.notebooks,
+                                               overwrite=args.overwrite)
+    else:
+        written = course.write_instructor_edition(args.out, args.notebooks, args.solutions,
+                                                  overwrite=args.overwrite)
+    books = [p for p in written if p.suffix == ".ipynb"]
+    print(f"{args.edition.replace('-', ' ')}: {len(books)} notebooks written to {args.out}")
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="ntm-numpy", description=__doc__.split("\n")[0])
     parser.add_argument("--debug", action="store_true",
@@ -410,6 +443,7 @@ def build_parser():
     _add_evaluate(sub)
     _add_plot(sub)
     _add_export(sub)
+    _add_course(sub)
     return parser
 
 
@@ -437,7 +471,8 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     commands = {"train": lambda: _cmd_train(args, argv), "evaluate": lambda: _cmd_evaluate(args),
-                "export": lambda: _cmd_export(args), "plot": lambda: _cmd_plot(args)}
+                "export": lambda: _cmd_export(args), "plot": lambda: _cmd_plot(args),
+                "course": lambda: _cmd_course(args)}
     from .train import TrainingDiverged
 
     try:

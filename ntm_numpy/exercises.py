@@ -295,52 +295,52 @@ _W_CASES = ({"B": 2, "N": 5}, {"B": 3, "N": 4}, {"B": 1, "N": 7})
 
 _HINTS = {
     "interpolation": (
-        "Where to look: docs/gradients.md, section 'Interpolation, eq (7)'. The output is "
-        "linear in each of w_c and w_prev; g is one number per batch entry.",
+        "Where to look: eq (7) and the cache (w_c, w_prev, g). The output is linear in each "
+        "of w_c and w_prev; g is one number per batch entry, shared by the N rows.",
         "Shape of the answer: dw_c and dw_prev are dw_g scaled entry by entry (no sums); "
         "dg is a sum over the N rows of dw_g times something from the cache, kept (B, 1).",
     ),
     "read": (
-        "Where to look: docs/gradients.md, section 'Read, eq (2)'. r is a weighted sum of "
-        "rows: write r(m) with indices and differentiate one term.",
+        "Where to look: eq (2). r is a weighted sum of rows: write one entry r(m) with its "
+        "indices and differentiate it with respect to one M(i, m') and one w(i).",
         "Shape of the answer: dmemory is an outer product (one factor per row, one per "
         "column); dw is a product of the memory with the upstream gradient, summed over M.",
     ),
     "write": (
-        "Where to look: docs/gradients.md, section 'Write, eqs (3)-(4)'. Name the gradient "
-        "reaching keep = 1 - w e first; w appears in two terms.",
+        "Where to look: eqs (3)-(4) and the cached keep. Name the gradient reaching keep "
+        "first; w appears in two terms, the erase and the add.",
         "Shape of the answer: dmemory has the shape of the memory and needs no sum; dw sums "
         "over M two contributions (erase and add); de and da sum over the N rows.",
     ),
     "cosine_similarity": (
-        "Where to look: docs/gradients.md, section 'Cosine similarity, eq (6)': the "
-        "derivative of a smoothed norm, then the quotient rule.",
+        "Where to look: eq (6), the cached norms. Differentiate a smoothed norm "
+        "sqrt(x.x + eps) first, then use the quotient rule.",
         "Shape of the answer: each row's gradient is a combination of two vectors, the key "
         "and the row itself; the key's gradient sums the rows' contributions (two terms).",
     ),
     "content_weighting": (
-        "Where to look: docs/gradients.md, section 'Content weighting, eq (5)': a softmax "
-        "of z = beta K, then your cosine backward (you may call it).",
+        "Where to look: eq (5): a softmax of z = beta K over the rows, then your cosine "
+        "backward (you may call your own).",
         "Shape of the answer: a softmax's backward is a Jacobian-vector product that never "
         "forms the N x N Jacobian; dbeta sums over rows, kept (B, 1).",
     ),
     "shift": (
-        "Where to look: docs/gradients.md, section 'Shift, eq (8)'. Each column of the "
-        "index table is a rotation of the rows; what undoes a rotation?",
+        "Where to look: eq (8) and the cache's two index tables. Each column of the index "
+        "table is a rotation of the rows; what undoes a rotation?",
         "Shape of the answer: ds is one product of dw_s with `gathered`; dw_g is dw_s "
         "rotated back (use back_index or a loop over offsets) and weighted by s. With "
         "S > N, offsets landing on the same row must add up.",
     ),
     "sharpen": (
-        "Where to look: docs/gradients.md, section 'Sharpening, eq (9)': three stages, "
-        "normalisation, power, scaling. Think about entries of w that are exactly 0.",
+        "Where to look: eq (9) and the cache: three stages, scaling, power, normalisation. "
+        "Think about entries of w that are exactly 0.",
         "Shape of the answer: the normalisation gives the same kind of product as a "
         "softmax's backward; the power has two derivatives, one for u and one for gamma "
         "(that one contains a log: what is its value at u = 0?); the scale acts as a constant.",
     ),
     "lstm_step": (
-        "Where to look: docs/gradients.md, sections 'LSTM gates' and 'The affine layer'. "
-        "The cell state receives gradient from two places.",
+        "Where to look: the step's equations in describe('lstm_step'). The cell state "
+        "receives gradient from two places: the next step and h.",
         "Shape of the answer: go backward through h = o tanh(c), then c = f c_prev + i g, "
         "then the four gate non-linearities (stacked i, f, o, g), then an affine map whose "
         "weight gradients are products with the inputs and whose bias sums over the batch.",

@@ -317,7 +317,8 @@ def plot_memory(trace, steps=None, batch_index=0, rows=None):
         try:
             lo, hi = (int(r) for r in rows)
         except (TypeError, ValueError):
-            raise ValueError(f"rows: expected None, 'used' or (first, last), got {rows!r}") from None
+            raise ValueError(
+                f"rows: expected None, 'used' or (first, last), got {rows!r}") from None
         if not 0 <= lo <= hi < d.N:
             raise ValueError(f"rows: expected 0 <= first <= last < {d.N}, got {rows!r}")
     data = data[:, lo : hi + 1]

@@ -241,3 +241,51 @@ CAPSTONE_SOLUTIONS = {
     "lstm_gates_backward": lstm_gates_backward,
     "head_params_backward": head_params_backward,
 }
+
+
+# ----------------------------------------------------------------------------------------
+# The checked questions (ntm_numpy.questions): for each, the variable the answer cell
+# assigns and the line the instructor edition puts there, or, for the forward
+# exercises, None: the function of that name below (or in FORWARD_SOLUTIONS) is its body.
+# ----------------------------------------------------------------------------------------
+def bit_errors_per_sequence(logits, y, mask):
+    wrong = (logits > 0) != (y > 0.5)
+    return np.sum(wrong * mask[:, :, None], axis=(0, 2)).astype(float)
+
+
+def loss(logits, y, mask):
+    bce = np.maximum(logits, 0) - logits * y + np.log1p(np.exp(-np.abs(logits)))
+    return float(np.sum(bce * mask[:, :, None]) / logits.shape[1])
+
+
+#: qid -> (variable or function name, answer-cell source)
+ANSWERS = {
+    "01.1": ("bits_to_hold", "bits_to_hold = 8 * 20"),
+    "01.2": ("T_120", "T_120 = 2 * 120 + 1"),
+    "02.1": ("read_forward", None),
+    "02.2": ("write_forward", None),
+    "03.1": ("shift_forward", None),
+    "03.2": ("sharpen_forward", None),
+    "05.1": ("bit_errors_per_sequence", None),
+    "05.2": ("loss", None),
+    "06.1": ("write_row_at_0", "write_row_at_0 = int(trace.write_weights[0, 0, 0].argmax())"),
+    "06.2": ("usual_write_shift", "usual_write_shift = int(np.bincount(write_shift[:L] + 1)"
+                                  ".argmax()) - 1"),
+    "07.1": ("T_repeat", "T_repeat = 5 + 1 + 4 * 5 + 1"),
+    "07.2": ("T_recall", "T_recall = 6 * (1 + 3) + 1 + 3 + 1 + 3"),
+    "08.1": ("zero_at_last_step", 'zero_at_last_step = {"memory", "weighting", "cell"}'),
+    "08.2": ("write_backward_calls", "write_backward_calls = 2 * 4 + 1"),
+}
+
+_FUNCTIONS = {"bit_errors_per_sequence": bit_errors_per_sequence, "loss": loss,
+              **{f.__name__: f for f in FORWARD_SOLUTIONS.values()}}
+
+
+def capstone_cell(op, func=None):
+    """The source of the capstone's exercise cell for ``op`` (e.g. "write_backward")
+    holding ``func`` (default: the reference solution), renamed to ``op``."""
+    func = CAPSTONE_SOLUTIONS[op] if func is None else func
+    src = textwrap.dedent(inspect.getsource(func))
+    head, sep, body = src.partition("(")
+    assert head.startswith("def "), src
+    return f"# EXERCISE: {op}\ndef {op}({body}".rstrip() + "\n"

@@ -481,7 +481,18 @@ def test_notebook_is_shipped_blank_and_well_formed(blank_nb):
     text = "\n".join(c.source for c in blank_nb.cells if c.cell_type == "markdown")
     for eq in ("eq (2)", "eqs (3)-(4)", "eq (6)", "eq (5)", "eq (7)", "eq (8)", "eq (9)"):
         assert eq in text
-    assert "plt." in "\n".join(c.source for c in code_cells)
+    # tiered hints only: no derivation hints in the markdown
+    assert "*Hints.*" not in text
+    for formula in ("\\bar z_i = w_i", "\\frac{\\partial K_i}{\\partial u}",
+                    "\\bar c = \\bar c_{\\text{next}}", "\\bar g = \\sum_i"):
+        assert formula not in text, formula
+    for name in EXERCISES:
+        assert f'`print(hint("{name}", 1))`' in text
+    # tagged for nbgrader: exercise cells are solution cells, check cells locked tests
+    for name, cell in cells.items():
+        assert cell.metadata["nbgrader"]["solution"] is True
+        assert cell.metadata["nbgrader"]["grade_id"] == f"{name}_backward"
+    assert "display(fig)" in "\n".join(c.source for c in code_cells)  # the figure is shown
 
 
 def test_blank_notebook_executes_and_reports_not_implemented(blank_nb):
@@ -495,6 +506,9 @@ def test_blank_notebook_executes_and_reports_not_implemented(blank_nb):
     demo = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
                    for o in c.outputs)
     assert "check(upstream='ones'):   shift_backward: PASS" in demo
+    # the step-sweep figure appears in the executed notebook
+    assert any("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code"
+               for o in c.outputs)
     assert "shift_backward: FAIL — gradient of 'w_g' is wrong" in demo
 
 
@@ -568,7 +582,8 @@ EDGE_ONLY = [
 ]
 
 
-@pytest.mark.parametrize("name, wrong, bad, edge", EDGE_ONLY, ids=[w[1].__name__ for w in EDGE_ONLY])
+@pytest.mark.parametrize("name, wrong, bad, edge", EDGE_ONLY,
+                         ids=[w[1].__name__ for w in EDGE_ONLY])
 def test_edge_case_only_bugs_fail_and_name_the_edge(name, wrong, bad, edge):
     assert check(name, wrong, edges=False).passed  # right on generic inputs
     res = check(name, wrong)

@@ -124,7 +124,8 @@ def write_erase():
 
 
 def test_write_inline_formulas():
-    """Write, 'Old memory' and 'Add vector': M_bar = M'_bar kappa, a_bar(m) = sum_i w(i) M'_bar(i, m)."""
+    """Write, 'Old memory' and 'Add vector': M_bar = M'_bar kappa and
+    a_bar(m) = sum_i w(i) M'_bar(i, m)."""
     M, w, e, a, Mbar = _write_case()
     kappa = 1 - np.outer(w, e)
     assert rel_error(Mbar * kappa, fd(lambda x: _write(x, w, e, a), M, Mbar)) < TOL
