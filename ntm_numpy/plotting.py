@@ -310,17 +310,7 @@ def plot_memory(trace, steps=None, batch_index=0, rows=None):
     data = trace.memory[steps, b]  # (n, N, M)
     changed = np.abs(data - trace.memory[0, b]).max(axis=(0, 2))  # (N,) vs the initial memory
     used = np.flatnonzero(changed > 1e-3 * max(float(np.abs(data).max()), 1e-12))
-    if rows is None or (isinstance(rows, str) and rows == "used"):
-        lo, hi = (0, d.N - 1) if (rows is None or used.size == 0) else (
-            max(int(used[0]) - 1, 0), min(int(used[-1]) + 1, d.N - 1))
-    else:
-        try:
-            lo, hi = (int(r) for r in rows)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"rows: expected None, 'used' or (first, last), got {rows!r}") from None
-        if not 0 <= lo <= hi < d.N:
-            raise ValueError(f"rows: expected 0 <= first <= last < {d.N}, got {rows!r}")
+    lo, hi = _row_span(rows, changed, d.N)
     data = data[:, lo : hi + 1]
     lim = _symmetric_limit(data)
     n = len(steps)
@@ -360,7 +350,7 @@ def plot_memory(trace, steps=None, batch_index=0, rows=None):
 
 
 @_quiet_fp
-def plot_memory_over_time(trace, batch_index=0, reduce="row_norm", column=None):
+def plot_memory_over_time(trace, batch_index=0, reduce="row_norm", column=None, rows=None):
     """The whole memory history in one heat map: memory rows on y, time on x.
 
     Parameters
@@ -376,6 +366,8 @@ def plot_memory_over_time(trace, batch_index=0, reduce="row_norm", column=None):
         For the first three the x axis is the memory index (0 before step 0, t+1 after
         step t).
     column : int in ``[0, M)``, only with ``reduce="column"``
+    rows : None (all N rows), ``"used"`` (the rows that ever differ from the initial
+        memory, one row of margin each side) or ``(first, last)``, inclusive
 
     Returns
     -------
@@ -418,12 +410,40 @@ def plot_memory_over_time(trace, batch_index=0, reduce="row_norm", column=None):
         kw = dict(cmap=_CMAP_MEMORY, vmin=0.0)
         label, title, xlabel = ("change $\\|M_{t+1}[i] - M_t[i]\\|$",
                                 "change of every memory row made by step t", "time step t")
-    fig = _new_figure(_clip(0.1 * a.shape[1] + 3.0, 5.0, 12.0), _clip(0.04 * d.N + 2.2, 3.0, 7.0))
+    lo, hi = _row_span(rows, np.abs(mem - mem[0]).max(axis=(0, 2)), d.N)
+    a = a[lo : hi + 1]
+    fig = _new_figure(_clip(0.1 * a.shape[1] + 3.0, 5.0, 12.0),
+                      _clip(0.04 * a.shape[0] + 2.2, 3.0, 7.0))
     ax = fig.subplots()
     im = _time_heatmap(ax, a, title=f"{title}, sequence {b}", ylabel="memory row",
                        xlabel=xlabel, **kw)
+    if (lo, hi) != (0, d.N - 1):
+        left, right = im.get_extent()[:2]
+        im.set_extent((left, right, hi + 0.5, lo - 0.5))
+        ax.set_ylim(hi + 0.5, lo - 0.5)
+        ax.set_title(f"{title}, sequence {b} (rows {lo}-{hi} of {d.N})", fontsize=10)
     fig.colorbar(im, ax=ax, label=label)
     return fig
+
+
+def _row_span(rows, changed, N):
+    """(first, last) rows to draw: all for None, the rows in use (``changed`` above a
+    small fraction of its largest value) with a margin for "used", or a given range."""
+    if rows is None:
+        return 0, N - 1
+    if isinstance(rows, str) and rows == "used":
+        used = np.flatnonzero(changed > 1e-3 * max(float(changed.max()), 1e-12))
+        if used.size == 0:
+            return 0, N - 1
+        return max(int(used[0]) - 1, 0), min(int(used[-1]) + 1, N - 1)
+    try:
+        lo, hi = (int(r) for r in rows)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"rows: expected None, 'used' or (first, last), got {rows!r}") from None
+    if not 0 <= lo <= hi < N:
+        raise ValueError(f"rows: expected 0 <= first <= last < {N}, got {rows!r}")
+    return lo, hi
 
 
 # --------------------------------------------------------------------------- weightings

@@ -411,3 +411,21 @@ def test_plot_memory_marks_or_crops_the_rows_in_use():
     for bad in ("all", (5, 2), (0, 128), 3):
         with pytest.raises(ValueError, match="rows"):
             plot_memory(trace, rows=bad)
+
+
+def test_plot_memory_over_time_crops_to_the_rows_in_use():
+    from ntm_numpy import load_pretrained
+
+    model = load_pretrained("copy")
+    x, _, _ = copy_batch(np.random.default_rng(0), 1, min_length=3, max_length=3)
+    trace = model.forward(x)[1].trace()
+    full = plot_memory_over_time(trace)
+    assert full.axes[0].get_images()[0].get_array().shape[0] == 128
+    fig = plot_memory_over_time(trace, reduce="row_change", rows="used")
+    img = fig.axes[0].get_images()[0]
+    n_rows = img.get_array().shape[0]
+    assert 3 <= n_rows < 20
+    lo = int(round(img.get_extent()[3] + 0.5))
+    assert f"(rows {lo}-{lo + n_rows - 1} of 128)" in fig.axes[0].get_title()
+    with pytest.raises(ValueError, match="rows"):
+        plot_memory_over_time(trace, rows=(3, 200))
