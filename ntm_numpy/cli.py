@@ -421,6 +421,11 @@ def _add_course(sub):
 def _cmd_course(args):
     from . import course
 
+    try:
+        import nbformat  # noqa: F401 - the editions are notebooks
+    except ImportError:
+        raise ValueError("course: writing the notebooks needs nbformat "
+                         "(python -m pip install nbformat)") from None
     if args.edition == "student-edition":
         if args.solutions is not None:
             raise ValueError("--solutions: the student edition holds no solutions")

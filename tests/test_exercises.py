@@ -742,3 +742,87 @@ def test_hints_are_tiered_and_hold_no_code(name):
         assert not re.search(r"\bd\w+\s*=|\\bar|\bnp\.|\w\(.*\)\s*\*", text), text
     with pytest.raises(ValueError, match="level"):
         ex.hint(name, 3)
+
+
+# ----------------------------------------------------------------------------------------
+# (f) solutions written from docs/gradients.md pass, edge cases included
+# ----------------------------------------------------------------------------------------
+def _docs_read(dr, cache):
+    memory, w = cache  # "Read, eq (2)"
+    dmemory = w[:, :, None] * dr[:, None, :]
+    dw = (memory @ dr[:, :, None])[:, :, 0]
+    return dmemory, dw
+
+
+def _docs_write(dnew, cache):
+    memory, w, e, a, keep = cache  # "Write, eqs (3)-(4)"
+    dmemory = dnew * keep
+    dkeep = dnew * memory
+    dw = (dnew @ a[:, :, None] - dkeep @ e[:, :, None])[:, :, 0]
+    wrow = w[:, None, :]
+    de = -(wrow @ dkeep)[:, 0, :]
+    da = (wrow @ dnew)[:, 0, :]
+    return dmemory, dw, de, da
+
+
+def _docs_cosine(dK, cache):
+    memory, key, mem_norm, key_norm, K = cache  # "Cosine similarity, eq (6)"
+    ddot = dK / (mem_norm * key_norm)
+    dKK = dK * K
+    dmemory = ddot[:, :, None] * key[:, None, :] - (dKK / mem_norm**2)[:, :, None] * memory
+    dkey = (ddot[:, None, :] @ memory)[:, 0, :] \
+        - (dKK.sum(axis=1, keepdims=True) / key_norm**2) * key
+    return dmemory, dkey
+
+
+def _docs_content(dw, cache):
+    cos_cache, beta, w = cache  # "Content weighting, eq (5)"
+    dz = w * (dw - (dw * w).sum(axis=1, keepdims=True))
+    dbeta = (dz * cos_cache.K).sum(axis=1, keepdims=True)
+    dK = dz * beta
+    return (*_docs_cosine(dK, cos_cache), dbeta)
+
+
+def _docs_interpolation(dw_g, cache):
+    w_c, w_prev, g = cache  # "Interpolation, eq (7)"
+    return g * dw_g, (1.0 - g) * dw_g, (dw_g * (w_c - w_prev)).sum(axis=1, keepdims=True)
+
+
+def _docs_shift(dw_s, cache):
+    gathered, s, bwd = cache  # "Shift, eq (8)"
+    ds = (dw_s[:, None, :] @ gathered)[:, 0, :]
+    dw_g = (dw_s[:, bwd] @ s[:, :, None])[:, :, 0]
+    return dw_g, ds
+
+
+def _docs_sharpen(dout, cache):
+    w, gamma, scale, scaled, powered, total, out = cache  # "Sharpening, eq (9)"
+    dpowered = (dout - (dout * out).sum(axis=1, keepdims=True)) / total
+    dw = dpowered * gamma * scaled ** (gamma - 1.0) / scale
+    logu = np.log(np.where(scaled > 0, scaled, 1.0))
+    dgamma = (dpowered * powered * logu).sum(axis=1, keepdims=True)
+    return dw, dgamma
+
+
+def _docs_lstm(dout, cache):
+    dh, dc_out = dout  # "LSTM gates" and "The affine layer"
+    x, h_prev, Wx, Wh, gates = cache
+    c_prev, i, f, o, g, tanh_c = gates
+    do = dh * tanh_c
+    dc = dc_out + dh * o * (1.0 - tanh_c * tanh_c)
+    df, di, dg, dc_prev = dc * c_prev, dc * g, dc * i, dc * f
+    dz = np.concatenate([di * i * (1 - i), df * f * (1 - f), do * o * (1 - o),
+                         dg * (1 - g * g)], axis=1)
+    return dz @ Wx.T, dz @ Wh.T, dc_prev, x.T @ dz, h_prev.T @ dz, dz.sum(axis=0)
+
+
+FROM_DOCS = {"read": _docs_read, "write": _docs_write, "cosine_similarity": _docs_cosine,
+             "content_weighting": _docs_content, "interpolation": _docs_interpolation,
+             "shift": _docs_shift, "sharpen": _docs_sharpen, "lstm_step": _docs_lstm}
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_solutions_written_from_the_docs_pass(name):
+    res = check(name, FROM_DOCS[name])
+    assert res.passed, str(res)
+    assert res.edges == len(ex.get_exercise(name).edges) >= 1
