@@ -403,8 +403,9 @@ def train_copy(ops=None, *, steps=None, seed=None, log_every=250, stream=None):
     """Train the capstone's NTM on the copy task with ``ops`` in its backward.
 
     Adam with element-wise clipping, float64, :data:`CAPSTONE`'s sizes (10-20 s for the
-    default 2,500 updates; lengths 1-4 are then copied without error for the seeds 0-4). Returns ``(model, history)``; ``history`` has
-    ``step``, ``loss`` and ``bit_errors`` (per sequence, averaged since the last entry).
+    default 2,500 updates; lengths 1-4 are then copied without error for the seeds 0-4).
+    Returns ``(model, history)``; ``history`` has ``step``, ``loss`` and ``bit_errors``
+    (per sequence, averaged since the last entry).
     """
     cfg = CAPSTONE["train"]
     steps = cfg["steps"] if steps is None else int(steps)
