@@ -934,7 +934,7 @@ def plot_generalisation(lengths, errors, labels=None, train_max_length=None):
                              f"{train_max_length!r}")
     fig = _new_figure(7.5, 4.5)
     ax = fig.subplots()
-    for i, (c, name) in enumerate(zip(curves, names)):
+    for c, name in zip(curves, names):
         ax.plot(lengths, c, "o-", markersize=4, label=name if name is not None else "_nolegend_")
     scale = _set_count_scale(ax, curves)
     if train_max_length is not None:

@@ -19,11 +19,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support import TEST_KERNEL
 
-import exercise_solutions as sol
 from ntm_numpy import exercises as ex
 from ntm_numpy.exercises import EXERCISES, ExerciseResult, check, describe
+
+import exercise_solutions as sol
+from support import TEST_KERNEL
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "04_gradient_checking.ipynb"

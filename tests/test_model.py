@@ -68,7 +68,7 @@ def make_model(perturb=0.3, perturb_seed=0, **config):
     """
     model = NTM(**config)
     rng = np.random.default_rng(perturb_seed)
-    for name, value in model.params.items():
+    for value in model.params.values():
         value += perturb * rng.standard_normal(value.shape)  # in place
     if perturb:
         logits = model.params["weighting_init"]

@@ -17,6 +17,7 @@ import pathlib
 import re
 
 import pytest
+
 from support import TEST_KERNEL
 
 nbformat = pytest.importorskip("nbformat")

@@ -13,10 +13,18 @@ from matplotlib.figure import Figure
 
 from ntm_numpy import plotting
 from ntm_numpy.model import NTM
-from ntm_numpy.plotting import (plot_addressing, plot_copy_summary, plot_erase_add,
-                                plot_generalisation, plot_memory, plot_memory_over_time,
-                                plot_sequence, plot_training_curves, plot_weightings,
-                                save_figure)
+from ntm_numpy.plotting import (
+    plot_addressing,
+    plot_copy_summary,
+    plot_erase_add,
+    plot_generalisation,
+    plot_memory,
+    plot_memory_over_time,
+    plot_sequence,
+    plot_training_curves,
+    plot_weightings,
+    save_figure,
+)
 from ntm_numpy.tasks import bit_errors_per_sequence, copy_batch
 
 LENGTH = 4  # copy length L, so T = 2L + 1 = 9
