@@ -344,18 +344,68 @@ def _add_plot(sub):
     p.add_argument("--length", type=int, default=None, help="sequence length")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="directory (default: next to the checkpoint)")
+    p.add_argument("--animate", action="store_true",
+                   help="also write animated GIFs of the memory and weightings "
+                   "(memory.gif) and of each head's addressing (addressing_head_K.gif)")
+
+
+def animation_names(model):
+    """The GIFs ``ntm-numpy plot --animate`` writes for an NTM: the memory, then each head."""
+    heads = model.config["read_heads"] + model.config["write_heads"]
+    return ["memory.gif"] + [f"addressing_head_{k}.gif" for k in range(heads)]
+
+
+def _check_gif_out(path, flag):
+    """Refuse, before any work, a GIF output that is a directory or an existing file that
+    is not a GIF."""
+    if os.path.isdir(path):
+        raise ValueError(f"{flag}: expected a path for a GIF file, got {path!r}, a directory")
+    if os.path.exists(path):
+        with open(path, "rb") as f:
+            if f.read(6) not in (b"GIF87a", b"GIF89a"):
+                raise ValueError(f"{flag}: {path!r} exists and is not a GIF image; not "
+                                 "replacing it (choose another path or remove it)")
+
+
+def write_animations(model, task, out, *, seed=0, length=None):
+    """Write GIFs of one sequence through an NTM into ``out`` (the sequence that
+    :func:`write_plots` draws); returns their paths."""
+    from . import plotting
+
+    names = animation_names(model)
+    for name in names:
+        _check_gif_out(os.path.join(out, name), "--out")
+    os.makedirs(out, exist_ok=True)
+    task = get_task(task) if isinstance(task, str) else task
+    rng = np.random.default_rng([seed, 3])  # the sequence of write_plots
+    kw = {} if length is None else {"length": length}
+    x, y, mask = task.batch(rng, 1, dtype=model.dtype, **kw)
+    logits, trace = model.trace(x, return_logits=True)  # no backward caches
+    anims = [plotting.animate_memory(trace, x=x, logits=logits, mask=mask)]
+    anims += [plotting.animate_addressing(trace, head=k) for k in range(len(names) - 1)]
+    return [plotting.save_animation(anim, os.path.join(out, name))
+            for name, anim in zip(names, anims)]
 
 
 def _cmd_plot(args):
-    from .model import load
+    from .model import NTM, load
 
     out = args.out or os.path.dirname(os.path.abspath(args.checkpoint))
     if os.path.exists(out) and not os.path.isdir(out):
         raise ValueError(f"--out: expected a folder for the PNGs, got {out!r}, a file")
     model, ckpt = load(args.checkpoint, return_checkpoint=True)
     task = _task_of(ckpt, args.task)
+    if args.animate:
+        if not isinstance(model, NTM):
+            raise ValueError(f"--animate: expected an NTM checkpoint (a model with a memory), "
+                             f"got a {type(model).__name__} checkpoint")
+        for name in animation_names(model):
+            _check_gif_out(os.path.join(out, name), "--out")
     for path in write_plots(model, task, out, seed=args.seed, length=args.length):
         print(f"wrote {path}", file=sys.stderr)
+    if args.animate:
+        for path in write_animations(model, task, out, seed=args.seed, length=args.length):
+            print(f"wrote {path}", file=sys.stderr)
     return 0
 
 
