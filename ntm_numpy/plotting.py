@@ -69,6 +69,8 @@ __all__ = [
     "animate_addressing",
     "save_animation",
     "animation_html",
+    "plot_addressing_chain",
+    "explore_addressing",
     "MEMORY_REDUCTIONS",
     "ANIMATION_FPS",
 ]
@@ -1255,11 +1257,10 @@ def save_animation(anim, path, dpi=80, fps=None):
     return path
 
 
-_FA_ICONS = {"fa-minus": "&minus;", "fa-fast-backward": "&#x23EE;",
-             "fa-step-backward": "&#x23F4;&#x2759;", "fa-play fa-flip-horizontal": "&#x25C0;",
-             "fa-pause": "&#x23F8;", "fa-play": "&#x25B6;",
-             "fa-step-forward": "&#x2759;&#x23F5;", "fa-fast-forward": "&#x23ED;",
-             "fa-plus": "+"}
+_FA_ICONS = {"fa-minus": "&minus;", "fa-fast-backward": "|&#x25C0;&#x25C0;",
+             "fa-step-backward": "|&#x25C0;", "fa-play fa-flip-horizontal": "&#x25C0;",
+             "fa-pause": "||", "fa-play": "&#x25B6;", "fa-step-forward": "&#x25B6;|",
+             "fa-fast-forward": "&#x25B6;&#x25B6;|", "fa-plus": "+"}
 
 
 @_quiet_fp
@@ -1291,3 +1292,157 @@ def animation_html(anim, dpi=80):
     for name, text in _FA_ICONS.items():
         html = html.replace(f'<i class="fa {name}"></i>', f"<span>{text}</span>")
     return html
+
+
+# --------------------------------------------------------------------------- interactive
+#: The settings drawn by :func:`explore_addressing` when widgets are unavailable:
+#: (label, beta, g, shift over offsets -1, 0, +1, gamma).
+ADDRESSING_SETTINGS = (
+    ("jump by content", 20.0, 1.0, (0.0, 1.0, 0.0), 1.0),
+    ("move by location", 20.0, 0.0, (0.0, 0.0, 1.0), 1.0),
+    ("blurry shift, sharpened", 5.0, 0.3, (0.1, 0.2, 0.7), 3.0),
+)
+
+
+@_quiet_fp
+def plot_addressing_chain(memory, w_prev, key, beta, g, s, gamma, labels=None):
+    """The stages of eqs (5)-(9) for given head parameters, one row of panels per setting.
+
+    Runs :func:`ntm_numpy.addressing.address_forward` and draws, for each of the ``B``
+    settings: the content weighting w_c (eq 5), the gated w_g (eq 7, with ``w_prev``
+    dashed), the shifted (eq 8) and the sharpened (eq 9) weighting over the memory rows,
+    and the shift distribution s over its offsets.
+
+    Parameters
+    ----------
+    memory : (B, N, M); w_prev : (B, N); key : (B, M)
+    beta : (B, 1) > 0; g : (B, 1) in [0, 1]; s : (B, S); gamma : (B, 1) >= 1
+    labels : optional list of B strings, one per row
+
+    Returns
+    -------
+    Figure with ``B`` rows of 5 axes
+    """
+    from .addressing import address_forward
+
+    w, cache = address_forward(memory, w_prev, key, beta, g, s, gamma)
+    B, N = w.shape
+    S = np.shape(s)[-1]
+    if labels is not None and len(labels) != B:
+        raise ValueError(f"labels: expected {B} labels (one per setting), got {len(labels)}")
+    stages = [cache.w_c, cache.w_g, cache.w_s, w]
+    fig = _new_figure(_clip(0.04 * N + 13.0, 14.0, 19.0), 2.9 * B + 0.4)
+    axes = fig.subplots(B, 5, squeeze=False, gridspec_kw=dict(width_ratios=[1, 1, 1, 1, 0.55]))
+    colours = ["#4c72b0", "#55a868", "#c44e52", "#8172b2"]
+    rows = np.arange(N)
+    offsets = np.arange(-((S - 1) // 2), S - (S - 1) // 2)
+    for b in range(B):
+        bb, gg, ga = float(beta[b, 0]), float(g[b, 0]), float(gamma[b, 0])
+        titles = [f"content $w^c$ (eq 5), $\\beta$ = {bb:.3g}",
+                  f"gated $w^g$ (eq 7), $g$ = {gg:.3g}",
+                  "shifted $\\tilde{w}$ (eq 8)",
+                  f"sharpened $w$ (eq 9), $\\gamma$ = {ga:.3g}"]
+        for i in range(4):
+            ax = axes[b, i]
+            ax.bar(rows, stages[i][b], width=0.85, linewidth=0, color=colours[i])
+            ax.set_ylim(0, 1.05)
+            ax.set_xlim(-0.5, N - 0.5)
+            ax.set_title(titles[i], fontsize=9)
+            ax.set_xlabel("memory row")
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+        axes[b, 0].set_ylabel((labels[b] + "\n" if labels else "") + "weighting")
+        axes[b, 1].step(rows, w_prev[b], where="mid", color="0.3", linestyle="--",
+                        linewidth=1.0, label="$w_{t-1}$")
+        axes[b, 1].legend(loc="upper right", fontsize=7, framealpha=0.85)
+        ax = axes[b, 4]
+        ax.bar(offsets, s[b], width=0.7, color="0.45")
+        ax.set_ylim(0, 1.05)
+        ax.set_xticks(offsets)
+        ax.set_xlabel("shift offset")
+        ax.set_ylabel("probability")
+        ax.set_title("shift s (eq 8)", fontsize=9)
+    fig.suptitle("Addressing, eqs (5)-(9): content, interpolation, shift, sharpening")
+    return fig
+
+
+def _widgets_available():
+    if os.environ.get("NTM_NOTEBOOK_STATIC", "") not in ("", "0"):
+        return False
+    try:
+        import ipywidgets  # noqa: F401  (the notebook extra)
+    except ImportError:
+        return False
+    return True
+
+
+def explore_addressing(memory, key, w_prev, *, interactive=None):
+    """Sliders for beta, g, the shift distribution and gamma that redraw eqs (5)-(9).
+
+    For a notebook: the return value is displayed. With ipywidgets (``pip install -e
+    ".[notebook]"``) it is a widget: sliders for the key strength beta (log scale), the
+    gate g, the weights of the offsets -1, 0, +1 of the shift s (normalised to sum to
+    1) and the sharpening gamma, above :func:`plot_addressing_chain` for their values.
+    Without widgets, it is a static figure of :data:`ADDRESSING_SETTINGS` instead: this
+    fallback is used when ipywidgets is not installed or ``NTM_NOTEBOOK_STATIC=1`` is
+    set (as on the course site and in the tests, where nothing could move the sliders).
+
+    Parameters
+    ----------
+    memory : (N, M) one memory
+    key : (M,) the head's key
+    w_prev : (N,) the head's previous weighting
+    interactive : bool or None (default: widgets when available)
+
+    Returns
+    -------
+    ipywidgets.VBox or matplotlib.figure.Figure
+    """
+    memory = _check_shape("memory", memory, (None, None))
+    N, M = memory.shape
+    key = _check_shape("key", key, (M,))
+    w_prev = _check_shape("w_prev", w_prev, (N,))
+    if interactive is None:
+        interactive = _widgets_available()
+
+    def chain(settings):
+        B = len(settings)
+        return plot_addressing_chain(
+            np.repeat(memory[None], B, axis=0), np.repeat(w_prev[None], B, axis=0),
+            np.repeat(key[None], B, axis=0),
+            np.array([[st[1]] for st in settings]), np.array([[st[2]] for st in settings]),
+            np.array([st[3] for st in settings], dtype=float),
+            np.array([[st[4]] for st in settings]), labels=[st[0] for st in settings])
+
+    if not interactive:
+        return chain(ADDRESSING_SETTINGS)
+
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    _, beta, g, s, gamma = ADDRESSING_SETTINGS[2]
+    sliders = dict(
+        beta=widgets.FloatLogSlider(value=beta, base=10, min=-1, max=2, step=0.05,
+                                    description="beta"),
+        g=widgets.FloatSlider(value=g, min=0.0, max=1.0, step=0.01, description="g"),
+        s_minus=widgets.FloatSlider(value=s[0], min=0.0, max=1.0, step=0.01,
+                                    description="s(-1)"),
+        s_zero=widgets.FloatSlider(value=s[1], min=0.0, max=1.0, step=0.01,
+                                   description="s(0)"),
+        s_plus=widgets.FloatSlider(value=s[2], min=0.0, max=1.0, step=0.01,
+                                   description="s(+1)"),
+        gamma=widgets.FloatSlider(value=gamma, min=1.0, max=20.0, step=0.1,
+                                  description="gamma"),
+    )
+    out = widgets.Output()
+
+    def redraw(beta, g, s_minus, s_zero, s_plus, gamma):
+        s = np.array([s_minus, s_zero, s_plus])
+        s = s / s.sum() if s.sum() > 0 else np.full(3, 1.0 / 3.0)
+        fig = chain([("your setting", beta, g, tuple(s), gamma)])
+        out.clear_output(wait=True)
+        with out:
+            display(fig)
+
+    widgets.interactive_output(redraw, sliders)  # draws once now, then on every change
+    return widgets.VBox([widgets.HBox(list(sliders.values())[:3]),
+                         widgets.HBox(list(sliders.values())[3:]), out])

@@ -63,3 +63,12 @@ def _test_kernelspec(tmp_path_factory):
         os.environ.pop("JUPYTER_PATH", None)
     else:
         os.environ["JUPYTER_PATH"] = old
+
+
+@pytest.fixture(scope="session")
+def executed_notebooks(tmp_path_factory):
+    """A folder ``notebooks/`` where the notebook tests leave the notebooks they executed,
+    for the site test to build from instead of executing them a second time."""
+    folder = tmp_path_factory.mktemp("executed") / "notebooks"
+    folder.mkdir()
+    return folder

@@ -158,3 +158,60 @@ def test_cli_plot_animate_rejects_the_lstm_baseline(tmp_path, capsys):
     assert code == 2
     assert "--animate" in capsys.readouterr().err
     assert not list(tmp_path.glob("*.png"))
+
+
+# --------------------------------------------------------------------------- sliders
+def _explorer_inputs():
+    rng = np.random.default_rng(3)
+    memory = rng.standard_normal((10, 4))
+    key = memory[6] + 0.3 * rng.standard_normal(4)
+    return memory, key, np.eye(10)[2]
+
+
+def test_explore_addressing_static_fallback_draws_the_settings(monkeypatch):
+    from ntm_numpy.addressing import address_forward
+
+    monkeypatch.setenv("NTM_NOTEBOOK_STATIC", "1")
+    memory, key, w_prev = _explorer_inputs()
+    fig = plotting.explore_addressing(memory, key, w_prev)
+    settings = plotting.ADDRESSING_SETTINGS
+    assert isinstance(fig, plotting.Figure)
+    assert len(fig.axes) == 5 * len(settings)
+    for i, (label, beta, g, s, gamma) in enumerate(settings):
+        w, _ = address_forward(memory[None], w_prev[None], key[None], np.array([[beta]]),
+                               np.array([[g]]), np.array([s]), np.array([[gamma]]))
+        sharpened = [r.get_height() for r in fig.axes[5 * i + 3].patches]
+        np.testing.assert_allclose(sharpened, w[0])
+        assert label in fig.axes[5 * i].get_ylabel()
+
+
+def test_explore_addressing_sliders_redraw(monkeypatch):
+    pytest.importorskip("ipywidgets")
+    monkeypatch.delenv("NTM_NOTEBOOK_STATIC", raising=False)
+    calls = []
+    real = plotting.plot_addressing_chain
+
+    def record(memory, w_prev, key, beta, g, s, gamma, labels=None):
+        calls.append(dict(beta=beta[0, 0], g=g[0, 0], s=s[0], gamma=gamma[0, 0]))
+        return real(memory, w_prev, key, beta, g, s, gamma, labels=labels)
+
+    monkeypatch.setattr(plotting, "plot_addressing_chain", record)
+    box = plotting.explore_addressing(*_explorer_inputs())
+    sliders = {w.description: w for row in box.children[:2] for w in row.children}
+    assert set(sliders) == {"beta", "g", "s(-1)", "s(0)", "s(+1)", "gamma"}
+    assert len(calls) == 1
+    sliders["g"].value = 0.9
+    sliders["s(0)"].value = 0.0
+    sliders["s(-1)"].value = 0.0
+    assert calls[-1]["g"] == pytest.approx(0.9)
+    np.testing.assert_allclose(calls[-1]["s"], [0.0, 0.0, 1.0])  # normalised to sum 1
+    sliders["gamma"].value = 7.0
+    assert calls[-1]["gamma"] == pytest.approx(7.0)
+
+
+def test_explore_addressing_rejects_mismatched_shapes():
+    memory, key, w_prev = _explorer_inputs()
+    with pytest.raises(ValueError, match="key"):
+        plotting.explore_addressing(memory, key[:3], w_prev, interactive=False)
+    with pytest.raises(ValueError, match="w_prev"):
+        plotting.explore_addressing(memory, key, w_prev[:5], interactive=False)

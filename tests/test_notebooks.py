@@ -66,8 +66,9 @@ def test_notebook_uses_the_package_and_defines_no_model_code(path):
 
 
 @parametrize
-def test_notebook_executes_and_draws(path, monkeypatch):
+def test_notebook_executes_and_draws(path, monkeypatch, executed_notebooks):
     monkeypatch.setenv("MPLBACKEND", "Agg")  # inherited by the kernel
+    monkeypatch.setenv("NTM_NOTEBOOK_STATIC", "1")  # widgets' static fallback
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(nb, timeout=180, kernel_name=TEST_KERNEL,
                                      resources={"metadata": {"path": str(NOTEBOOKS_DIR)}})
@@ -78,6 +79,7 @@ def test_notebook_executes_and_draws(path, monkeypatch):
     assert not errors, f"{path.name}: cells raised {errors}"
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert images, f"{path.name}: no figure (image/png output) was drawn"
+    nbformat.write(nb, executed_notebooks / path.name)  # reused by tests/test_site.py
     # every figure a cell makes is shown (no plt.show() under Agg, which shows nothing)
     source = "\n".join(c.source for c in _code_cells(nb))
     assert "plt.show()" not in source
