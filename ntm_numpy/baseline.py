@@ -11,8 +11,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import (check_array, check_finite, check_float_dtype, check_model_size,
-                          check_positive_int, check_seed)
+from ._validation import (
+    check_array,
+    check_finite,
+    check_float_dtype,
+    check_model_size,
+    check_positive_int,
+    check_seed,
+)
 from .constants import FORGET_BIAS
 from .controller import lstm_gates_backward, lstm_gates_forward
 

@@ -48,7 +48,7 @@ import numpy as np
 
 from .addressing import shift_indices
 from .constants import NORM_EPS
-from .reference_step import Dims, StepRecord
+from .reference_step import StepRecord
 
 
 class FusedGatesCache(NamedTuple):

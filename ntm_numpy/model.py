@@ -67,12 +67,23 @@ from typing import Optional
 
 import numpy as np
 
-from ._validation import (check_array, check_choice, check_finite, check_float_dtype,
-                          check_model_size, check_positive_int, check_seed)
-from .activations import softmax_backward, softmax_forward
-from .constants import (FORGET_BIAS, INIT_WEIGHTING_LOGIT, MEMORY_INIT_CONSTANT,
-                        MEMORY_INIT_RANDOM_STD)
 from . import fused_step, reference_step
+from ._validation import (
+    check_array,
+    check_choice,
+    check_finite,
+    check_float_dtype,
+    check_model_size,
+    check_positive_int,
+    check_seed,
+)
+from .activations import softmax_backward, softmax_forward
+from .constants import (
+    FORGET_BIAS,
+    INIT_WEIGHTING_LOGIT,
+    MEMORY_INIT_CONSTANT,
+    MEMORY_INIT_RANDOM_STD,
+)
 from .heads import head_layout
 from .reference_step import Dims, Ops
 
@@ -716,9 +727,8 @@ def load(path, *, return_checkpoint=False):
         whose parameters do not match its own configuration, or whose parameters are
         not finite.
     """
-    from .checkpoint import CheckpointError, load_checkpoint
-
     from .baseline import LSTMBaseline
+    from .checkpoint import CheckpointError, load_checkpoint
 
     built = {}
 

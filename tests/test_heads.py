@@ -24,9 +24,9 @@ from ntm_numpy.heads import (
     HeadParams,
     erase_add_backward,
     erase_add_forward,
+    head_layout,
     head_params_backward,
     head_params_forward,
-    head_layout,
     head_size,
 )
 

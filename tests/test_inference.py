@@ -95,7 +95,7 @@ def test_predict_memory_does_not_grow_with_length(step):
     peaks = {}
     for T in (25, 400):
         x = np.random.default_rng(0).random((T, B, 9)).astype(np.float32)
-        peaks[T] = _peak_bytes(lambda: model.predict(x))
+        peaks[T] = _peak_bytes(lambda x=x: model.predict(x))
     io_bytes = (400 - 25) * B * (9 + 8) * 4  # the longer run's extra inputs and logits
     assert peaks[400] - peaks[25] <= 2 * io_bytes + 64 * 1024, peaks
 
@@ -106,7 +106,8 @@ def test_evaluate_memory_does_not_grow_with_length():
     peaks = {}
     for length in (10, 120):
         peaks[length] = _peak_bytes(
-            lambda: evaluate(model, task, [length], sequences=8, batch_size=8, seed=0))
+            lambda length=length: evaluate(model, task, [length], sequences=8, batch_size=8,
+                                           seed=0))
     # a copy sequence is 2 * length + 2 steps; inputs, targets, mask and logits per step
     io_bytes = 2 * (120 - 10) * 8 * (9 + 8 + 8 + 1) * 4
     assert peaks[120] - peaks[10] <= 2 * io_bytes + 64 * 1024, peaks

@@ -9,8 +9,14 @@ import pytest
 
 import ntm_numpy
 import ntm_numpy.train as train_module
-from ntm_numpy.train import (LR_FINAL_FRACTION, RESUME_CHANGEABLE, TrainConfig,
-                             TrainingDiverged, learning_rate, train)
+from ntm_numpy.train import (
+    LR_FINAL_FRACTION,
+    RESUME_CHANGEABLE,
+    TrainConfig,
+    TrainingDiverged,
+    learning_rate,
+    train,
+)
 
 TINY = dict(task="copy", batch_size=2, controller_size=8, memory_rows=8, memory_width=4,
             eval_every=3, val_batches=1, val_batch_size=2)

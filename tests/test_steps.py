@@ -13,15 +13,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from support import FLAT_FLOOR, arrays, counting_ops, gradcheck, recorder
-
+from ntm_numpy import fused_step, reference_step
 from ntm_numpy.activations import softmax_forward
 from ntm_numpy.addressing import address_forward
 from ntm_numpy.controller import lstm_gates_forward
 from ntm_numpy.heads import erase_add_forward, head_params_forward
 from ntm_numpy.memory import read_forward, write_forward
-from ntm_numpy import fused_step, reference_step
 from ntm_numpy.reference_step import DEFAULT_OPS, Dims
+
+from support import FLAT_FLOOR, arrays, counting_ops, gradcheck, recorder
 
 _record = recorder(__name__)
 TOL = 1e-6
