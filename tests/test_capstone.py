@@ -16,11 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support import TEST_KERNEL
 
-import exercise_solutions as sol
 from ntm_numpy import capstone, memory
 from ntm_numpy.capstone import CARRIED, OPS, check_model, first_divergence
+
+import exercise_solutions as sol
+from support import TEST_KERNEL
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "08_capstone_bptt.ipynb"

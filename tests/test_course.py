@@ -13,11 +13,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from support import TEST_KERNEL
 
-import exercise_solutions as sol
 from ntm_numpy import course
 from ntm_numpy.cli import main
+
+import exercise_solutions as sol
+from support import TEST_KERNEL
 
 nbformat = pytest.importorskip("nbformat")
 ROOT = Path(__file__).resolve().parents[1]

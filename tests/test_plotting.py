@@ -394,9 +394,8 @@ def test_plot_sequence_shades_the_steps_without_target(run):
 
 
 def test_plot_memory_marks_or_crops_the_rows_in_use():
-    from ntm_numpy.model import Trace
-
     from ntm_numpy import load_pretrained
+    from ntm_numpy.model import Trace
 
     model = load_pretrained("copy")  # a trained write head: one row per step
     x, _, _ = copy_batch(np.random.default_rng(0), 1, min_length=3, max_length=3)

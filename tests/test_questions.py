@@ -7,10 +7,11 @@ import re
 import numpy as np
 import pytest
 
-import exercise_solutions as sol
 from ntm_numpy import load_pretrained
 from ntm_numpy.questions import QUESTIONS, answer, ask
 from ntm_numpy.tasks import get_task
+
+import exercise_solutions as sol
 
 # right and wrong answers; the right ones from the tasks' definitions in docs/tasks.md
 VALUES = {
