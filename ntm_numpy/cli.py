@@ -8,6 +8,7 @@ Examples::
     ntm-numpy evaluate runs/copy/checkpoint.npz --lengths 10 20 40 80 120
     ntm-numpy plot runs/copy/checkpoint.npz --length 20
     ntm-numpy export runs/copy/checkpoint.npz ntm_numpy/pretrained/copy.npz
+    ntm-numpy sweep copy --seeds 0-5 --jobs 2 --out runs/sweep_copy
 
 No command replaces a result it was not asked to: ``train`` refuses a folder that holds a
 checkpoint (continue it with ``--resume``, or pass ``--overwrite``), ``export`` an
@@ -489,6 +490,53 @@ def _cmd_course(args):
     return 0
 
 
+# --------------------------------------------------------------------------- sweep
+
+def _add_sweep(sub):
+    from .sweep import EVAL_SEQUENCES, config_fields
+
+    p = sub.add_parser("sweep", help="train one configuration with several seeds in parallel",
+                       description="Train TASK once per seed, --jobs runs at a time (one "
+                       "BLAS thread each), evaluate each run on the task's test lengths and "
+                       "write OUT/summary.csv, OUT/summary.md and OUT/curves.png. Resumable: "
+                       "finished seeds are skipped. Takes every setting of 'train'.")
+    p.add_argument("task", choices=TASKS)
+    p.add_argument("--seeds", default="0-2", help="seeds, e.g. 0-5 or 0,2,7-9 (default 0-2)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="runs at a time (default: the number of cores)")
+    p.add_argument("--out", default=None, help="output directory (default runs/sweep_TASK)")
+    p.add_argument("--lengths", type=int, nargs="+", default=None,
+                   help="lengths of the generalisation columns (default: per task)")
+    p.add_argument("--sequences", type=int, default=EVAL_SEQUENCES,
+                   help=f"sequences per length (default {EVAL_SEQUENCES})")
+    p.add_argument("--log-every", type=int, default=500,
+                   help="updates between progress lines of each run (default 500)")
+    wanted = set(config_fields()) | {"task_setting"}
+    for action in sub.choices["train"]._actions:  # the train command's settings
+        if action.dest in wanted:
+            p._add_action(action)
+
+
+def _cmd_sweep(args):
+    from .sweep import config_fields, run_sweep
+    from .train import TrainConfig
+
+    settings = {k: getattr(args, k) for k in config_fields() if hasattr(args, k)}
+    settings["task_settings"] = _parse_settings(args.task_setting)
+    if "clip_norm" in settings:
+        settings["clip_norm"] = settings["clip_norm"] or None
+    config = TrainConfig(task=args.task, **settings)
+    config.make_task()  # unknown task settings fail here, before anything is written
+    out = args.out or os.path.join("runs", f"sweep_{args.task}")
+    results = run_sweep(config, args.seeds, out, jobs=args.jobs, lengths=args.lengths,
+                        sequences=args.sequences, log_every=args.log_every)
+    summary = os.path.join(out, "summary.md")
+    if results and os.path.exists(summary):
+        with open(summary) as f:
+            print(f.read(), end="")
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="ntm-numpy", description=__doc__.split("\n")[0])
     parser.add_argument("--debug", action="store_true",
@@ -499,6 +547,7 @@ def build_parser():
     _add_plot(sub)
     _add_export(sub)
     _add_course(sub)
+    _add_sweep(sub)
     return parser
 
 
@@ -527,7 +576,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     commands = {"train": lambda: _cmd_train(args, argv), "evaluate": lambda: _cmd_evaluate(args),
                 "export": lambda: _cmd_export(args), "plot": lambda: _cmd_plot(args),
-                "course": lambda: _cmd_course(args)}
+                "course": lambda: _cmd_course(args),
+                "sweep": lambda: _cmd_sweep(args)}
     from .train import TrainingDiverged
 
     try:

@@ -1,0 +1,427 @@
+"""Train one configuration with several seeds, in parallel, and summarise the runs.
+
+A claim about training holds only if it holds across seeds: :func:`run_sweep` trains the
+same :class:`~ntm_numpy.train.TrainConfig` once per seed, one run per worker, then
+evaluates each trained model on the task's test lengths and writes::
+
+    OUT/seed_S/checkpoint.npz   the run's training checkpoint (as ``ntm-numpy train``)
+    OUT/seed_S/result.json      the run's figures; its presence marks the run finished
+    OUT/sweep.json              the sweep's settings (a resumed sweep must match them)
+    OUT/summary.csv, .md        one row per seed, then the median and the worst
+    OUT/curves.png              median and min-max of the validation curves over seeds
+
+Runs go to any :class:`concurrent.futures.Executor`; by default a
+:class:`~concurrent.futures.ProcessPoolExecutor` with ``jobs`` workers, each of which
+runs NumPy's BLAS on one thread. A dask.distributed cluster runs them through its
+client's executor, ``run_sweep(..., executor=client.get_executor())`` (``OUT`` must then
+be on a file system the workers share).
+
+A sweep is resumable: a seed whose ``result.json`` exists is not run again (and never
+overwritten); a seed with only a checkpoint, from an interrupted sweep, resumes from it.
+Ctrl-C stops the runs in progress the way it stops ``ntm-numpy train``: each writes a
+complete checkpoint first.
+"""
+import concurrent.futures
+import csv
+import json
+import math
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import asdict, fields
+
+import numpy as np
+
+from ._threads import single_blas_thread
+from ._validation import check_positive_int
+from .train import CONVERGED_BIT_ERRORS, TASK_DEFAULTS, TrainConfig
+
+#: Sequences per length of a sweep's generalisation figures (and the evaluation seed).
+EVAL_SEQUENCES = 64
+EVAL_SEED = 1234
+
+#: Settings of a run that may differ between the seeds of one sweep.
+_PER_RUN = ("seed",)
+
+# Set by the main process on Ctrl-C; runs in threads of this process stop at their next
+# logged update (runs in worker processes get the signal itself).
+_STOP = threading.Event()
+
+
+def parse_seeds(text):
+    """``"0-5"`` -> ``[0, 1, 2, 3, 4, 5]``; ``"0,3,7-8"`` -> ``[0, 3, 7, 8]``."""
+    seeds = []
+    for part in str(text).split(","):
+        lo, sep, hi = part.strip().partition("-")
+        try:
+            first = int(lo)
+            last = int(hi) if sep else first
+        except ValueError:
+            raise ValueError(f"seeds: expected numbers and ranges like '0-5' or '0,2,7-9', "
+                             f"got {text!r}") from None
+        if first < 0 or last < first:
+            raise ValueError(f"seeds: expected ranges 'a-b' with 0 <= a <= b, got {part!r} "
+                             f"in {text!r}")
+        seeds.extend(range(first, last + 1))
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds: expected each seed once, got {text!r}")
+    return seeds
+
+
+def default_jobs():
+    """The number of cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class _Prefixed:
+    """A text stream that starts each line it writes with ``prefix``."""
+
+    def __init__(self, stream, prefix):
+        self.stream, self.prefix, self.at_start = stream, prefix, True
+
+    def write(self, text):
+        out = []
+        for piece in text.splitlines(keepends=True):
+            piece = piece.lstrip("\r")
+            if self.at_start and not piece.strip():
+                continue  # no blank lines between the runs' reports
+            if self.at_start:
+                out.append(self.prefix)
+            out.append(piece)
+            self.at_start = piece.endswith("\n")
+        self.stream.write("".join(out))
+
+    def flush(self):
+        self.stream.flush()
+
+    def isatty(self):
+        return False  # one line per report: several runs share the terminal
+
+
+def _write_json(path, obj):
+    """Write ``obj`` as JSON to ``path`` atomically (a temporary file, then a rename)."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2)
+    os.replace(tmp, path)
+
+
+def _worker_init():
+    """Worker processes ignore Ctrl-C except while training (which saves, then stops)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def run_one(config, run_dir, *, lengths, sequences=EVAL_SEQUENCES, eval_seed=EVAL_SEED,
+            log_every=500, progress=True):
+    """Train (or resume) one run of a sweep and evaluate it; returns its result dict.
+
+    Writes ``run_dir/checkpoint.npz`` while training and ``run_dir/result.json`` at the
+    end. If ``result.json`` exists the run is finished: it is read and returned, nothing
+    is trained or written. Returns ``{"seed": S, "interrupted": True}`` when the run was
+    stopped (its checkpoint is then complete and the next call resumes it).
+    """
+    from .train import convergence, evaluate, train
+
+    config = TrainConfig.from_dict(config) if isinstance(config, dict) else config
+    result_path = os.path.join(run_dir, "result.json")
+    if os.path.exists(result_path):
+        with open(result_path) as f:
+            return json.load(f)
+    stream = _Prefixed(sys.stderr, f"[seed {config.seed}] ") if progress else False
+
+    def stop_requested(step, history):
+        if _STOP.is_set():
+            raise KeyboardInterrupt
+
+    ckpt = os.path.join(run_dir, "checkpoint.npz")
+    with single_blas_thread():
+        if os.path.exists(ckpt):
+            settings = asdict(config)
+            res = train(resume=ckpt, out_dir=run_dir, log_every=log_every, stream=stream,
+                        callback=stop_requested, **settings)
+        else:
+            res = train(config, out_dir=run_dir, log_every=log_every, stream=stream,
+                        callback=stop_requested)
+        if res.interrupted:
+            return {"seed": config.seed, "interrupted": True}
+        task = config.make_task()
+        errs = evaluate(res.model, task, lengths, sequences=sequences, seed=eval_seed)
+    conv, worst = convergence(res.history)
+    h = res.history
+    result = dict(
+        seed=config.seed, interrupted=False, steps=res.step, sequences=res.sequences,
+        seconds=res.elapsed, converged=conv, worst_after_converged=worst,
+        final_val_bit_errors=(h["val_bit_errors"] or [None])[-1],
+        generalisation={str(k): v for k, v in errs.items()},
+        eval_sequences=sequences, eval_seed=eval_seed,
+        curves={k: h[k] for k in ("val_step", "val_sequences", "val_time", "val_bit_errors",
+                                  "step", "sequences", "loss")})
+    _write_json(result_path, result)
+    return result
+
+
+def _check_sweep_file(out, settings):
+    """Record the sweep's settings in OUT/sweep.json, or check they match the recorded."""
+    path = os.path.join(out, "sweep.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            saved = json.load(f)
+        if saved != settings:
+            diff = sorted(k for k in set(saved) | set(settings) if saved.get(k) != settings.get(k))
+            what = "; ".join(f"{k}: {saved.get(k)!r} there, {settings.get(k)!r} now" for k in diff)
+            raise ValueError(f"out: {out} holds a sweep with other settings ({what}); its runs "
+                             "are kept: choose another output directory")
+    else:
+        os.makedirs(out, exist_ok=True)
+        _write_json(path, settings)
+
+
+def run_sweep(config=None, seeds=(0, 1, 2), out="runs/sweep", *, jobs=None, executor=None,
+              lengths=None, sequences=EVAL_SEQUENCES, eval_seed=EVAL_SEED, log_every=500,
+              stream=None, progress=True, plot=True, **overrides):
+    """Train ``config`` once per seed in parallel; write and return the summary.
+
+    Parameters
+    ----------
+    config : TrainConfig, optional (built from ``overrides`` when omitted, e.g.
+        ``run_sweep(task="copy", steps=200, seeds=[0, 1])``); its ``seed`` is replaced
+        by each of ``seeds``
+    seeds : iterable of int, or a string such as ``"0-5"`` (:func:`parse_seeds`)
+    out : the sweep's directory (layout in the module docstring)
+    jobs : runs at a time: the worker processes of the default executor (default: the
+        number of cores); with ``executor``, the runs handed to it at a time (default:
+        all)
+    executor : any :class:`concurrent.futures.Executor` to run the seeds on instead,
+        e.g. a ``ThreadPoolExecutor`` or a dask.distributed ``client.get_executor()``;
+        it is not shut down here
+    lengths : lengths for the generalisation figures (default: the task's,
+        ``TASK_DEFAULTS[task]["lengths"]``)
+    sequences, eval_seed : sequences per length, and the seed of the evaluation data
+    log_every : updates between the progress lines of each run
+    stream : where the sweep's own lines go (default ``sys.stderr``; ``False``: nowhere)
+    progress : whether the runs print progress lines (to stderr, prefixed by the seed)
+    plot : write ``curves.png``
+
+    Returns
+    -------
+    list of the finished runs' result dicts, by seed; a seed that was interrupted is
+    missing (``KeyboardInterrupt`` is re-raised once every run in progress has saved).
+    """
+    if config is None:
+        config = TrainConfig(**overrides)
+    elif overrides:
+        config = TrainConfig.from_dict({**asdict(config), **overrides})
+    seeds = parse_seeds(seeds) if isinstance(seeds, str) else list(seeds)
+    if not seeds:
+        raise ValueError("seeds: expected at least one seed, got none")
+    for s in seeds:
+        check_positive_int("seeds", s, minimum=0)
+    given_jobs = jobs
+    jobs = default_jobs() if jobs is None else check_positive_int("jobs", jobs)
+    lengths = list(lengths or TASK_DEFAULTS[config.task]["lengths"])
+    for length in lengths:
+        check_positive_int("lengths", length)
+    check_positive_int("sequences", sequences)
+    stream = sys.stderr if stream is None else stream
+    say = (lambda msg: print(msg, file=stream, flush=True)) if stream else (lambda msg: None)
+
+    base = {k: v for k, v in asdict(config).items() if k not in _PER_RUN}
+    _check_sweep_file(out, dict(base, lengths=lengths, sequences=sequences,
+                                eval_seed=eval_seed))
+    results, todo = {}, []
+    for seed in seeds:
+        path = os.path.join(out, f"seed_{seed}", "result.json")
+        if os.path.exists(path):
+            with open(path) as f:
+                results[seed] = json.load(f)
+        else:
+            todo.append(seed)
+    if results:
+        say(f"sweep {out}: seeds {sorted(results)} already finished, skipped")
+    own = executor is None and todo
+    if own:
+        executor = concurrent.futures.ProcessPoolExecutor(
+            max_workers=min(jobs, len(todo)), initializer=_worker_init)
+    _STOP.clear()
+    start = time.perf_counter()
+    # At most `in_flight` runs are handed to the executor at a time, so that after Ctrl-C
+    # no queued run starts (executors may start a submitted call even after cancel()).
+    in_flight = jobs if own or given_jobs is not None else len(todo)
+    queue, futures = list(todo), {}
+
+    def submit_next():
+        seed = queue.pop(0)
+        cfg = {**base, "seed": seed}
+        futures[executor.submit(run_one, cfg, os.path.join(out, f"seed_{seed}"),
+                                lengths=lengths, sequences=sequences, eval_seed=eval_seed,
+                                log_every=log_every, progress=progress)] = seed
+
+    try:
+        if todo:
+            say(f"sweep {out}: {len(todo)} run(s) of {config.model} on {config.task}, "
+                f"{config.steps} updates each, seeds {todo}, {min(in_flight, len(todo))} "
+                "at a time")
+        while queue and len(futures) < in_flight:
+            submit_next()
+        pending = set(futures)
+        while pending:
+            done, pending = concurrent.futures.wait(
+                pending, return_when=concurrent.futures.FIRST_COMPLETED)
+            for fut in done:
+                res = fut.result()
+                seed = futures[fut]
+                if res.get("interrupted"):
+                    say(f"seed {seed}: interrupted; the same command resumes it")
+                    continue
+                results[seed] = res
+                say(f"seed {seed} finished ({len(results)}/{len(seeds)}, "
+                    f"{time.perf_counter() - start:.0f} s into the sweep): {_one_line(res)}")
+                if queue:
+                    submit_next()
+                    pending.add(list(futures)[-1])
+    except KeyboardInterrupt:
+        _STOP.set()
+        for fut in futures:
+            fut.cancel()
+        say("interrupted: waiting for the runs in progress to save their checkpoints")
+        concurrent.futures.wait(list(futures))
+        raise
+    finally:
+        if own:
+            executor.shutdown(wait=True, cancel_futures=True)
+    finished = [results[s] for s in seeds if s in results]
+    if finished:
+        for path in write_summary(finished, out, lengths):
+            say(f"wrote {path}")
+        if plot:
+            say(f"wrote {plot_sweep(finished, os.path.join(out, 'curves.png'), config)}")
+    return finished
+
+
+def _one_line(res):
+    conv = res["converged"]
+    txt = "never below 0.1" if conv is None else (
+        f"converged at {conv['sequences']:,} sequences ({conv['time']:.0f} s)")
+    gen = ", ".join(f"{k}: {v:.3g}" for k, v in res["generalisation"].items())
+    return f"{txt}; bit errors per sequence at lengths {gen}"
+
+
+# ----------------------------------------------------------------------------- summary
+
+def summary_rows(results, lengths):
+    """One dict per run (then ``median`` and ``worst``) of the summary's columns.
+
+    Columns: ``seed``, ``converged_sequences`` and ``converged_s`` (first validation
+    below :data:`~ntm_numpy.train.CONVERGED_BIT_ERRORS`), ``stable_sequences`` and
+    ``stable_s`` (from which every later validation stayed below), ``worst_after``,
+    ``final_val``, ``total_s`` and ``len_L`` per length (bit errors per sequence).
+    A run that never converged (or did not stay below) has ``inf`` there.
+    """
+    rows = []
+    for r in results:
+        conv = r["converged"] or {}
+        stable = conv.get("stable_sequences") is not None
+        inf = math.inf
+        row = dict(seed=r["seed"],
+                   converged_sequences=conv.get("sequences", inf),
+                   converged_s=conv.get("time", inf),
+                   stable_sequences=conv["stable_sequences"] if stable else inf,
+                   stable_s=conv["stable_time"] if stable else inf,
+                   worst_after=(r["worst_after_converged"] if conv else inf),
+                   final_val=r["final_val_bit_errors"], total_s=r["seconds"])
+        for length in lengths:
+            row[f"len_{length}"] = r["generalisation"][str(length)]
+        rows.append(row)
+    if rows:
+        keys = [k for k in rows[0] if k != "seed"]
+        rows.append(dict(seed="median", **{k: float(np.median([r[k] for r in rows]))
+                                           for k in keys}))
+        rows.append(dict(seed="worst", **{k: max(r[k] for r in rows[:-1]) for k in keys}))
+    return rows
+
+
+def _fmt(key, value):
+    if isinstance(value, str) or key == "seed":
+        return str(value)
+    if math.isinf(value):
+        return "never"
+    if key.endswith("_sequences"):
+        return f"{value:,.0f}"
+    if key.endswith("_s"):
+        return f"{value:.0f}"
+    return f"{value:.3f}" if value < 100 else f"{value:.1f}"
+
+
+def write_summary(results, out, lengths):
+    """Write ``summary.csv`` and ``summary.md`` into ``out``; returns their paths."""
+    rows = summary_rows(results, lengths)
+    csv_path, md_path = os.path.join(out, "summary.csv"), os.path.join(out, "summary.md")
+    with open(csv_path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    head = (["seed", "converged: sequences", "s", "stays below 0.1 from: sequences", "s",
+             "worst validation after", "final validation", "run s"]
+            + [f"length {n}" for n in lengths])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
+    for row in rows:
+        lines.append("| " + " | ".join(_fmt(k, v) for k, v in row.items()) + " |")
+    note = (f"\nValidation: bit errors per sequence on the run's validation set; converged: "
+            f"first validation below {CONVERGED_BIT_ERRORS}. Lengths: bit errors per "
+            f"sequence, {results[0]['eval_sequences']} sequences per length (evaluation "
+            f"seed {results[0]['eval_seed']}). 'worst' is the largest value over seeds "
+            "(the latest time).\n")
+    with open(md_path, "w") as f:
+        f.write("\n".join(lines) + "\n" + note)
+    return [csv_path, md_path]
+
+
+def plot_sweep(results, path, config=None):
+    """Median and min-max over seeds of the validation bit errors and the training cost.
+
+    Two panels against sequences seen (the paper's figures' axis): the validation bit
+    errors per sequence (symmetric-log scale, so 0 shows) and the training cost per
+    sequence in bits. Each thin line is one seed. Writes ``path``; returns it.
+    """
+    import matplotlib.pyplot as plt
+
+    from .plotting import save_figure
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    panels = [("val_sequences", "val_bit_errors", 1.0, "validation bit errors per sequence"),
+              ("sequences", "loss", 1.0 / math.log(2), "training cost per sequence (bits)")]
+    for ax, (xkey, ykey, scale, label) in zip(axes, panels):
+        n = min(len(r["curves"][ykey]) for r in results)
+        if n == 0:
+            continue
+        xs = np.asarray(results[0]["curves"][xkey][:n], dtype=float) / 1000
+        ys = np.array([r["curves"][ykey][:n] for r in results], dtype=float) * scale
+        for y in ys:
+            ax.plot(xs, y, color="0.6", lw=0.5)
+        ax.fill_between(xs, ys.min(0), ys.max(0), color="C0", alpha=0.25, label="min-max")
+        ax.plot(xs, np.median(ys, axis=0), color="C0", lw=2, label="median")
+        ax.set_yscale("symlog", linthresh=0.1 if ykey == "val_bit_errors" else 1.0)
+        ax.set_xlabel("sequences seen (thousands)")
+        ax.set_ylabel(label)
+        if ykey == "val_bit_errors":
+            ax.axhline(CONVERGED_BIT_ERRORS, color="k", ls=":", lw=1,
+                       label=f"{CONVERGED_BIT_ERRORS} (converged)")
+        ax.legend(loc="upper right")
+        ax.grid(alpha=0.3)
+    if config is not None:
+        fig.suptitle(f"{config.model} on {config.task}: {len(results)} seeds "
+                     f"({', '.join(str(r['seed']) for r in results)})")
+    fig.tight_layout()
+    written = save_figure(fig, path)
+    plt.close(fig)
+    return written
+
+
+def config_fields():
+    """Names of the :class:`TrainConfig` settings a sweep takes from the command line."""
+    return [f.name for f in fields(TrainConfig) if f.name not in _PER_RUN + ("task",)]

@@ -1,0 +1,193 @@
+"""Tests of the seed sweep (ntm_numpy.sweep and ``ntm-numpy sweep``): tiny runs only."""
+import concurrent.futures
+import csv
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+
+import ntm_numpy
+from ntm_numpy import sweep
+from ntm_numpy.cli import main
+from ntm_numpy.train import TrainConfig, train
+
+TINY = dict(task="copy", steps=4, batch_size=2, controller_size=8, memory_rows=8,
+            memory_width=4, eval_every=2, val_batches=1, val_batch_size=4)
+LENGTHS = [2, 3]
+
+
+class CountingExecutor(concurrent.futures.ThreadPoolExecutor):
+    """A local executor that remembers which seeds it was given."""
+
+    def __init__(self):
+        super().__init__(max_workers=2)
+        self.seeds = []
+
+    def submit(self, fn, config, *args, **kwargs):
+        self.seeds.append(config["seed"])
+        return super().submit(fn, config, *args, **kwargs)
+
+
+def _sweep(out, seeds, executor, **kw):
+    return sweep.run_sweep(TrainConfig(**{**TINY, **kw}), seeds, str(out), executor=executor,
+                           lengths=LENGTHS, sequences=4, stream=False, progress=False,
+                           log_every=1)
+
+
+def _png(path):
+    with open(path, "rb") as f:
+        return f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("text, seeds", [("0-5", [0, 1, 2, 3, 4, 5]), ("3", [3]),
+                                         ("0,3,7-8", [0, 3, 7, 8]), (" 1 , 4-5", [1, 4, 5])])
+def test_parse_seeds(text, seeds):
+    assert sweep.parse_seeds(text) == seeds
+
+
+@pytest.mark.parametrize("text", ["a", "5-3", "1,1", "0-2,2", "-1", ""])
+def test_parse_seeds_rejects(text):
+    with pytest.raises(ValueError, match="seeds"):
+        sweep.parse_seeds(text)
+
+
+def test_each_seed_is_the_run_train_makes_with_that_seed(tmp_path):
+    with CountingExecutor() as ex:
+        results = _sweep(tmp_path, [0, 1], ex)
+    assert sorted(ex.seeds) == [0, 1]
+    assert [r["seed"] for r in results] == [0, 1]
+    for r in results:
+        direct = train(TrainConfig(**{**TINY, "seed": r["seed"]}), stream=False)
+        assert r["curves"]["val_bit_errors"] == direct.history["val_bit_errors"]
+        assert r["steps"] == 4 and r["sequences"] == 8
+        errs = ntm_numpy.train.evaluate(direct.model, "copy", LENGTHS, sequences=4)
+        assert r["generalisation"] == {str(k): v for k, v in errs.items()}
+        model = ntm_numpy.load(tmp_path / f"seed_{r['seed']}" / "checkpoint.npz")
+        for k, v in direct.model.params.items():
+            np.testing.assert_array_equal(model.params[k], v)
+    # the two seeds differ (otherwise the comparison above proves little)
+    assert results[0]["curves"]["val_bit_errors"] != results[1]["curves"]["val_bit_errors"]
+
+
+def test_summary_table_and_plot(tmp_path):
+    with CountingExecutor() as ex:
+        _sweep(tmp_path, [0, 1, 2], ex)
+    with open(tmp_path / "summary.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["seed"] for r in rows] == ["0", "1", "2", "median", "worst"]
+    finals = [float(r["final_val"]) for r in rows[:3]]
+    assert float(rows[3]["final_val"]) == pytest.approx(np.median(finals))
+    assert float(rows[4]["final_val"]) == pytest.approx(max(finals))
+    for length in LENGTHS:
+        assert f"len_{length}" in rows[0]
+    md = (tmp_path / "summary.md").read_text()
+    rows_md = [line for line in md.splitlines() if line.startswith("| ")]
+    assert len(rows_md) == 1 + 5  # header, then 3 seeds, median and worst
+    assert [line.split(" | ")[0] for line in rows_md[1:]] == [
+        "| 0", "| 1", "| 2", "| median", "| worst"]
+    assert "length 2" in md and "length 3" in md
+    assert _png(tmp_path / "curves.png")
+
+
+def test_summary_rows_by_hand():
+    def run(seed, conv, stable, worst, final, gen):
+        return dict(seed=seed, seconds=10.0 * (seed + 1), final_val_bit_errors=final,
+                    worst_after_converged=worst, generalisation={"20": gen},
+                    converged=None if conv is None else dict(
+                        sequences=conv, time=conv / 1000, stable_sequences=stable,
+                        stable_time=None if stable is None else stable / 1000))
+
+    rows = sweep.summary_rows([run(0, 1600, 1600, 0.05, 0.0, 0.5),
+                               run(1, 3200, None, 2.0, 0.3, 4.0),
+                               run(2, None, None, None, 9.0, 30.0)], [20])
+    assert rows[1]["stable_sequences"] == math.inf  # relapsed at the end
+    assert rows[2]["converged_sequences"] == math.inf and rows[2]["worst_after"] == math.inf
+    median, worst = rows[3], rows[4]
+    assert median["converged_sequences"] == 3200 and worst["converged_sequences"] == math.inf
+    assert median["stable_sequences"] == math.inf
+    assert median["len_20"] == 4.0 and worst["len_20"] == 30.0
+    assert median["final_val"] == 0.3 and worst["final_val"] == 9.0
+    assert median["total_s"] == 20.0 and worst["total_s"] == 30.0
+    assert sweep._fmt("converged_sequences", math.inf) == "never"
+    assert sweep._fmt("converged_sequences", 3200.0) == "3,200"
+
+
+def test_finished_seeds_are_skipped_and_kept(tmp_path):
+    with CountingExecutor() as ex:
+        _sweep(tmp_path, [0, 1], ex)
+    stamps = {p: os.stat(p).st_mtime_ns for p in tmp_path.glob("seed_*/*")}
+    with CountingExecutor() as ex:
+        results = _sweep(tmp_path, [0, 1, 2], ex)
+    assert ex.seeds == [2]
+    assert [r["seed"] for r in results] == [0, 1, 2]
+    for path, stamp in stamps.items():
+        assert os.stat(path).st_mtime_ns == stamp, f"{path} was rewritten"
+
+
+def test_other_settings_in_the_same_directory_are_refused(tmp_path):
+    with CountingExecutor() as ex:
+        _sweep(tmp_path, [0], ex)
+        with pytest.raises(ValueError, match=r"out:.*lr: 0.002 there, 0.001 now"):
+            _sweep(tmp_path, [1], ex, lr=1e-3)
+    assert not (tmp_path / "seed_1").exists()
+
+
+def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path):
+    config = TrainConfig(**TINY)
+    run_dir = tmp_path / "seed_0"
+    sweep._STOP.set()  # what Ctrl-C does to runs in threads of the sweep's process
+    try:
+        stopped = sweep.run_one(config, str(run_dir), lengths=LENGTHS, sequences=4,
+                                log_every=1, progress=False)
+    finally:
+        sweep._STOP.clear()
+    assert stopped == {"seed": 0, "interrupted": True}
+    assert not (run_dir / "result.json").exists()
+    _, ckpt = ntm_numpy.load(run_dir / "checkpoint.npz", return_checkpoint=True)
+    assert ckpt.meta["step"] == 1
+    with CountingExecutor() as ex:
+        (res,) = _sweep(tmp_path, [0], ex)
+    direct = train(config, stream=False)
+    assert res["steps"] == 4
+    assert res["curves"]["val_bit_errors"] == direct.history["val_bit_errors"]
+
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match="jobs"):
+        sweep.run_sweep(TrainConfig(**TINY), [0], str(tmp_path), jobs=0)
+    with pytest.raises(ValueError, match="seeds"):
+        sweep.run_sweep(TrainConfig(**TINY), [], str(tmp_path))
+    with pytest.raises(ValueError, match="lengths"):
+        sweep.run_sweep(TrainConfig(**TINY), [0], str(tmp_path), lengths=[0])
+
+
+def test_command_line_runs_seeds_in_processes(tmp_path, capsys):
+    out = tmp_path / "sw"
+    code = main(["sweep", "copy", "--seeds", "0-1", "--jobs", "2", "--out", str(out),
+                 "--steps", "4", "--batch-size", "2", "--controller-size", "8",
+                 "--memory-rows", "8", "--memory-width", "4", "--eval-every", "2",
+                 "--lengths", "2", "3", "--sequences", "4", "--log-every", "2",
+                 "--task-setting", "max_length=3"])
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "| median |" in captured.out and "| worst |" in captured.out
+    with open(out / "sweep.json") as f:
+        settings = json.load(f)
+    assert settings["memory_rows"] == 8
+    assert settings["task_settings"] == {"max_length": 3}
+    assert settings["lengths"] == [2, 3]
+    for seed in (0, 1):
+        model, ckpt = ntm_numpy.load(out / f"seed_{seed}" / "checkpoint.npz",
+                                     return_checkpoint=True)
+        assert ckpt.meta["train_config"]["seed"] == seed
+        assert ckpt.meta["train_config"]["batch_size"] == 2
+        assert model.config["memory_width"] == 4
+    assert _png(out / "curves.png")
+
+
+def test_command_line_bad_seeds(tmp_path, capsys):
+    assert main(["sweep", "copy", "--seeds", "3-1", "--out", str(tmp_path / "x")]) == 2
+    assert "seeds" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
