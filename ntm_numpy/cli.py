@@ -518,7 +518,7 @@ def _add_sweep(sub):
 
 
 def _cmd_sweep(args):
-    from .sweep import config_fields, run_sweep
+    from .sweep import config_fields, parse_seeds, run_sweep
     from .train import TrainConfig
 
     settings = {k: getattr(args, k) for k in config_fields() if hasattr(args, k)}
@@ -534,7 +534,7 @@ def _cmd_sweep(args):
     if results and os.path.exists(summary):
         with open(summary) as f:
             print(f.read(), end="")
-    return 0
+    return 0 if len(results) == len(parse_seeds(args.seeds)) else EXIT_INTERRUPTED
 
 
 def build_parser():

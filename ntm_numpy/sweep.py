@@ -209,8 +209,10 @@ def run_sweep(config=None, seeds=(0, 1, 2), out="runs/sweep", *, jobs=None, exec
 
     Returns
     -------
-    list of the finished runs' result dicts, by seed; a seed that was interrupted is
-    missing (``KeyboardInterrupt`` is re-raised once every run in progress has saved).
+    list of the finished runs' result dicts, in the order of ``seeds``. A seed whose run
+    was interrupted (a worker had Ctrl-C) is missing, and no run starts after that; a
+    ``KeyboardInterrupt`` in this process is re-raised once every run in progress has
+    saved its checkpoint.
     """
     if config is None:
         config = TrainConfig(**overrides)
@@ -253,6 +255,7 @@ def run_sweep(config=None, seeds=(0, 1, 2), out="runs/sweep", *, jobs=None, exec
     # no queued run starts (executors may start a submitted call even after cancel()).
     in_flight = jobs if own or given_jobs is not None else len(todo)
     queue, futures = list(todo), {}
+    stopped = False
 
     def submit_next():
         seed = queue.pop(0)
@@ -276,18 +279,25 @@ def run_sweep(config=None, seeds=(0, 1, 2), out="runs/sweep", *, jobs=None, exec
                 res = fut.result()
                 seed = futures[fut]
                 if res.get("interrupted"):
+                    stopped = True  # no further run starts after a run was interrupted
                     say(f"seed {seed}: interrupted; the same command resumes it")
                     continue
                 results[seed] = res
                 say(f"seed {seed} finished ({len(results)}/{len(seeds)}, "
                     f"{time.perf_counter() - start:.0f} s into the sweep): {_one_line(res)}")
-                if queue:
+                if queue and not stopped:
                     submit_next()
                     pending.add(list(futures)[-1])
     except KeyboardInterrupt:
         _STOP.set()
         for fut in futures:
             fut.cancel()
+        if own:  # the workers may not have had the signal (e.g. a `kill -INT` of this one)
+            for proc in list(getattr(executor, "_processes", {}).values()):
+                try:
+                    os.kill(proc.pid, signal.SIGINT)
+                except OSError:
+                    pass
         say("interrupted: waiting for the runs in progress to save their checkpoints")
         concurrent.futures.wait(list(futures))
         raise
@@ -295,6 +305,9 @@ def run_sweep(config=None, seeds=(0, 1, 2), out="runs/sweep", *, jobs=None, exec
         if own:
             executor.shutdown(wait=True, cancel_futures=True)
     finished = [results[s] for s in seeds if s in results]
+    left = [s for s in seeds if s not in results]
+    if left:
+        say(f"seeds {left} not finished: the same command continues them")
     if finished:
         for path in write_summary(finished, out, lengths):
             say(f"wrote {path}")

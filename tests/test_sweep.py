@@ -191,3 +191,39 @@ def test_command_line_bad_seeds(tmp_path, capsys):
     assert main(["sweep", "copy", "--seeds", "3-1", "--out", str(tmp_path / "x")]) == 2
     assert "seeds" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_ctrl_c_of_the_command_leaves_resumable_checkpoints(tmp_path):
+    """SIGINT to the sweep's own process only: it stops its workers' runs, which save."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "sw"
+    cmd = [sys.executable, "-m", "ntm_numpy", "sweep", "copy", "--seeds", "0-2", "--jobs",
+           "2", "--out", str(out), "--steps", "100000", "--batch-size", "2",
+           "--controller-size", "8", "--memory-rows", "8", "--memory-width", "4",
+           "--eval-every", "50", "--log-every", "10", "--lengths", "2"]
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+                            text=True)
+    try:
+        deadline = time.time() + 60
+        seen = set()
+        while len(seen) < 2 and time.time() < deadline:  # both runs are training
+            line = proc.stderr.readline()
+            for seed in (0, 1):
+                if line.startswith(f"[seed {seed}] step"):
+                    seen.add(seed)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    for seed in (0, 1):
+        _, ckpt = ntm_numpy.load(out / f"seed_{seed}" / "checkpoint.npz",
+                                 return_checkpoint=True)
+        assert 0 < ckpt.meta["step"] < 100000
+        assert not (out / f"seed_{seed}" / "result.json").exists()
+    assert not (out / "seed_2").exists(), "a queued run started after Ctrl-C"
