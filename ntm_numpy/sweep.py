@@ -111,9 +111,17 @@ def _write_json(path, obj):
     os.replace(tmp, path)
 
 
+def _ignore(signum, frame):
+    pass
+
+
 def _worker_init():
-    """Worker processes ignore Ctrl-C except while training (which saves, then stops)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """Worker processes pass over Ctrl-C except while training (which saves, then stops).
+
+    A handler that does nothing rather than ``SIG_IGN``: training leaves a signal the
+    process ignores ignored, and replaces a handler with its own while it runs.
+    """
+    signal.signal(signal.SIGINT, _ignore)
 
 
 def run_one(config, run_dir, *, lengths, sequences=EVAL_SEQUENCES, eval_seed=EVAL_SEED,
