@@ -42,8 +42,9 @@ from .train import CONVERGED_BIT_ERRORS, TASK_DEFAULTS, TrainConfig
 EVAL_SEQUENCES = 64
 EVAL_SEED = 1234
 
-#: Settings of a run that may differ between the seeds of one sweep.
-_PER_RUN = ("seed",)
+#: Settings of a run that are not the sweep's: the seed, and where a resumed run's
+#: learning-rate schedule started (set by training itself).
+_PER_RUN = ("seed", "lr_start_step")
 
 # Set by the main process on Ctrl-C; runs in threads of this process stop at their next
 # logged update (runs in worker processes get the signal itself).
