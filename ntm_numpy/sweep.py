@@ -403,41 +403,64 @@ def write_summary(results, out, lengths):
     return [csv_path, md_path]
 
 
-def plot_sweep(results, path, config=None):
+def load_results(out):
+    """The result dicts of the finished runs of the sweep in ``out``, by seed."""
+    results = []
+    for name in os.listdir(out):
+        path = os.path.join(out, name, "result.json")
+        if name.startswith("seed_") and os.path.exists(path):
+            with open(path) as f:
+                results.append(json.load(f))
+    if not results:
+        raise ValueError(f"out: expected a sweep directory with finished runs, got {out!r}")
+    return sorted(results, key=lambda r: r["seed"])
+
+
+def plot_sweep(results, path, config=None, *, title=None):
     """Median and min-max over seeds of the validation bit errors and the training cost.
 
     Two panels against sequences seen (the paper's figures' axis): the validation bit
     errors per sequence (symmetric-log scale, so 0 shows) and the training cost per
-    sequence in bits. Each thin line is one seed. Writes ``path``; returns it.
+    sequence in bits. Each thin line is one seed. ``results`` is a list of result dicts
+    (one sweep) or a dict label -> list (several sweeps, one colour each, e.g. the NTM
+    against the LSTM baseline). Writes ``path``; returns it.
     """
     import matplotlib.pyplot as plt
 
     from .plotting import save_figure
 
+    groups = results if isinstance(results, dict) else {None: results}
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     panels = [("val_sequences", "val_bit_errors", 1.0, "validation bit errors per sequence"),
               ("sequences", "loss", 1.0 / math.log(2), "training cost per sequence (bits)")]
     for ax, (xkey, ykey, scale, label) in zip(axes, panels):
-        n = min(len(r["curves"][ykey]) for r in results)
-        if n == 0:
-            continue
-        xs = np.asarray(results[0]["curves"][xkey][:n], dtype=float) / 1000
-        ys = np.array([r["curves"][ykey][:n] for r in results], dtype=float) * scale
-        for y in ys:
-            ax.plot(xs, y, color="0.6", lw=0.5)
-        ax.fill_between(xs, ys.min(0), ys.max(0), color="C0", alpha=0.25, label="min-max")
-        ax.plot(xs, np.median(ys, axis=0), color="C0", lw=2, label="median")
+        for i, (name, runs) in enumerate(groups.items()):
+            n = min(len(r["curves"][ykey]) for r in runs)
+            if n == 0:
+                continue
+            xs = np.asarray(runs[0]["curves"][xkey][:n], dtype=float) / 1000
+            ys = np.array([r["curves"][ykey][:n] for r in runs], dtype=float) * scale
+            for y in ys:
+                ax.plot(xs, y, color=f"C{i}", lw=0.5, alpha=0.5)
+            prefix = "" if name is None else f"{name}: "
+            ax.fill_between(xs, ys.min(0), ys.max(0), color=f"C{i}", alpha=0.2,
+                            label=f"{prefix}min-max")
+            ax.plot(xs, np.median(ys, axis=0), color=f"C{i}", lw=2,
+                    label=f"{prefix}median of {len(runs)}")
         ax.set_yscale("symlog", linthresh=0.1 if ykey == "val_bit_errors" else 1.0)
         ax.set_xlabel("sequences seen (thousands)")
         ax.set_ylabel(label)
         if ykey == "val_bit_errors":
             ax.axhline(CONVERGED_BIT_ERRORS, color="k", ls=":", lw=1,
                        label=f"{CONVERGED_BIT_ERRORS} (converged)")
-        ax.legend(loc="upper right")
+        ax.legend(loc="upper right", fontsize="small")
         ax.grid(alpha=0.3)
-    if config is not None:
-        fig.suptitle(f"{config.model} on {config.task}: {len(results)} seeds "
-                     f"({', '.join(str(r['seed']) for r in results)})")
+    if title is None and config is not None:
+        runs = next(iter(groups.values()))
+        title = (f"{config.model} on {config.task}: {len(runs)} seeds "
+                 f"({', '.join(str(r['seed']) for r in runs)})")
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     written = save_figure(fig, path)
     plt.close(fig)

@@ -227,3 +227,15 @@ def test_ctrl_c_of_the_command_leaves_resumable_checkpoints(tmp_path):
         assert 0 < ckpt.meta["step"] < 100000
         assert not (out / f"seed_{seed}" / "result.json").exists()
     assert not (out / "seed_2").exists(), "a queued run started after Ctrl-C"
+
+
+def test_load_results_and_a_plot_of_two_sweeps(tmp_path):
+    with CountingExecutor() as ex:
+        _sweep(tmp_path / "a", [0, 1], ex)
+        _sweep(tmp_path / "b", [2], ex, model="lstm", hidden_size=8)
+    a, b = sweep.load_results(tmp_path / "a"), sweep.load_results(tmp_path / "b")
+    assert [r["seed"] for r in a] == [0, 1] and [r["seed"] for r in b] == [2]
+    path = sweep.plot_sweep({"NTM": a, "LSTM": b}, tmp_path / "both.png", title="two")
+    assert _png(path)
+    with pytest.raises(ValueError, match="out"):
+        sweep.load_results(tmp_path)
