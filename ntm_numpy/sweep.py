@@ -453,7 +453,7 @@ def plot_sweep(results, path, config=None, *, title=None):
         if ykey == "val_bit_errors":
             ax.axhline(CONVERGED_BIT_ERRORS, color="k", ls=":", lw=1,
                        label=f"{CONVERGED_BIT_ERRORS} (converged)")
-        ax.legend(loc="upper right", fontsize="small")
+        ax.legend(loc="center right", fontsize="small")
         ax.grid(alpha=0.3)
     if title is None and config is not None:
         runs = next(iter(groups.values()))
