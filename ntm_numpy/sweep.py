@@ -18,8 +18,8 @@ be on a file system the workers share).
 
 A sweep is resumable: a seed whose ``result.json`` exists is not run again (and never
 overwritten); a seed with only a checkpoint, from an interrupted sweep, resumes from it.
-Ctrl-C stops the runs in progress the way it stops ``ntm-numpy train``: each writes a
-complete checkpoint first.
+Ctrl-C (or SIGTERM, SIGHUP) stops the runs in progress the way it stops
+``ntm-numpy train``: each writes a complete checkpoint first.
 """
 import concurrent.futures
 import csv
@@ -123,6 +123,23 @@ def _worker_init():
     process ignores ignored, and replaces a handler with its own while it runs.
     """
     signal.signal(signal.SIGINT, _ignore)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _stop_signals_interrupt():
+    """In the main thread, SIGTERM and SIGHUP stop a sweep as Ctrl-C does (unless the
+    process ignores them, e.g. SIGHUP under ``nohup``); returns the previous handlers."""
+    previous = {}
+    if threading.current_thread() is not threading.main_thread():
+        return previous
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None and signal.getsignal(signum) != signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, _raise_interrupt)
+    return previous
 
 
 def run_one(config, run_dir, *, lengths, sequences=EVAL_SEQUENCES, eval_seed=EVAL_SEED,
@@ -259,6 +276,7 @@ def run_sweep(config=None, seeds=(0, 1, 2), out="runs/sweep", *, jobs=None, exec
         executor = concurrent.futures.ProcessPoolExecutor(
             max_workers=min(jobs, len(todo)), initializer=_worker_init)
     _STOP.clear()
+    previous = _stop_signals_interrupt()
     start = time.perf_counter()
     # At most `in_flight` runs are handed to the executor at a time, so that after Ctrl-C
     # no queued run starts (executors may start a submitted call even after cancel()).
@@ -313,6 +331,8 @@ def run_sweep(config=None, seeds=(0, 1, 2), out="runs/sweep", *, jobs=None, exec
     finally:
         if own:
             executor.shutdown(wait=True, cancel_futures=True)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     finished = [results[s] for s in seeds if s in results]
     left = [s for s in seeds if s not in results]
     if left:

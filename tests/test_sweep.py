@@ -193,8 +193,10 @@ def test_command_line_bad_seeds(tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
-def test_ctrl_c_of_the_command_leaves_resumable_checkpoints(tmp_path):
-    """SIGINT to the sweep's own process only: it stops its workers' runs, which save."""
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_of_the_command_leaves_resumable_checkpoints(tmp_path, signame):
+    """A stop signal to the sweep's own process only: it stops its workers' runs, which
+    save their checkpoints."""
     import signal
     import subprocess
     import sys
@@ -216,7 +218,7 @@ def test_ctrl_c_of_the_command_leaves_resumable_checkpoints(tmp_path):
             for seed in (0, 1):
                 if line.startswith(f"[seed {seed}] step"):
                     seen.add(seed)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(getattr(signal, signame))
         _, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
