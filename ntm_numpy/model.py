@@ -424,30 +424,17 @@ class NTM:
         x = self._check_x(x)
         T, B, _ = x.shape
         c, p = self.config, self.params
-        H, M, N = c["controller_size"], c["memory_width"], c["memory_rows"]
-        R, W = c["read_heads"], c["write_heads"]
-        K = R + W
-        lstm = c["controller"] == "lstm"
+        H, M, R = c["controller_size"], c["memory_width"], c["read_heads"]
         dt = self.dtype
         heads_W, heads_b = p["heads_W"], p["heads_b"]
         # the controller's recurrent weights as one matrix, for the state columns ctrl_in
-        ctrl_in = self._controller_inputs()
-        if lstm:
-            Wc = np.concatenate([p["controller_Wh"], p["controller_Wr"]])  # [Wh; Wr]
-        else:
-            Wc = p["controller_Wr"]
-
+        ctrl_in, Wc = self._controller_inputs(), self._recurrent_weights()
         # input contributions of all steps at once: x_t Wx + b
         xz = x @ p["controller_Wx"] + p["controller_b"]  # (T, B, G)
-        memory = self.initial_memory(B)
-        w_init, w_init_cache = softmax_forward(p["weighting_init"], axis=1)  # (K, N)
-        w_prev = np.broadcast_to(w_init[:, None, :], (K, B, N))  # every head's weighting, (K, B, N)
         # state[t] = [h_{t-1}, r_{t-1}], what step t's controller sees; state[t+1] is also
         # what the output layer sees at step t, [h_t, r_t]
         state = np.empty((T + 1, B, H + R * M), dtype=dt)
-        state[0, :, :H] = 0.0
-        state[0, :, H:] = p["read_init"].reshape(1, R * M)
-        cell = np.zeros((B, H), dtype=dt) if lstm else None
+        memory, w_prev, cell, state[0], w_init_cache = self._initial_state(B)
         dims = self._dims()
         step_forward = self._step_functions(self.step)[0]
         steps = []
@@ -503,24 +490,12 @@ class NTM:
         x = self._check_x(x)
         T, B, _ = x.shape
         c, p = self.config, self.params
-        H, M, N = c["controller_size"], c["memory_width"], c["memory_rows"]
-        R, W = c["read_heads"], c["write_heads"]
-        K = R + W
+        H, M, R = c["controller_size"], c["memory_width"], c["read_heads"]
         dt = self.dtype
-        ctrl_in = self._controller_inputs()
-        if c["controller"] == "lstm":
-            Wc = np.concatenate([p["controller_Wh"], p["controller_Wr"]])
-        else:
-            Wc = p["controller_Wr"]
-        memory = self.initial_memory(B)
-        w_init, _ = softmax_forward(p["weighting_init"], axis=1)
-        w_prev = np.broadcast_to(w_init[:, None, :], (K, B, N))
+        ctrl_in, Wc = self._controller_inputs(), self._recurrent_weights()
         # prev = [h_{t-1}, r_{t-1}] and feat = [h_t, r_t], swapped after each step
-        prev = np.empty((B, H + R * M), dtype=dt)
-        prev[:, :H] = 0.0
-        prev[:, H:] = p["read_init"].reshape(1, R * M)
+        memory, w_prev, cell, prev, _ = self._initial_state(B)
         feat = np.empty_like(prev)
-        cell = np.zeros((B, H), dtype=dt) if c["controller"] == "lstm" else None
         dims = self._dims()
         step_forward = self._step_functions(self.step)[0]
         logits = np.empty((T, B, p["output_W"].shape[1]), dtype=dt)
@@ -542,6 +517,36 @@ class NTM:
         if not record:
             return logits, None
         return logits, Trace.from_records(records, memory, np.stack(reads), R)
+
+    def _recurrent_weights(self):
+        """The controller's recurrent weights as one matrix: ``[W_h; W_r]`` (LSTM), which
+        multiplies ``[h_{t-1}, r_{t-1}]``, or ``W_r`` (feed-forward), which multiplies
+        ``r_{t-1}``."""
+        p = self.params
+        if self.config["controller"] == "lstm":
+            return np.concatenate([p["controller_Wh"], p["controller_Wr"]])
+        return p["controller_Wr"]
+
+    def _initial_state(self, batch_size):
+        """The state before step 0 (see the module notes on departures from the paper).
+
+        Returns
+        -------
+        memory : (B, N, M) read-only view, M_{-1}
+        w_prev : (K, B, N) read-only view, every head's initial weighting
+        cell : (B, H) zeros for the LSTM, None for the feed-forward controller
+        state : (B, H + R*M) a new array ``[h_{-1}, r_{-1}]``: zeros, then the learned reads
+        w_init_cache : the softmax cache of the initial weightings, for the backward pass
+        """
+        c, p, B, dt = self.config, self.params, batch_size, self.dtype
+        H, R, M = c["controller_size"], c["read_heads"], c["memory_width"]
+        w_init, w_init_cache = softmax_forward(p["weighting_init"], axis=1)  # (K, N)
+        w_prev = np.broadcast_to(w_init[:, None, :], (w_init.shape[0], B, w_init.shape[1]))
+        state = np.empty((B, H + R * M), dtype=dt)
+        state[:, :H] = 0.0
+        state[:, H:] = p["read_init"].reshape(1, R * M)
+        cell = np.zeros((B, H), dtype=dt) if c["controller"] == "lstm" else None
+        return self.initial_memory(B), w_prev, cell, state, w_init_cache
 
     def _dims(self):
         c = self.config

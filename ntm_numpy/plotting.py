@@ -961,6 +961,19 @@ def plot_generalisation(lengths, errors, labels=None, train_max_length=None):
 
 
 # --------------------------------------------------------------------------- saving
+def _check_path_dpi(path, dpi):
+    """``(pathlib.Path, float)`` of an output path and a resolution, or a ValueError."""
+    try:
+        path = pathlib.Path(os.fspath(path))
+    except TypeError:
+        raise ValueError(f"path: expected a str or os.PathLike, got "
+                         f"{type(path).__name__}") from None
+    if (isinstance(dpi, bool) or not isinstance(dpi, (int, float, np.integer, np.floating))
+            or not np.isfinite(dpi) or dpi <= 0):
+        raise ValueError(f"dpi: expected a positive number, got {dpi!r}")
+    return path, float(dpi)
+
+
 @_quiet_fp
 def save_figure(fig, path, dpi=100):
     """Write ``fig`` to ``path`` as PNG (whatever the suffix), creating parent folders.
@@ -977,14 +990,7 @@ def save_figure(fig, path, dpi=100):
     """
     if not isinstance(fig, Figure):
         raise ValueError(f"fig: expected a matplotlib.figure.Figure, got {type(fig).__name__}")
-    try:
-        path = pathlib.Path(os.fspath(path))
-    except TypeError:
-        raise ValueError(f"path: expected a str or os.PathLike, got "
-                         f"{type(path).__name__}") from None
-    if (isinstance(dpi, bool) or not isinstance(dpi, (int, float, np.integer, np.floating))
-            or not np.isfinite(dpi) or dpi <= 0):
-        raise ValueError(f"dpi: expected a positive number, got {dpi!r}")
+    path, dpi = _check_path_dpi(path, dpi)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=float(dpi), format="png")
     return path
@@ -1243,14 +1249,7 @@ def save_animation(anim, path, dpi=80, fps=None):
     from matplotlib.animation import PillowWriter
 
     anim = _check_animation(anim)
-    try:
-        path = pathlib.Path(os.fspath(path))
-    except TypeError:
-        raise ValueError(f"path: expected a str or os.PathLike, got "
-                         f"{type(path).__name__}") from None
-    if (isinstance(dpi, bool) or not isinstance(dpi, (int, float, np.integer, np.floating))
-            or not np.isfinite(dpi) or dpi <= 0):
-        raise ValueError(f"dpi: expected a positive number, got {dpi!r}")
+    path, dpi = _check_path_dpi(path, dpi)
     fps = 1000.0 / anim._interval if fps is None else _check_fps(fps)
     path.parent.mkdir(parents=True, exist_ok=True)
     anim.save(path, writer=PillowWriter(fps=fps), dpi=float(dpi))
