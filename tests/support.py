@@ -4,6 +4,9 @@ floor for flat gradients, and the record of the worst relative errors reached.
 Run with ``NTM_REPORT_RELERR=1 python -m pytest -s`` to print, per test module, the
 largest relative error each gradient check reached.
 """
+import io
+import json
+
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -21,6 +24,11 @@ FLAT_FLOOR = 1e-2
 #: Jupyter kernel of the notebook tests, installed by conftest.py for the interpreter
 #: running pytest.
 TEST_KERNEL = "ntm-numpy-tests"
+
+#: A tiny NTM training run: every call of train() with these settings takes well under
+#: a second.
+TINY = dict(task="copy", batch_size=2, controller_size=8, memory_rows=8, memory_width=4,
+            eval_every=3, val_batches=1, val_batch_size=2)
 
 #: module name -> {check name -> worst relative error}
 WORST = {}
@@ -68,3 +76,20 @@ def counting_ops():
         return fn
 
     return {name: counting(name) for name in DEFAULT_OPS}, calls
+
+
+def rewrite_checkpoint(path, header_fn=None, arrays_fn=None):
+    """Re-pack the checkpoint ``path`` (compressed, so the zip CRCs stay valid) with
+    changes: ``header_fn(header, arrays)`` edits the parsed JSON header (and may edit the
+    members), then ``arrays_fn(arrays)`` edits the dict of members."""
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    if header_fn:
+        header = json.loads(str(arrays["__header__"][()]))
+        header_fn(header, arrays)
+        arrays["__header__"] = np.array(json.dumps(header))
+    if arrays_fn:
+        arrays_fn(arrays)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    path.write_bytes(buf.getvalue())

@@ -1,6 +1,4 @@
 """Tests of ntm_numpy.checkpoint: round trips, corruption detection, atomic saves."""
-import io
-import json
 import os
 import pathlib
 import zipfile
@@ -18,6 +16,8 @@ from ntm_numpy.checkpoint import (
     save_checkpoint,
 )
 from ntm_numpy.optim import Adam
+
+from support import rewrite_checkpoint
 
 
 def make_params(dtype, seed=0):
@@ -190,38 +190,23 @@ def test_flipped_bytes_detected(saved, member, seed):
         load_checkpoint(saved)
 
 
-def _rewrite(path, header_fn=None, arrays_fn=None):
-    """Re-pack a checkpoint with a modified header and/or arrays (zip CRCs stay valid)."""
-    with np.load(path, allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    header = json.loads(str(arrays["__header__"][()]))
-    if header_fn:
-        header_fn(header)
-    arrays["__header__"] = np.array(json.dumps(header))
-    if arrays_fn:
-        arrays_fn(arrays)
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    path.write_bytes(buf.getvalue())
-
-
 def test_checksum_mismatch(saved):
     def change(arrays):
         a = arrays["param/ctrl_W"].copy()
         a[3, 4] += 1e-12
         arrays["param/ctrl_W"] = a
 
-    _rewrite(saved, arrays_fn=change)
+    rewrite_checkpoint(saved, arrays_fn=change)
     with pytest.raises(CheckpointError, match="checksum.*param/ctrl_W"):
         load_checkpoint(saved)
 
 
 @pytest.mark.parametrize("found", [0, 2, 99, "1", None])
 def test_wrong_format_version(saved, found):
-    def set_version(h):
+    def set_version(h, _arrays):
         h["format_version"] = found
 
-    _rewrite(saved, header_fn=set_version)
+    rewrite_checkpoint(saved, header_fn=set_version)
     with pytest.raises(CheckpointError) as info:
         load_checkpoint(saved)
     msg = str(info.value)
@@ -240,14 +225,14 @@ def test_wrong_format_version(saved, found):
         (None, lambda a: a.update({"__header__": np.frombuffer(b"{}", dtype=np.uint8)}), ["header", "unicode"]),
         (None, lambda a: a.update({"__header__": np.array("not json")}), ["JSON"]),
         (None, lambda a: a.update({"__header__": np.array("[1]")}), ["JSON object"]),
-        (lambda h: h.pop("config"), None, ["config"]),
-        (lambda h: h.update({"params": {"a": 1}}), None, ["params", "list"]),
-        (lambda h: h["params"][0].pop("sha256"), None, ["malformed", "params"]),
-        (lambda h: h["params"].append(dict(h["params"][0])), None, ["twice", "ctrl_W"]),
+        (lambda h, _: h.pop("config"), None, ["config"]),
+        (lambda h, _: h.update({"params": {"a": 1}}), None, ["params", "list"]),
+        (lambda h, _: h["params"][0].pop("sha256"), None, ["malformed", "params"]),
+        (lambda h, _: h["params"].append(dict(h["params"][0])), None, ["twice", "ctrl_W"]),
     ],
 )
 def test_header_array_mismatch(saved, header_fn, arrays_fn, words):
-    _rewrite(saved, header_fn=header_fn, arrays_fn=arrays_fn)
+    rewrite_checkpoint(saved, header_fn=header_fn, arrays_fn=arrays_fn)
     with pytest.raises(CheckpointError) as info:
         load_checkpoint(saved)
     for w in words:

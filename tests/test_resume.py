@@ -18,8 +18,7 @@ from ntm_numpy.train import (
     train,
 )
 
-TINY = dict(task="copy", batch_size=2, controller_size=8, memory_rows=8, memory_width=4,
-            eval_every=3, val_batches=1, val_batch_size=2)
+from support import TINY
 
 
 def lrs_of(config, steps, converged=False):

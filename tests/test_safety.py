@@ -1,10 +1,7 @@
 """Files and numbers a user can trust: bounded loading, umask, size limits, finiteness,
 numerical gradients of functions returning views (issue: never lose a run)."""
-import io
-import json
 import os
 import tracemalloc
-import zipfile
 
 import numpy as np
 import pytest
@@ -16,29 +13,13 @@ from ntm_numpy.checkpoint import CheckpointError, _checksum, load_checkpoint
 from ntm_numpy.gradcheck import check_backward, numerical_gradient
 from ntm_numpy.model import NTM
 
+from support import rewrite_checkpoint
+
 BIG = 20_000_000  # float32 zeros: 80 MB decompressed, about 80 KB compressed
 
 
 def small_model(dtype=np.float32):
     return NTM(9, 8, controller_size=8, memory_rows=8, memory_width=4, dtype=dtype)
-
-
-def _repack(path, arrays_fn=None, header_fn=None):
-    """Rewrite a checkpoint with some members (and optionally the JSON header) changed."""
-    with zipfile.ZipFile(path) as zf:
-        arrays = {}
-        for name in zf.namelist():
-            with zf.open(name) as f:
-                arrays[name[:-4]] = np.lib.format.read_array(f, allow_pickle=False)
-    if header_fn:
-        header = json.loads(str(arrays["__header__"][()]))
-        header_fn(header, arrays)
-        arrays["__header__"] = np.array(json.dumps(header))
-    if arrays_fn:
-        arrays_fn(arrays)
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
-    path.write_bytes(buf.getvalue())
 
 
 def _peak_mb(fn):
@@ -65,7 +46,7 @@ def _refused_with_peak(fn, *words):
 def test_a_swapped_oversized_member_is_refused_before_it_is_decompressed(tmp_path):
     path = tmp_path / "crafted.npz"
     small_model().save(path)
-    _repack(path, arrays_fn=lambda a: a.update({"param/output_b": np.zeros(BIG, np.float32)}))
+    rewrite_checkpoint(path, arrays_fn=lambda a: a.update({"param/output_b": np.zeros(BIG, np.float32)}))
     assert path.stat().st_size < 1_000_000
     peak = _refused_with_peak(lambda: load_checkpoint(path), "param/output_b", "shape",
                               str(BIG))
@@ -85,7 +66,7 @@ def test_a_consistently_lying_header_is_refused_against_the_model_config(tmp_pat
                 e["shape"] = [BIG]
                 e["sha256"] = "0" * 64
 
-    _repack(path, header_fn=lie)
+    rewrite_checkpoint(path, header_fn=lie)
     peak = _refused_with_peak(lambda: ntm_numpy.load(path), "output_b", "expected shape (8,)")
     assert peak < 20, f"{peak:.0f} MB allocated to refuse the file"
 
@@ -113,7 +94,7 @@ def test_huge_sizes_in_a_checkpoint_config_are_a_message(tmp_path):
     def huge(header, arrays):
         header["config"]["memory_rows"] = 10**12
 
-    _repack(path, header_fn=huge)
+    rewrite_checkpoint(path, header_fn=huge)
     with pytest.raises(CheckpointError, match="memory_rows=1000000000000"):
         ntm_numpy.load(path)
 
@@ -183,7 +164,7 @@ def test_non_finite_parameters_are_refused_on_load(tmp_path):
             if e["name"] == "output_W":
                 e["sha256"] = _checksum(a)
 
-    _repack(path, header_fn=poison)
+    rewrite_checkpoint(path, header_fn=poison)
     with pytest.raises(CheckpointError, match="output_W.*NaN or infinite"):
         ntm_numpy.load(path)
 

@@ -21,9 +21,7 @@ from ntm_numpy.train import (
     train,
 )
 
-#: A tiny NTM run: every call of train() with these settings takes well under a second.
-TINY = dict(task="copy", batch_size=2, controller_size=8, memory_rows=8, memory_width=4,
-            eval_every=3, val_batches=1, val_batch_size=2)
+from support import TINY
 
 HISTORY_KEYS = ("step", "sequences", "time", "loss", "bit_errors", "val_step",
                 "val_sequences", "val_time", "val_bit_errors")
