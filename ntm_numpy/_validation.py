@@ -43,6 +43,15 @@ def check_positive_int(name, value, minimum=1):
     return int(value)
 
 
+def check_positive_number(name, value):
+    """Check that ``value`` is a finite real number > 0 (bools are rejected); return it as
+    a float."""
+    if (isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
+            or not np.isfinite(value) or value <= 0):
+        raise ValueError(f"{name}: expected a finite number > 0, got {value!r}")
+    return float(value)
+
+
 def check_choice(name, value, choices):
     """Check that ``value`` is one of ``choices``."""
     if value not in choices:

@@ -68,6 +68,7 @@ from typing import Callable
 import numpy as np
 
 from . import addressing, controller, memory
+from ._validation import check_positive_number
 from .activations import sigmoid, softmax_forward, softplus_forward
 from .constants import GRADCHECK_STEP
 from .gradcheck import numerical_gradient, rel_error
@@ -950,9 +951,7 @@ def check(name, student_backward, *, seed=0, trials=3, tol=DEFAULT_TOL, upstream
         raise ValueError(f"upstream: expected 'random' or 'ones', got {upstream!r}")
     if isinstance(tol, bool) or not isinstance(tol, (int, float, np.number)) or not tol >= 0:
         raise ValueError(f"tol: expected a number >= 0, got {tol!r}")
-    if isinstance(h, bool) or not isinstance(h, (int, float, np.number)) or not (
-            np.isfinite(h) and h > 0):
-        raise ValueError(f"h: expected a finite number > 0, got {h!r}")
+    check_positive_number("h", h)
 
     names = ex.input_names
     fn = ex.function_name

@@ -11,6 +11,7 @@ wrong axis, or that swaps two outputs, can still agree with the numerical gradie
 """
 import numpy as np
 
+from ._validation import check_positive_number
 from .constants import GRADCHECK_STEP, REL_ERROR_FLOOR
 
 
@@ -35,7 +36,7 @@ def numerical_gradient(f, x, dout=None, h=GRADCHECK_STEP):
     ``f``'s output is copied at each evaluation, so a function that returns a view of
     its input (``lambda a: a[::2]``) is differentiated correctly.
     """
-    h = _check_step(h)
+    h = check_positive_number("h", h)
     x = np.array(x, dtype=np.float64, copy=True)
     if dout is not None:
         dout = np.asarray(dout, dtype=np.float64)
@@ -59,14 +60,6 @@ def numerical_gradient(f, x, dout=None, h=GRADCHECK_STEP):
                 )
             gflat[i] = (diff * dout).sum() / (2 * h)
     return grad
-
-
-def _check_step(h):
-    """The central difference's step: a finite float > 0."""
-    if isinstance(h, bool) or not isinstance(h, (int, float, np.floating, np.integer)) or not (
-            np.isfinite(h) and h > 0):
-        raise ValueError(f"h: expected a finite number > 0, got {h!r}")
-    return float(h)
 
 
 def rel_error(a, b, floor=REL_ERROR_FLOOR):
@@ -116,7 +109,7 @@ def check_backward(forward, backward, inputs, dout=None, h=GRADCHECK_STEP, rng=N
     errors : list of float
         ``rel_error`` of each input's gradient (``nan`` where ``backward`` gave ``None``).
     """
-    h = _check_step(h)
+    h = check_positive_number("h", h)
     rng = np.random.default_rng(0) if rng is None else rng
     inputs = [np.asarray(v, dtype=np.float64) for v in inputs]
     out, cache = forward(*inputs)

@@ -52,6 +52,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
+from ._validation import check_positive_number
 from .activations import sigmoid
 
 __all__ = [
@@ -213,13 +214,6 @@ def _weighting_label(gamma):
     if gamma == 1:
         return "weighting (linear colour scale, 0 to 1)"
     return f"weighting (power-law colour scale,\ngamma {gamma:g}, 0 to 1)"
-
-
-def _check_colour_gamma(value):
-    if (isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
-            or not np.isfinite(value) or value <= 0):
-        raise ValueError(f"colour_gamma: expected a positive finite number, got {value!r}")
-    return float(value)
 
 
 def _time_heatmap(ax, a, *, cmap, norm=None, vmin=None, vmax=None, title, ylabel,
@@ -485,7 +479,7 @@ def plot_weightings(trace, batch_index=0, colour_gamma=WEIGHTING_GAMMA):
     """
     trace, d = _check_trace(trace)
     b = _check_index("batch_index", batch_index, d.B, "sequence of the batch")
-    gamma = _check_colour_gamma(colour_gamma)
+    gamma = check_positive_number("colour_gamma", colour_gamma)
     ncols = min(4, d.K)
     nrows = math.ceil(d.K / ncols)
     pw = _clip(0.08 * d.T + 2.0, 2.8, 6.0)
@@ -755,7 +749,7 @@ def plot_copy_summary(x, y, logits, trace, batch_index=0, mask=None, read_head=0
                          f"(T={d.T}, B={d.B}), got {x.shape}")
     r = _check_index("read_head", read_head, d.R, "read head")
     w = _check_index("write_head", write_head, d.W, "write head")
-    gamma = _check_colour_gamma(colour_gamma)
+    gamma = check_positive_number("colour_gamma", colour_gamma)
     wrong = _errors(logits[:, b], y[:, b], None if mask is None else mask[:, b])
     adds = trace.add[:, w, b].T
     reads = trace.reads[:, r, b].T
@@ -968,10 +962,7 @@ def _check_path_dpi(path, dpi):
     except TypeError:
         raise ValueError(f"path: expected a str or os.PathLike, got "
                          f"{type(path).__name__}") from None
-    if (isinstance(dpi, bool) or not isinstance(dpi, (int, float, np.integer, np.floating))
-            or not np.isfinite(dpi) or dpi <= 0):
-        raise ValueError(f"dpi: expected a positive number, got {dpi!r}")
-    return path, float(dpi)
+    return path, check_positive_number("dpi", dpi)
 
 
 @_quiet_fp
@@ -999,13 +990,6 @@ def save_figure(fig, path, dpi=100):
 # --------------------------------------------------------------------------- animations
 #: Frames per second of the animations (``interval`` of 1000 / fps milliseconds).
 ANIMATION_FPS = 4
-
-
-def _check_fps(fps):
-    if (isinstance(fps, bool) or not isinstance(fps, (int, float, np.integer, np.floating))
-            or not np.isfinite(fps) or fps <= 0):
-        raise ValueError(f"fps: expected a positive number, got {fps!r}")
-    return float(fps)
 
 
 def _animated_figure(width, height):
@@ -1067,8 +1051,8 @@ def animate_memory(trace, batch_index=0, x=None, logits=None, mask=None, rows=No
     """
     trace, d = _check_trace(trace)
     b = _check_index("batch_index", batch_index, d.B, "sequence of the batch")
-    gamma = _check_colour_gamma(colour_gamma)
-    fps = _check_fps(fps)
+    gamma = check_positive_number("colour_gamma", colour_gamma)
+    fps = check_positive_number("fps", fps)
     seqs = []
     if x is not None:
         seqs.append(("input x", _check_shape("x", x, (d.T, d.B, None))[:, b].T, "Greys"))
@@ -1169,7 +1153,7 @@ def animate_addressing(trace, head=0, batch_index=0, fps=ANIMATION_FPS):
     trace, d = _check_trace(trace)
     k = _check_index("head", head, d.K, f"{d.R} read heads then {d.W} write heads")
     b = _check_index("batch_index", batch_index, d.B, "sequence of the batch")
-    fps = _check_fps(fps)
+    fps = check_positive_number("fps", fps)
     stages = np.stack([trace.content[:, k, b], trace.gated[:, k, b], trace.shifted[:, k, b],
                        trace.weights[:, k, b]])          # (4, T, N)
     prev = np.concatenate([trace.weights[:1, k, b], trace.weights[:-1, k, b]])  # (T, N)
@@ -1250,7 +1234,7 @@ def save_animation(anim, path, dpi=80, fps=None):
 
     anim = _check_animation(anim)
     path, dpi = _check_path_dpi(path, dpi)
-    fps = 1000.0 / anim._interval if fps is None else _check_fps(fps)
+    fps = 1000.0 / anim._interval if fps is None else check_positive_number("fps", fps)
     path.parent.mkdir(parents=True, exist_ok=True)
     anim.save(path, writer=PillowWriter(fps=fps), dpi=float(dpi))
     return path
