@@ -175,7 +175,7 @@ def _check_plots_out(out, args):
     """The plots written after training can be written (checked before training)."""
     if not args.no_plots:
         for name in PLOT_NAMES:
-            _check_png_out(os.path.join(out, name), "--out")
+            _check_image_out(os.path.join(out, name), "--out")
 
 
 def _finish_training(result, out, args):
@@ -213,6 +213,15 @@ def _finish_training(result, out, args):
     return 0
 
 
+def _drawn_sequence(model, task, seed, length):
+    """The one sequence (batch of one) that the plots and animations of ``seed`` draw:
+    ``x`` (T, 1, X), ``y`` (T, 1, Y), ``mask``; ``task`` an object or a task name."""
+    task = get_task(task) if isinstance(task, str) else task
+    rng = np.random.default_rng([seed, 3])
+    kw = {} if length is None else {"length": length}
+    return task.batch(rng, 1, dtype=model.dtype, **kw)
+
+
 def write_plots(model, task, out, *, history=None, lengths=None, seed=0, length=None):
     """Write the standard PNGs for a trained model into ``out``; returns their paths.
 
@@ -224,14 +233,12 @@ def write_plots(model, task, out, *, history=None, lengths=None, seed=0, length=
 
     task = get_task(task) if isinstance(task, str) else task
     for name in PLOT_NAMES:
-        _check_png_out(os.path.join(out, name), "--out")
+        _check_image_out(os.path.join(out, name), "--out")
     written = []
     if history is not None and history.get("step"):
         fig = plotting.plot_training_curves(history)
         written.append(plotting.save_figure(fig, os.path.join(out, "training_curves.png")))
-    rng = np.random.default_rng([seed, 3])
-    kw = {} if length is None else {"length": length}
-    x, y, mask = task.batch(rng, 1, dtype=model.dtype, **kw)  # one sequence: what is drawn
+    x, y, mask = _drawn_sequence(model, task, seed, length)
     if isinstance(model, NTM):
         logits, trace = model.trace(x, return_logits=True)  # no backward caches
     else:
@@ -289,18 +296,24 @@ def _task_of(ckpt, override):
     return task
 
 
-def _check_png_out(path, flag, inputs=()):
-    """Refuse, before any work, a PNG output that is a directory, one of the ``inputs``,
-    or an existing file that is not a PNG; create its folder."""
+#: The first bytes of each kind of image the commands write, by file suffix.
+_IMAGE_MAGIC = {"PNG": (b"\x89PNG\r\n\x1a\n",), "GIF": (b"GIF87a", b"GIF89a")}
+
+
+def _check_image_out(path, flag, kind="PNG", inputs=()):
+    """Refuse, before any work, an image output (``kind`` "PNG" or "GIF") that is a
+    directory, one of the ``inputs``, or an existing file that is not such an image;
+    create its folder."""
     if os.path.isdir(path):
-        raise ValueError(f"{flag}: expected a path for a PNG file, got {path!r}, a directory")
+        raise ValueError(f"{flag}: expected a path for a {kind} file, got {path!r}, a directory")
     for given in inputs:
         if os.path.exists(path) and os.path.samefile(path, given):
             raise ValueError(f"{flag}: {path!r} is the input {given!r}; choose another path")
     if os.path.exists(path):
+        magic = _IMAGE_MAGIC[kind]
         with open(path, "rb") as f:
-            if f.read(8) != b"\x89PNG\r\n\x1a\n":
-                raise ValueError(f"{flag}: {path!r} exists and is not a PNG image; not "
+            if f.read(len(magic[0])) not in magic:
+                raise ValueError(f"{flag}: {path!r} exists and is not a {kind} image; not "
                                  "replacing it (choose another path or remove it)")
     parent = os.path.dirname(os.path.abspath(path))
     if os.path.exists(parent) and not os.path.isdir(parent):
@@ -315,7 +328,7 @@ def _cmd_evaluate(args):
 
     out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.checkpoint)),
                                    "generalisation.png")
-    _check_png_out(out, "--out", inputs=[args.checkpoint])
+    _check_image_out(out, "--out", inputs=[args.checkpoint])
     model, ckpt = load(args.checkpoint, return_checkpoint=True)
     task = _task_of(ckpt, args.task)
     if args.memory_rows is not None:
@@ -356,18 +369,6 @@ def animation_names(model):
     return ["memory.gif"] + [f"addressing_head_{k}.gif" for k in range(heads)]
 
 
-def _check_gif_out(path, flag):
-    """Refuse, before any work, a GIF output that is a directory or an existing file that
-    is not a GIF."""
-    if os.path.isdir(path):
-        raise ValueError(f"{flag}: expected a path for a GIF file, got {path!r}, a directory")
-    if os.path.exists(path):
-        with open(path, "rb") as f:
-            if f.read(6) not in (b"GIF87a", b"GIF89a"):
-                raise ValueError(f"{flag}: {path!r} exists and is not a GIF image; not "
-                                 "replacing it (choose another path or remove it)")
-
-
 def write_animations(model, task, out, *, seed=0, length=None):
     """Write GIFs of one sequence through an NTM into ``out`` (the sequence that
     :func:`write_plots` draws); returns their paths."""
@@ -375,12 +376,8 @@ def write_animations(model, task, out, *, seed=0, length=None):
 
     names = animation_names(model)
     for name in names:
-        _check_gif_out(os.path.join(out, name), "--out")
-    os.makedirs(out, exist_ok=True)
-    task = get_task(task) if isinstance(task, str) else task
-    rng = np.random.default_rng([seed, 3])  # the sequence of write_plots
-    kw = {} if length is None else {"length": length}
-    x, y, mask = task.batch(rng, 1, dtype=model.dtype, **kw)
+        _check_image_out(os.path.join(out, name), "--out", "GIF")
+    x, y, mask = _drawn_sequence(model, task, seed, length)  # the sequence of write_plots
     logits, trace = model.trace(x, return_logits=True)  # no backward caches
     anims = [plotting.animate_memory(trace, x=x, logits=logits, mask=mask)]
     anims += [plotting.animate_addressing(trace, head=k) for k in range(len(names) - 1)]
@@ -401,7 +398,7 @@ def _cmd_plot(args):
             raise ValueError(f"--animate: expected an NTM checkpoint (a model with a memory), "
                              f"got a {type(model).__name__} checkpoint")
         for name in animation_names(model):
-            _check_gif_out(os.path.join(out, name), "--out")
+            _check_image_out(os.path.join(out, name), "--out", "GIF")
     for path in write_plots(model, task, out, seed=args.seed, length=args.length):
         print(f"wrote {path}", file=sys.stderr)
     if args.animate:
