@@ -518,10 +518,7 @@ def _cmd_sweep(args):
     from .sweep import config_fields, parse_seeds, run_sweep
     from .train import TrainConfig
 
-    settings = {k: getattr(args, k) for k in config_fields() if hasattr(args, k)}
-    settings["task_settings"] = _parse_settings(args.task_setting)
-    if "clip_norm" in settings:
-        settings["clip_norm"] = settings["clip_norm"] or None
+    settings = _train_settings(args, given=set(config_fields()) | {"task_setting"})
     config = TrainConfig(task=args.task, **settings)
     config.make_task()  # unknown task settings fail here, before anything is written
     out = args.out or os.path.join("runs", f"sweep_{args.task}")
