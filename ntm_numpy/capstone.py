@@ -95,12 +95,12 @@ def copy_task():
 
 
 def _package_op(name):
-    from . import addressing, memory
+    """The package's own function ``name``, as the model's reference step calls it."""
+    from .reference_step import DEFAULT_OPS
 
-    for mod in (addressing, memory, controller, heads):
-        if hasattr(mod, name):
-            return getattr(mod, name)
-    raise ValueError(f"name: expected one of {', '.join(OPS)}, got {name!r}")
+    if name not in OPS:
+        raise ValueError(f"name: expected one of {', '.join(OPS)}, got {name!r}")
+    return DEFAULT_OPS[name]
 
 
 # ----------------------------------------------------------------------------------------
@@ -387,16 +387,13 @@ def check_model(ops, *, seed=0):
 # Training on the student's gradients
 # ----------------------------------------------------------------------------------------
 def evaluate_copy(model, lengths=None, sequences=64, seed=1234):
-    """Bit errors per sequence of ``model`` on the capstone's copy task, per length."""
-    task = copy_task()
+    """Bit errors per sequence of ``model`` on the capstone's copy task, per length
+    (:func:`ntm_numpy.train.evaluate`, all ``sequences`` of a length in one batch)."""
+    from .train import evaluate
+
     lengths = range(1, CAPSTONE["task"]["max_length"] + 1) if lengths is None else lengths
-    rng = np.random.default_rng(seed)
-    out = {}
-    for L in lengths:
-        x, y, mask = task.batch(rng, sequences, length=L, dtype=model.dtype)
-        logits, _ = model.forward(x)
-        out[int(L)] = float(bit_errors_per_sequence(logits, y, mask).mean())
-    return out
+    return evaluate(model, copy_task(), lengths, sequences=sequences, batch_size=sequences,
+                    seed=seed)
 
 
 def train_copy(ops=None, *, steps=None, seed=None, log_every=250, stream=None):
