@@ -260,8 +260,10 @@ def write_plots(model, task, out, *, history=None, lengths=None, seed=0, length=
 
 def _add_evaluate(sub):
     p = sub.add_parser("evaluate", help="bit errors per sequence at several lengths",
-                       description="Evaluate a checkpoint: a table of bit errors per "
-                       "sequence at each length, and a PNG generalisation curve.")
+                       description="Evaluate a checkpoint: a table of bit errors and cost "
+                       "(cross-entropy in bits) per sequence at each length, and a PNG "
+                       "generalisation curve. For the N-gram task the table also gives the "
+                       "Bayes-optimal estimator's cost on the same sequences.")
     p.add_argument("checkpoint")
     p.add_argument("--task", choices=TASKS, default=None,
                    help="task (default: the one the checkpoint was trained on)")
@@ -324,7 +326,7 @@ def _check_image_out(path, flag, kind="PNG", inputs=()):
 def _cmd_evaluate(args):
     from . import plotting
     from .model import load
-    from .train import TASK_DEFAULTS, evaluate
+    from .train import TASK_DEFAULTS, evaluate_scores
 
     out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.checkpoint)),
                                    "generalisation.png")
@@ -337,10 +339,18 @@ def _cmd_evaluate(args):
                              "which has no memory")
         model = model.with_memory_rows(args.memory_rows)
     lengths = args.lengths or TASK_DEFAULTS[task.name]["lengths"]
-    errs = evaluate(model, task, lengths, sequences=args.sequences, seed=args.seed)
-    print(f"{'length':>8}  bit errors per sequence")
-    for length, e in errs.items():
-        print(f"{length:>8}  {e:.4f}")
+    scores = evaluate_scores(model, task, lengths, sequences=args.sequences, seed=args.seed)
+    errs = {length: s["bit_errors"] for length, s in scores.items()}
+    optimal = task.name == "ngrams"
+    print(f"{'length':>8}  {'bit errors':>10}  {'cost (bits)':>11}"
+          + (f"  {'Bayes-optimal cost':>18}  {'above optimum':>13}" if optimal else "")
+          + "   (per sequence)")
+    for length, s in scores.items():
+        line = f"{length:>8}  {s['bit_errors']:>10.4f}  {s['cost_bits']:>11.3f}"
+        if optimal:
+            line += (f"  {s['optimal_cost_bits']:>18.3f}  "
+                     f"{s['cost_bits'] - s['optimal_cost_bits']:>13.3f}")
+        print(line)
     train_max = task.params.get("max_length")
     fig = plotting.plot_generalisation(list(errs), np.array(list(errs.values())),
                                        train_max_length=train_max)

@@ -151,7 +151,7 @@ def run_one(config, run_dir, *, lengths, sequences=EVAL_SEQUENCES, eval_seed=EVA
     is trained or written. Returns ``{"seed": S, "interrupted": True}`` when the run was
     stopped (its checkpoint is then complete and the next call resumes it).
     """
-    from .train import convergence, evaluate, train
+    from .train import convergence, evaluate_scores, train
 
     config = TrainConfig.from_dict(config) if isinstance(config, dict) else config
     result_path = os.path.join(run_dir, "result.json")
@@ -176,17 +176,22 @@ def run_one(config, run_dir, *, lengths, sequences=EVAL_SEQUENCES, eval_seed=EVA
         if res.interrupted:
             return {"seed": config.seed, "interrupted": True}
         task = config.make_task()
-        errs = evaluate(res.model, task, lengths, sequences=sequences, seed=eval_seed)
+        scores = evaluate_scores(res.model, task, lengths, sequences=sequences,
+                                 seed=eval_seed)
     conv, worst = convergence(res.history)
     h = res.history
     result = dict(
         seed=config.seed, interrupted=False, steps=res.step, sequences=res.sequences,
         seconds=res.elapsed, converged=conv, worst_after_converged=worst,
         final_val_bit_errors=(h["val_bit_errors"] or [None])[-1],
-        generalisation={str(k): v for k, v in errs.items()},
+        final_val_cost=(h["val_cost"] or [None])[-1],
+        generalisation={str(k): v["bit_errors"] for k, v in scores.items()},
+        generalisation_cost={str(k): v["cost_bits"] for k, v in scores.items()},
         eval_sequences=sequences, eval_seed=eval_seed,
         curves={k: h[k] for k in ("val_step", "val_sequences", "val_time", "val_bit_errors",
-                                  "step", "sequences", "loss")})
+                                  "val_cost", "step", "sequences", "loss")})
+    if task.name == "ngrams":
+        result["optimal_cost"] = {str(k): v["optimal_cost_bits"] for k, v in scores.items()}
     _write_json(result_path, result)
     return result
 
@@ -341,7 +346,9 @@ def run_sweep(config=None, seeds=(0, 1, 2), out="runs/sweep", *, jobs=None, exec
         for path in write_summary(finished, out, lengths):
             say(f"wrote {path}")
         if plot:
-            say(f"wrote {plot_sweep(finished, os.path.join(out, 'curves.png'), config)}")
+            optimal = [r["optimal_cost"][str(lengths[0])] for r in finished
+                       if "optimal_cost" in r]
+            say(f"wrote {plot_sweep(finished, os.path.join(out, 'curves.png'), config, optimal=float(np.mean(optimal)) if optimal else None)}")
     return finished
 
 
@@ -361,8 +368,11 @@ def summary_rows(results, lengths):
     Columns: ``seed``, ``converged_sequences`` and ``converged_s`` (first validation
     below :data:`~ntm_numpy.train.CONVERGED_BIT_ERRORS`), ``stable_sequences`` and
     ``stable_s`` (from which every later validation stayed below), ``worst_after``,
-    ``final_val``, ``total_s`` and ``len_L`` per length (bit errors per sequence).
-    A run that never converged (or did not stay below) has ``inf`` there.
+    ``final_val`` (bit errors) and ``final_val_cost`` (cross-entropy in bits, per
+    sequence), ``total_s``, then per length ``len_L`` (bit errors per sequence) and
+    ``cost_L`` (cost per sequence, bits); for the N-gram task also ``optimal_L``, the
+    Bayes-optimal cost on the same sequences. A run that never converged (or did not
+    stay below) has ``inf`` there.
     """
     rows = []
     for r in results:
@@ -375,21 +385,41 @@ def summary_rows(results, lengths):
                    stable_sequences=conv["stable_sequences"] if stable else inf,
                    stable_s=conv["stable_time"] if stable else inf,
                    worst_after=(r["worst_after_converged"] if conv else inf),
-                   final_val=r["final_val_bit_errors"], total_s=r["seconds"])
+                   final_val=r["final_val_bit_errors"],
+                   final_val_cost=_number(r.get("final_val_cost")), total_s=r["seconds"])
         for length in lengths:
             row[f"len_{length}"] = r["generalisation"][str(length)]
+        for length in lengths:
+            row[f"cost_{length}"] = _number((r.get("generalisation_cost") or {}).get(str(length)))
+        if "optimal_cost" in r:
+            for length in lengths:
+                row[f"optimal_{length}"] = r["optimal_cost"][str(length)]
         rows.append(row)
     if rows:
         keys = [k for k in rows[0] if k != "seed"]
-        rows.append(dict(seed="median", **{k: float(np.median([r[k] for r in rows]))
+        rows.append(dict(seed="median", **{k: _over_seeds(np.median, [r[k] for r in rows])
                                            for k in keys}))
-        rows.append(dict(seed="worst", **{k: max(r[k] for r in rows[:-1]) for k in keys}))
+        rows.append(dict(seed="worst", **{k: _over_seeds(max, [r[k] for r in rows[:-1]])
+                                          for k in keys}))
     return rows
+
+
+def _over_seeds(fn, values):
+    """``fn`` of the values that are not NaN (NaN: not recorded), NaN if none is."""
+    values = [v for v in values if not math.isnan(v)]
+    return float(fn(values)) if values else math.nan
+
+
+def _number(value):
+    """A figure of a result dict, NaN where an older result did not record it."""
+    return math.nan if value is None else value
 
 
 def _fmt(key, value):
     if isinstance(value, str) or key == "seed":
         return str(value)
+    if math.isnan(value):
+        return "-"
     if math.isinf(value):
         return "never"
     if key.endswith("_sequences"):
@@ -408,16 +438,18 @@ def write_summary(results, out, lengths):
         writer.writeheader()
         writer.writerows(rows)
     head = (["seed", "converged: sequences", "s", "stays below 0.1 from: sequences", "s",
-             "worst validation after", "final validation", "run s"]
-            + [f"length {n}" for n in lengths])
+             "worst validation after", "final validation", "final validation cost", "run s"]
+            + [f"length {n}" for n in lengths] + [f"cost at {n}" for n in lengths]
+            + [f"Bayes-optimal cost at {n}" for n in lengths if f"optimal_{n}" in rows[0]])
     lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
     for row in rows:
         lines.append("| " + " | ".join(_fmt(k, v) for k, v in row.items()) + " |")
     note = (f"\nValidation: bit errors per sequence on the run's validation set; converged: "
-            f"first validation below {CONVERGED_BIT_ERRORS}. Lengths: bit errors per "
-            f"sequence, {results[0]['eval_sequences']} sequences per length (evaluation "
-            f"seed {results[0]['eval_seed']}). 'worst' is the largest value over seeds "
-            "(the latest time).\n")
+            f"first validation below {CONVERGED_BIT_ERRORS}. Cost: cross-entropy per sequence "
+            f"in bits. Lengths: bit errors (then cost) per sequence, "
+            f"{results[0]['eval_sequences']} sequences per length (evaluation seed "
+            f"{results[0]['eval_seed']}). 'worst' is the largest value over seeds (the latest "
+            "time).\n")
     with open(md_path, "w") as f:
         f.write("\n".join(lines) + "\n" + note)
     return [csv_path, md_path]
@@ -436,14 +468,16 @@ def load_results(out):
     return sorted(results, key=lambda r: r["seed"])
 
 
-def plot_sweep(results, path, config=None, *, title=None):
+def plot_sweep(results, path, config=None, *, title=None, optimal=None):
     """Median and min-max over seeds of the validation bit errors and the training cost.
 
     Two panels against sequences seen (the paper's figures' axis): the validation bit
     errors per sequence (symmetric-log scale, so 0 shows) and the training cost per
     sequence in bits. Each thin line is one seed. ``results`` is a list of result dicts
     (one sweep) or a dict label -> list (several sweeps, one colour each, e.g. the NTM
-    against the LSTM baseline). Writes ``path``; returns it.
+    against the LSTM baseline). ``optimal``, a cost in bits per sequence (the N-gram
+    task's Bayes-optimal one), is drawn as a line on the cost panel. Writes ``path``;
+    returns it.
     """
     import matplotlib.pyplot as plt
 
@@ -473,6 +507,9 @@ def plot_sweep(results, path, config=None, *, title=None):
         if ykey == "val_bit_errors":
             ax.axhline(CONVERGED_BIT_ERRORS, color="k", ls=":", lw=1,
                        label=f"{CONVERGED_BIT_ERRORS} (converged)")
+        elif optimal is not None:
+            ax.axhline(optimal, color="k", ls="--", lw=1,
+                       label=f"Bayes-optimal ({optimal:.1f} bits)")
         ax.legend(loc="center right", fontsize="small")
         ax.grid(alpha=0.3)
     if title is None and config is not None:

@@ -55,7 +55,13 @@ from .constants import ADAM_EPS, ADAM_LR, CLIP_VALUE, RMSPROP_LR
 from .losses import sigmoid_cross_entropy_backward, sigmoid_cross_entropy_forward
 from .model import NTM, NTM_OPTIONS, STEPS, load
 from .optim import clip_elementwise, clip_global_norm, make_optimizer
-from .tasks import TASKS, bit_errors_per_sequence, get_task
+from .tasks import (
+    TASKS,
+    bit_errors_per_sequence,
+    get_task,
+    ngram_cost_bits_per_sequence,
+    ngram_optimal_predictions,
+)
 
 #: Model and training defaults per task (the paper's section 4 architectures:
 #: an LSTM controller of 100 units, 128 x 20 memory, one read and one write head).
@@ -66,6 +72,10 @@ TASK_DEFAULTS = {
     "ngrams": dict(steps=3000, lengths=(200,)),
     "priority_sort": dict(steps=12000, lengths=(20,)),
 }
+
+#: The lists of a training history (:class:`TrainResult`).
+HISTORY_KEYS = ("step", "sequences", "time", "loss", "bit_errors", "val_step", "val_sequences",
+                "val_time", "val_bit_errors", "val_cost")
 
 #: Threshold on validation bit errors per sequence that counts as "converged".
 CONVERGED_BIT_ERRORS = 0.1
@@ -253,7 +263,9 @@ class TrainResult:
 
     ``history`` holds lists: ``step``, ``sequences``, ``time``, ``loss``, ``bit_errors``
     (training batches, logged every ``log_every`` updates) and ``val_step``,
-    ``val_sequences``, ``val_time``, ``val_bit_errors`` (validation set).
+    ``val_sequences``, ``val_time``, ``val_bit_errors``, ``val_cost`` (validation set;
+    the cost is the cross-entropy per sequence in bits, ``None`` for validations of runs
+    resumed from checkpoints that did not record it).
     ``converged`` describes the first validation below :data:`CONVERGED_BIT_ERRORS`
     (step, sequences, seconds) or is None; ``worst_after_converged`` is the largest
     validation error after it.
@@ -278,19 +290,36 @@ def _validation_set(config, task, dtype):
     return [task.batch(rng, config.val_batch_size, dtype=dtype) for _ in range(config.val_batches)]
 
 
-def bit_errors_on(model, batches):
-    """Mean bit errors per sequence of ``model`` over a list of ``(x, y, mask)`` batches."""
-    total, count = 0.0, 0
+def scores_on(model, batches):
+    """Mean bit errors and cost (cross-entropy in bits) per sequence of ``model`` over a
+    list of ``(x, y, mask)`` batches -> ``(bit_errors, cost_bits)``.
+
+    The cost is the paper's "cost per sequence (bits)": the masked sigmoid cross-entropy
+    of the outputs, summed over steps and bits, in bits (nats / ln 2).
+    """
+    errors = cost = 0.0
+    count = 0
     for x, y, mask in batches:
         logits = model.predict(x)  # no backward caches: memory independent of length
         per_seq = bit_errors_per_sequence(logits, y, mask)
-        total += float(per_seq.sum())
+        errors += float(per_seq.sum())
+        nats, _ = sigmoid_cross_entropy_forward(logits, y, mask)  # mean over the batch
+        cost += float(nats) * per_seq.size / math.log(2)
         count += per_seq.size
-    return total / count
+    return errors / count, cost / count
 
 
-def evaluate(model, task, lengths, *, sequences=128, batch_size=32, seed=1234):
-    """Bit errors per sequence at each length.
+def bit_errors_on(model, batches):
+    """Mean bit errors per sequence of ``model`` over a list of ``(x, y, mask)`` batches."""
+    return scores_on(model, batches)[0]
+
+
+#: What :func:`evaluate_scores` reports per length.
+SCORES = ("bit_errors", "cost_bits")
+
+
+def evaluate_scores(model, task, lengths, *, sequences=128, batch_size=32, seed=1234):
+    """Bit errors and cost per sequence at each length, on the same sequences.
 
     Parameters
     ----------
@@ -298,11 +327,16 @@ def evaluate(model, task, lengths, *, sequences=128, batch_size=32, seed=1234):
     task : str or :class:`ntm_numpy.tasks.Task`
     lengths : iterable of int, passed as the task's ``length`` override
     sequences : sequences drawn per length
-    seed : seeds the evaluation data
+    batch_size : sequences per forward pass
+    seed : seeds the evaluation data (the sequences of length L come from
+        ``numpy.random.default_rng([seed, L])``)
 
     Returns
     -------
-    dict length -> mean bit errors per sequence
+    dict length -> dict with ``"bit_errors"`` (mean bit errors per sequence) and
+    ``"cost_bits"`` (mean cross-entropy per sequence, in bits); for the N-gram task also
+    ``"optimal_cost_bits"``, the cost of the Bayes-optimal estimator
+    (:func:`ntm_numpy.tasks.ngram_optimal_predictions`) on the same sequences.
     """
     task = get_task(task) if isinstance(task, str) else task
     check_positive_int("sequences", sequences)
@@ -318,8 +352,38 @@ def evaluate(model, task, lengths, *, sequences=128, batch_size=32, seed=1234):
                 b = min(batch_size, left)
                 batches.append(task.batch(rng, b, length=length, dtype=model.dtype))
                 left -= b
-            results[length] = bit_errors_on(model, batches)
+            errors, cost = scores_on(model, batches)
+            results[length] = dict(bit_errors=errors, cost_bits=cost)
+            if task.name == "ngrams":
+                k = task.params["context_length"]
+                results[length]["optimal_cost_bits"] = float(np.mean(np.concatenate([
+                    ngram_cost_bits_per_sequence(ngram_optimal_predictions(x, k), y, mask)
+                    for x, y, mask in batches])))
     return results
+
+
+def evaluate(model, task, lengths, *, sequences=128, batch_size=32, seed=1234,
+             metric="bit_errors"):
+    """Bit errors (or cost) per sequence at each length.
+
+    Parameters
+    ----------
+    model : NTM or LSTMBaseline
+    task : str or :class:`ntm_numpy.tasks.Task`
+    lengths : iterable of int, passed as the task's ``length`` override
+    sequences : sequences drawn per length
+    seed : seeds the evaluation data
+    metric : ``"bit_errors"`` (default) or ``"cost_bits"`` (cross-entropy per sequence,
+        in bits); :func:`evaluate_scores` gives both
+
+    Returns
+    -------
+    dict length -> mean bit errors (or cost in bits) per sequence
+    """
+    check_choice("metric", metric, SCORES)
+    scores = evaluate_scores(model, task, lengths, sequences=sequences,
+                             batch_size=batch_size, seed=seed)
+    return {length: s[metric] for length, s in scores.items()}
 
 
 class _Progress:
@@ -343,8 +407,10 @@ class _Progress:
         except (OSError, ValueError):  # EIO/EPIPE from a closed terminal, a closed file
             self.stream = None
 
-    def show(self, step, sequences, loss, bits, val, speed, left, final=False):
+    def show(self, step, sequences, loss, bits, val, speed, left, final=False, val_cost=None):
         val_txt = "" if val is None else f" (val {val:.3f})"
+        if val_cost is not None:
+            val_txt = val_txt[:-1] + f", cost {val_cost:.2f} bits)"
         mins, secs = divmod(int(left), 60)
         line = (f"step {step:>6}/{self.total} | seqs {sequences:>9,} | loss {loss:8.3f} | "
                 f"bit errors/seq {bits:7.3f}{val_txt} | {speed:7.0f} seq/s | "
@@ -513,8 +579,7 @@ def train(config=None, *, out_dir=None, resume=None, log_every=50, stream=None,
     ckpt_path = None
     if out_dir is not None:
         ckpt_path = check_out_dir(out_dir, resume=resume, overwrite=overwrite)
-    history = {k: [] for k in ("step", "sequences", "time", "loss", "bit_errors", "val_step",
-                               "val_sequences", "val_time", "val_bit_errors")}
+    history = {k: [] for k in HISTORY_KEYS}
     step = sequences = 0
     elapsed = 0.0
     resumes = []
@@ -536,6 +601,8 @@ def train(config=None, *, out_dir=None, resume=None, log_every=50, stream=None,
         optimizer.load_state_dict(ckpt.state)
         rng.bit_generator.state = meta["rng_state"]
         history = meta["history"]
+        # checkpoints written before the validation cost was recorded have no such list
+        history.setdefault("val_cost", [None] * len(history["val_step"]))
         resumes = list(meta.get("resumes") or [])
         resumes.append(dict(path=os.fspath(resume), step=step, changes=changes))
         changed = "".join(f"; {k} {_fmt(a)} -> {_fmt(b)}" for k, (a, b) in changes.items())
@@ -612,7 +679,7 @@ def train(config=None, *, out_dir=None, resume=None, log_every=50, stream=None,
                 window_bits += float(bit_errors_per_sequence(logits, y, mask).mean())
                 window_n += 1
                 if step % config.eval_every == 0 or step == config.steps:
-                    last_val = bit_errors_on(model, val_set)
+                    last_val, val_cost = scores_on(model, val_set)
                     if not math.isfinite(last_val):
                         diverged(f"the validation bit errors are {last_val}")
                     elapsed = time.perf_counter() - run_start
@@ -620,6 +687,7 @@ def train(config=None, *, out_dir=None, resume=None, log_every=50, stream=None,
                     history["val_sequences"].append(sequences)
                     history["val_time"].append(elapsed)
                     history["val_bit_errors"].append(last_val)
+                    history["val_cost"].append(val_cost)
                     converged = converged or last_val < CONVERGED_BIT_ERRORS
                 if step % log_every == 0 or step == config.steps:
                     now = time.perf_counter()
@@ -635,7 +703,9 @@ def train(config=None, *, out_dir=None, resume=None, log_every=50, stream=None,
                         left = (config.steps - step) * config.batch_size / max(speed, 1e-9)
                         progress.show(step, sequences, window_loss / window_n,
                                       window_bits / window_n, last_val, speed, left,
-                                      final=step == config.steps)
+                                      final=step == config.steps,
+                                      val_cost=history["val_cost"][-1]
+                                      if history["val_cost"] else None)
                     window_loss = window_bits = 0.0
                     window_n = 0
                     if callback is not None:

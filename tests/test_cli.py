@@ -88,6 +88,26 @@ def test_evaluate_prints_a_table_and_writes_the_png(trained, tmp_path, capsys):
     assert str(png) in captured.err
 
 
+def test_evaluate_prints_costs_and_the_ngram_optimum(tmp_path, capsys):
+    train(task="ngrams", task_settings={"length": 30}, steps=2, batch_size=2,
+          controller_size=4, memory_rows=4, memory_width=3, val_batches=1, val_batch_size=2,
+          out_dir=tmp_path, stream=False)
+    code = main(["evaluate", str(tmp_path / "checkpoint.npz"), "--lengths", "30", "40",
+                 "--sequences", "6", "--out", str(tmp_path / "gen.png")])
+    assert code == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "Bayes-optimal cost" in lines[0]
+    model = ntm_numpy.load(tmp_path / "checkpoint.npz")
+    scores = ntm_numpy.train.evaluate_scores(model, ntm_numpy.tasks.get_task("ngrams"),
+                                             [30, 40], sequences=6)
+    for line, (length, s) in zip(lines[1:], scores.items()):
+        cols = [float(c) for c in line.split()]
+        assert cols[0] == length
+        assert cols[1:4] == pytest.approx([s["bit_errors"], s["cost_bits"],
+                                           s["optimal_cost_bits"]], abs=6e-4)
+        assert cols[4] == pytest.approx(s["cost_bits"] - s["optimal_cost_bits"], abs=1e-3)
+
+
 def test_evaluate_default_png_next_to_checkpoint(trained, tmp_path, capsys):
     _, out = trained
     ckpt = tmp_path / "checkpoint.npz"

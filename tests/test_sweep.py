@@ -64,6 +64,11 @@ def test_each_seed_is_the_run_train_makes_with_that_seed(tmp_path):
         assert r["steps"] == 4 and r["sequences"] == 8
         errs = ntm_numpy.train.evaluate(direct.model, "copy", LENGTHS, sequences=4)
         assert r["generalisation"] == {str(k): v for k, v in errs.items()}
+        costs = ntm_numpy.train.evaluate(direct.model, "copy", LENGTHS, sequences=4,
+                                         metric="cost_bits")
+        assert r["generalisation_cost"] == {str(k): v for k, v in costs.items()}
+        assert r["final_val_cost"] == direct.history["val_cost"][-1]
+        assert "optimal_cost" not in r
         model = ntm_numpy.load(tmp_path / f"seed_{r['seed']}" / "checkpoint.npz")
         for k, v in direct.model.params.items():
             np.testing.assert_array_equal(model.params[k], v)
@@ -81,7 +86,11 @@ def test_summary_table_and_plot(tmp_path):
     assert float(rows[3]["final_val"]) == pytest.approx(np.median(finals))
     assert float(rows[4]["final_val"]) == pytest.approx(max(finals))
     for length in LENGTHS:
-        assert f"len_{length}" in rows[0]
+        assert f"len_{length}" in rows[0] and f"cost_{length}" in rows[0]
+        assert f"optimal_{length}" not in rows[0]  # only for the N-gram task
+    costs = [float(r["final_val_cost"]) for r in rows[:3]]
+    assert all(c > 0 for c in costs)
+    assert float(rows[4]["final_val_cost"]) == pytest.approx(max(costs))
     md = (tmp_path / "summary.md").read_text()
     rows_md = [line for line in md.splitlines() if line.startswith("| ")]
     assert len(rows_md) == 1 + 5  # header, then 3 seeds, median and worst
@@ -110,8 +119,31 @@ def test_summary_rows_by_hand():
     assert median["len_20"] == 4.0 and worst["len_20"] == 30.0
     assert median["final_val"] == 0.3 and worst["final_val"] == 9.0
     assert median["total_s"] == 20.0 and worst["total_s"] == 30.0
+    # results written before costs were recorded: NaN, shown as "-", left out of median
+    assert math.isnan(rows[0]["cost_20"]) and math.isnan(median["final_val_cost"])
+    assert sweep._fmt("cost_20", math.nan) == "-"
     assert sweep._fmt("converged_sequences", math.inf) == "never"
     assert sweep._fmt("converged_sequences", 3200.0) == "3,200"
+
+
+def test_ngram_sweep_reports_the_bayes_optimal_cost(tmp_path):
+    config = dict(task="ngrams", task_settings={"length": 12}, steps=2, batch_size=2,
+                  controller_size=4, memory_rows=4, memory_width=3, eval_every=2,
+                  val_batches=1, val_batch_size=2)
+    with CountingExecutor() as ex:
+        results = sweep.run_sweep(TrainConfig(**config), [0, 1], str(tmp_path), executor=ex,
+                                  lengths=[12, 20], sequences=3, stream=False,
+                                  progress=False, log_every=1)
+    task = ntm_numpy.tasks.get_task("ngrams", length=12)
+    for r in results:
+        model = ntm_numpy.load(tmp_path / f"seed_{r['seed']}" / "checkpoint.npz")
+        scores = ntm_numpy.train.evaluate_scores(model, task, [12, 20], sequences=3)
+        assert r["optimal_cost"] == {str(k): v["optimal_cost_bits"] for k, v in scores.items()}
+    with open(tmp_path / "summary.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert float(rows[0]["optimal_20"]) == results[0]["optimal_cost"]["20"]
+    assert "Bayes-optimal cost at 20" in (tmp_path / "summary.md").read_text()
+    assert _png(tmp_path / "curves.png")
 
 
 def test_finished_seeds_are_skipped_and_kept(tmp_path):

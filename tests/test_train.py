@@ -9,7 +9,7 @@ import ntm_numpy
 from ntm_numpy.baseline import LSTMBaseline
 from ntm_numpy.constants import ADAM_EPS, ADAM_LR, RMSPROP_LR
 from ntm_numpy.model import NTM
-from ntm_numpy.tasks import get_task
+from ntm_numpy.tasks import get_task, ngram_optimal_predictions
 from ntm_numpy.train import (
     CONVERGED_BIT_ERRORS,
     TASK_DEFAULTS,
@@ -18,13 +18,15 @@ from ntm_numpy.train import (
     bit_errors_on,
     convergence,
     evaluate,
+    evaluate_scores,
+    scores_on,
     train,
 )
 
-from support import TINY
+from support import TINY, rewrite_checkpoint
 
 HISTORY_KEYS = ("step", "sequences", "time", "loss", "bit_errors", "val_step",
-                "val_sequences", "val_time", "val_bit_errors")
+                "val_sequences", "val_time", "val_bit_errors", "val_cost")
 #: History entries that do not depend on wall-clock time.
 TIMELESS_KEYS = tuple(k for k in HISTORY_KEYS if k not in ("time", "val_time"))
 
@@ -119,6 +121,21 @@ def test_resume_can_raise_steps(tmp_path):
     train(steps=3, out_dir=tmp_path, stream=False, **TINY)
     resumed = train(resume=tmp_path / "checkpoint.npz", steps=5, stream=False, **TINY)
     assert resumed.step == 5 and resumed.config.steps == 5
+
+
+def test_resume_of_a_checkpoint_without_validation_costs(tmp_path):
+    # checkpoints written before the validation cost was recorded resume with None there
+    train(steps=3, out_dir=tmp_path, stream=False, **TINY)  # TINY validates every 3 updates
+    ckpt = tmp_path / "checkpoint.npz"
+
+    def drop_cost(header, arrays):
+        del header["meta"]["history"]["val_cost"]
+
+    rewrite_checkpoint(ckpt, header_fn=drop_cost)
+    resumed = train(resume=ckpt, steps=6, stream=False, **TINY)
+    costs = resumed.history["val_cost"]
+    assert resumed.history["val_step"] == [3, 6]
+    assert costs[0] is None and isinstance(costs[1], float) and costs[1] > 0
 
 
 def test_resume_without_steps_keeps_the_saved_number_of_steps(tmp_path):
@@ -273,6 +290,75 @@ def test_evaluate_inverted_model_gets_every_bit_wrong():
     oracle = _Oracle(task, [3], sequences=4, batch_size=32, seed=1, sign=-1.0)
     errs = evaluate(oracle, "copy", [3], sequences=4, batch_size=32, seed=1)
     assert errs == {3: 3 * 8.0}
+
+
+def test_evaluate_scores_cost_of_known_logits():
+    # +-5 logits on the right side cost log2(1 + e^-5) bits per output bit, on the wrong
+    # side log2(1 + e^5): copy of length 3 scores 3 * 8 output bits per sequence
+    task = get_task("copy")
+    right = _Oracle(task, [3], sequences=4, batch_size=3, seed=1)
+    wrong = _Oracle(task, [3], sequences=4, batch_size=3, seed=1, sign=-1.0)
+    scores = evaluate_scores(right, task, [3], sequences=4, batch_size=3, seed=1)
+    assert scores[3]["bit_errors"] == 0.0
+    assert scores[3]["cost_bits"] == pytest.approx(24 * math.log2(1 + math.exp(-5)), rel=1e-12)
+    assert "optimal_cost_bits" not in scores[3]
+    costs = evaluate(wrong, task, [3], sequences=4, batch_size=3, seed=1, metric="cost_bits")
+    assert costs[3] == pytest.approx(24 * math.log2(1 + math.exp(5)), rel=1e-12)
+
+
+class _BayesOracle:
+    """A stub model whose outputs are the logits of the Bayes-optimal N-gram predictions."""
+
+    dtype = np.dtype(np.float64)
+
+    def predict(self, x):
+        p = ngram_optimal_predictions(x)
+        return np.log(p) - np.log1p(-p)
+
+
+def test_evaluate_scores_ngrams_against_the_optimum():
+    task = get_task("ngrams")
+    scores = evaluate_scores(_BayesOracle(), task, [40, 60], sequences=5, batch_size=2, seed=3)
+    for length in (40, 60):
+        s = scores[length]
+        # the estimator's own cost on the same sequences, whatever the batching
+        assert s["cost_bits"] == pytest.approx(s["optimal_cost_bits"], rel=1e-9)
+        # at most one bit per prediction, and some learning from the counts
+        assert 0 < s["optimal_cost_bits"] < length - 1
+    fair = evaluate_scores(_FairCoin(), task, [40], sequences=5, batch_size=2, seed=3)[40]
+    assert fair["cost_bits"] == pytest.approx(39.0, rel=1e-12)  # 1 bit per prediction
+    assert fair["optimal_cost_bits"] == scores[40]["optimal_cost_bits"]
+
+
+class _FairCoin:
+    dtype = np.dtype(np.float64)
+
+    def predict(self, x):
+        return np.zeros_like(x)
+
+
+def test_evaluate_bad_metric():
+    model = TrainConfig(**TINY).make_model()
+    with pytest.raises(ValueError, match="^metric"):
+        evaluate(model, "copy", [2], sequences=2, metric="loss")
+
+
+def test_validation_cost_is_the_cross_entropy_in_bits():
+    result = train(steps=4, stream=False, seed=2, **TINY)
+    config = result.config
+    val_set = _validation_set(config, config.make_task(), result.model.dtype)
+    errors, cost = scores_on(result.model, val_set)
+    assert result.history["val_bit_errors"][-1] == errors
+    assert result.history["val_cost"][-1] == cost
+    assert len(result.history["val_cost"]) == len(result.history["val_step"])
+    # the cost written out: -sum(y log2 p + (1-y) log2 (1-p)) over masked outputs, per sequence
+    total, count = 0.0, 0
+    for x, y, mask in val_set:
+        p = 1 / (1 + np.exp(-result.model.predict(x).astype(np.float64)))
+        bits = -(y * np.log2(p) + (1 - y) * np.log2(1 - p)) * mask[:, :, None]
+        total += bits.sum()
+        count += x.shape[1]
+    assert cost == pytest.approx(total / count, rel=1e-5)
 
 
 def test_evaluate_real_model():
