@@ -77,6 +77,11 @@ def _add_train(sub):
     p.add_argument("--task-setting", action="append", default=[], metavar="KEY=VALUE",
                    help="a setting of the task, e.g. max_length=10 (repeatable; see "
                    "ntm_numpy.tasks)")
+    p.add_argument("--task-setting-after-converged", action="append", default=[],
+                   metavar="KEY=VALUE",
+                   help="a task setting for the training batches from the first validation "
+                   "below 0.1 bit errors on, e.g. max_length=40 (repeatable; the validation "
+                   "set keeps the task's settings)")
     p.add_argument("--eval-every", type=int, default=d.eval_every)
     p.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)
     p.add_argument("--log-every", type=int, default=50)
@@ -85,8 +90,8 @@ def _add_train(sub):
                    help="continue a run from its checkpoint: --steps (the run's total) "
                    "extends it, --lr starts a new schedule from the resume step, and "
                    "--batch-size, --lr-schedule, --lr-after-converged, --clip, --clip-norm, "
-                   "--eval-every, --checkpoint-every, --step may change; other settings must equal "
-                   "the checkpoint's")
+                   "--eval-every, --checkpoint-every, --step, --task-setting-after-converged "
+                   "may change; other settings must equal the checkpoint's")
     p.add_argument("--overwrite", "--force", action="store_true",
                    help="replace a checkpoint already in the output folder")
     p.add_argument("--no-plots", action="store_true", help="do not write plots at the end")
@@ -94,13 +99,13 @@ def _add_train(sub):
                    help="lengths for the final generalisation curve (default: per task)")
 
 
-def _parse_settings(items):
+def _parse_settings(items, flag="--task-setting"):
     """``["max_length=10", ...]`` -> ``{"max_length": 10, ...}`` (ints, floats or text)."""
     settings = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise ValueError(f"--task-setting: expected KEY=VALUE, got {item!r}")
+            raise ValueError(f"{flag}: expected KEY=VALUE, got {item!r}")
         for convert in (int, float):
             try:
                 settings[key] = convert(value)
@@ -128,6 +133,11 @@ def _given_train_options(argv):
     return set(vars(parser.parse_args(argv)))
 
 
+#: Flags that fill a dict of TrainConfig: flag dest -> field.
+_SETTING_FLAGS = {"task_setting": "task_settings",
+                  "task_setting_after_converged": "task_settings_after_converged"}
+
+
 def _train_settings(args, given=None):
     """TrainConfig keyword arguments from the parsed flags (only ``given`` ones if set)."""
     settings = {}
@@ -136,6 +146,9 @@ def _train_settings(args, given=None):
             continue
         if key == "task_setting":
             settings["task_settings"] = _parse_settings(value)
+        elif key == "task_setting_after_converged":
+            settings["task_settings_after_converged"] = _parse_settings(
+                value, "--task-setting-after-converged")
         elif key == "clip_norm":
             settings[key] = value or None  # 0 disables
         else:
@@ -355,6 +368,7 @@ def _cmd_evaluate(args):
     fig = plotting.plot_generalisation(list(errs), np.array(list(errs.values())),
                                        train_max_length=train_max)
     plotting.save_figure(fig, out)
+    sys.stdout.flush()  # the table first, then the note on stderr
     print(f"wrote {out}", file=sys.stderr)
     return 0
 
@@ -518,7 +532,7 @@ def _add_sweep(sub):
                    help=f"sequences per length (default {EVAL_SEQUENCES})")
     p.add_argument("--log-every", type=int, default=500,
                    help="updates between progress lines of each run (default 500)")
-    wanted = set(config_fields()) | {"task_setting"}
+    wanted = set(config_fields()) | set(_SETTING_FLAGS)
     for action in sub.choices["train"]._actions:  # the train command's settings
         if action.dest in wanted:
             p._add_action(action)
@@ -528,7 +542,7 @@ def _cmd_sweep(args):
     from .sweep import config_fields, parse_seeds, run_sweep
     from .train import TrainConfig
 
-    settings = _train_settings(args, given=set(config_fields()) | {"task_setting"})
+    settings = _train_settings(args, given=set(config_fields()) | set(_SETTING_FLAGS))
     config = TrainConfig(task=args.task, **settings)
     config.make_task()  # unknown task settings fail here, before anything is written
     out = args.out or os.path.join("runs", f"sweep_{args.task}")

@@ -101,7 +101,8 @@ LR_FINAL_FRACTION = 0.01
 #: Settings a resumed run may change (they apply from the resume step on); any other
 #: setting given on resume must equal the checkpoint's.
 RESUME_CHANGEABLE = ("steps", "lr", "lr_schedule", "lr_after_converged", "batch_size", "clip",
-                     "clip_norm", "eval_every", "checkpoint_every", "step")
+                     "clip_norm", "eval_every", "checkpoint_every", "step",
+                     "task_settings_after_converged")
 
 
 class TrainingDiverged(RuntimeError):
@@ -163,6 +164,13 @@ class TrainConfig:
     controller, memory_init : the NTM's architecture, one field per entry of
         :data:`ntm_numpy.model.NTM_OPTIONS` (same names and defaults); ``hidden_size`` the
         baseline's
+    task_settings : settings of the task (keyword arguments of
+        :func:`ntm_numpy.tasks.get_task`, e.g. ``{"max_length": 10}``)
+    task_settings_after_converged : task settings that replace those of
+        ``task_settings`` for the training batches from the first validation below
+        :data:`CONVERGED_BIT_ERRORS` on, e.g. ``{"max_length": 40}`` to go on training a
+        converged copy model on longer sequences (the validation set keeps the
+        ``task_settings``); empty: no change
     eval_every : updates between validation runs
     val_batches, val_batch_size : the fixed validation set
     checkpoint_every : updates between checkpoints (when an output directory is given)
@@ -191,6 +199,7 @@ class TrainConfig:
     val_batch_size: int = 32
     checkpoint_every: int = 1000
     task_settings: dict = field(default_factory=dict)
+    task_settings_after_converged: dict = field(default_factory=dict)
     lr_start_step: int = 0
 
     def __post_init__(self):
@@ -220,9 +229,15 @@ class TrainConfig:
         if self.lr_start_step > self.steps:
             raise ValueError(f"lr_start_step: expected at most steps ({self.steps}), got "
                              f"{self.lr_start_step}")
-        if not isinstance(self.task_settings, dict):
-            raise ValueError("task_settings: expected a dict, got "
-                             f"{type(self.task_settings).__name__}")
+        for name in ("task_settings", "task_settings_after_converged"):
+            if not isinstance(getattr(self, name), dict):
+                raise ValueError(f"{name}: expected a dict, got "
+                                 f"{type(getattr(self, name)).__name__}")
+        if self.task_settings_after_converged:
+            try:
+                self.make_task(after_converged=True)
+            except ValueError as err:
+                raise ValueError(f"task_settings_after_converged: {err}") from None
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr: expected a finite number > 0, got {self.lr!r}")
         if not (isinstance(self.lr_after_converged, (int, float))
@@ -244,8 +259,14 @@ class TrainConfig:
             raise ValueError(f"config: unknown training settings {unknown}")
         return cls(**d)
 
-    def make_task(self):
-        return get_task(self.task, **self.task_settings)
+    def make_task(self, after_converged=False):
+        """The task of the training batches (from the first validation below
+        :data:`CONVERGED_BIT_ERRORS` on, with ``after_converged``, the task with
+        ``task_settings_after_converged`` on top of ``task_settings``)."""
+        settings = dict(self.task_settings)
+        if after_converged:
+            settings.update(self.task_settings_after_converged)
+        return get_task(self.task, **settings)
 
     def make_model(self):
         task = self.make_task()
@@ -648,11 +669,14 @@ def train(config=None, *, out_dir=None, resume=None, log_every=50, stream=None,
     speed_t, speed_seqs = time.perf_counter(), sequences
     last_val = history["val_bit_errors"][-1] if history["val_bit_errors"] else None
     converged = any(v < CONVERGED_BIT_ERRORS for v in history["val_bit_errors"])
+    train_task = task
     with single_blas_thread(), _deferred_signals() as signal_received:
         try:
             while step < config.steps:
                 optimizer.lr = learning_rate(config, step, converged)
-                x, y, mask = task.batch(rng, config.batch_size, dtype=dtype)
+                if converged and train_task is task and config.task_settings_after_converged:
+                    train_task = config.make_task(after_converged=True)
+                x, y, mask = train_task.batch(rng, config.batch_size, dtype=dtype)
                 try:
                     logits, cache = model.forward(x)
                     if not np.isfinite(logits).all():

@@ -256,6 +256,22 @@ def test_evaluate_and_plot_use_the_training_task_settings(tmp_path, capsys):
     assert main(["plot", ckpt, "--out", str(tmp_path)]) == 0
 
 
+def test_task_settings_flags_reach_the_checkpoint(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "copy", *TINY_ARGS, "--task-setting", "max_length=5",
+                 "--task-setting-after-converged", "max_length=9", "--no-plots",
+                 "--out", str(out)]) == 0
+    _, ckpt = ntm_numpy.load(out / "checkpoint.npz", return_checkpoint=True)
+    config = ckpt.meta["train_config"]
+    assert config["task_settings"] == {"max_length": 5}
+    assert config["task_settings_after_converged"] == {"max_length": 9}
+    capsys.readouterr()
+    assert main(["train", "copy", *TINY_ARGS, "--task-setting-after-converged", "max_length",
+                 "--out", str(tmp_path / "bad")]) == 2
+    assert "--task-setting-after-converged: expected KEY=VALUE" in capsys.readouterr().err
+    assert not (tmp_path / "bad" / "checkpoint.npz").exists()
+
+
 def test_ctrl_c_stops_cleanly_with_a_checkpoint_that_resumes(tmp_path):
     """A real SIGINT to a training process: exit code 130, a checkpoint at a whole step."""
     import signal

@@ -123,6 +123,49 @@ def test_resume_can_raise_steps(tmp_path):
     assert resumed.step == 5 and resumed.config.steps == 5
 
 
+def _training_lengths(monkeypatch, **settings):
+    """Run TINY copy training with every validation counted as converged; return the
+    largest sequence length of each training batch."""
+    monkeypatch.setattr(ntm_numpy.train, "CONVERGED_BIT_ERRORS", math.inf)
+    original = ntm_numpy.tasks.Task.batch
+    lengths = []
+
+    def spy(self, rng, batch_size, **overrides):
+        x, y, mask = original(self, rng, batch_size, **overrides)
+        if batch_size == TINY["batch_size"] and not overrides.keys() - {"dtype"}:
+            lengths.append(int(mask.sum(0).max()))  # copy: T = 2L + 1, L outputs masked
+        return x, y, mask
+
+    monkeypatch.setattr(ntm_numpy.tasks.Task, "batch", spy)
+    train(steps=30, stream=False, seed=0, **{**TINY, "val_batch_size": 4, **settings})
+    return lengths
+
+
+def test_task_settings_after_converged_apply_from_the_first_converged_validation(monkeypatch):
+    lengths = _training_lengths(monkeypatch, task_settings={"max_length": 3},
+                                task_settings_after_converged={"min_length": 6,
+                                                               "max_length": 8})
+    assert len(lengths) == 30
+    # the first validation (after update 3) counts as converged: updates 4 on are longer
+    assert all(1 <= n <= 3 for n in lengths[:3])
+    assert all(6 <= n <= 8 for n in lengths[3:])
+
+
+def test_task_settings_after_converged_empty_changes_nothing(monkeypatch):
+    lengths = _training_lengths(monkeypatch, task_settings={"max_length": 3})
+    assert len(lengths) == 30 and max(lengths) <= 3
+
+
+@pytest.mark.parametrize("value, match", [
+    ({"max_len": 40}, "task_settings_after_converged: max_len"),
+    ({"max_length": 0}, "task_settings_after_converged: .*max_length"),
+    ("max_length=40", "task_settings_after_converged: expected a dict"),
+])
+def test_task_settings_after_converged_are_checked(value, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(task="copy", task_settings_after_converged=value)
+
+
 def test_resume_of_a_checkpoint_without_validation_costs(tmp_path):
     # checkpoints written before the validation cost was recorded resume with None there
     train(steps=3, out_dir=tmp_path, stream=False, **TINY)  # TINY validates every 3 updates
