@@ -81,7 +81,8 @@ def _add_train(sub):
                    metavar="KEY=VALUE",
                    help="a task setting for the training batches from the first validation "
                    "below 0.1 bit errors on, e.g. max_length=40 (repeatable; the validation "
-                   "set keeps the task's settings)")
+                   "set keeps the task's settings; default: copy with its default settings "
+                   "goes on to max_length=40, other tasks keep theirs)")
     p.add_argument("--eval-every", type=int, default=d.eval_every)
     p.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)
     p.add_argument("--log-every", type=int, default=50)
@@ -147,8 +148,9 @@ def _train_settings(args, given=None):
         if key == "task_setting":
             settings["task_settings"] = _parse_settings(value)
         elif key == "task_setting_after_converged":
-            settings["task_settings_after_converged"] = _parse_settings(
-                value, "--task-setting-after-converged")
+            if value:  # not given: None, the task's default curriculum
+                settings["task_settings_after_converged"] = _parse_settings(
+                    value, "--task-setting-after-converged")
         elif key == "clip_norm":
             settings[key] = value or None  # 0 disables
         else:

@@ -65,8 +65,12 @@ from .tasks import (
 
 #: Model and training defaults per task (the paper's section 4 architectures:
 #: an LSTM controller of 100 units, 128 x 20 memory, one read and one write head).
+#: ``task_settings_after_converged`` is the default curriculum of a run with the task's
+#: default settings: copy goes on to lengths 1-40 once lengths 1-20 are learnt, which
+#: makes every seed of the default run generalise to length 80 (docs/results.md).
 TASK_DEFAULTS = {
-    "copy": dict(steps=5000, lengths=(10, 20, 40, 80, 120)),
+    "copy": dict(steps=5000, lengths=(10, 20, 40, 80, 120),
+                 task_settings_after_converged=dict(max_length=40)),
     "repeat_copy": dict(steps=12000, lengths=(5, 10, 15, 20)),
     "associative_recall": dict(steps=12000, lengths=(2, 6, 10, 12)),
     "ngrams": dict(steps=3000, lengths=(200,)),
@@ -170,7 +174,10 @@ class TrainConfig:
         ``task_settings`` for the training batches from the first validation below
         :data:`CONVERGED_BIT_ERRORS` on, e.g. ``{"max_length": 40}`` to go on training a
         converged copy model on longer sequences (the validation set keeps the
-        ``task_settings``); empty: no change
+        ``task_settings``); ``{}``: no change; None (default): the task's default
+        curriculum (``TASK_DEFAULTS``; copy: ``{"max_length": 40}``) when
+        ``task_settings`` is empty, else ``{}`` (the default curriculum is made for the
+        task's default settings)
     eval_every : updates between validation runs
     val_batches, val_batch_size : the fixed validation set
     checkpoint_every : updates between checkpoints (when an output directory is given)
@@ -199,13 +206,17 @@ class TrainConfig:
     val_batch_size: int = 32
     checkpoint_every: int = 1000
     task_settings: dict = field(default_factory=dict)
-    task_settings_after_converged: dict = field(default_factory=dict)
+    task_settings_after_converged: Optional[dict] = None
     lr_start_step: int = 0
 
     def __post_init__(self):
         check_choice("task", self.task, TASKS)
         if self.steps is None:
             self.steps = TASK_DEFAULTS[self.task]["steps"]
+        if self.task_settings_after_converged is None:
+            default = {} if self.task_settings else TASK_DEFAULTS[self.task].get(
+                "task_settings_after_converged", {})
+            self.task_settings_after_converged = dict(default)
         if self.lr is None:
             self.lr = ADAM_LR if self.optimizer == "adam" else RMSPROP_LR
         if self.eps is None and self.optimizer == "adam":
@@ -610,8 +621,10 @@ def train(config=None, *, out_dir=None, resume=None, log_every=50, stream=None,
         meta = ckpt.meta
         if "train_config" not in meta:
             raise ValueError(f"resume: expected a checkpoint written by training, got {resume}")
-        # runs saved before the step could be chosen ran what is now the fused step
-        saved = TrainConfig.from_dict({"step": "fused", **meta["train_config"]})
+        # runs saved before the step could be chosen ran what is now the fused step, and
+        # those saved before task_settings_after_converged existed had no curriculum
+        saved = TrainConfig.from_dict({"step": "fused", "task_settings_after_converged": {},
+                                       **meta["train_config"]})
         step, sequences, elapsed = meta["step"], meta["sequences"], meta["elapsed"]
         config, changes = _resume_config(saved, step, overrides, resume)
         if isinstance(model, NTM):

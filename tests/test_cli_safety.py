@@ -213,7 +213,7 @@ def test_memory_error_is_one_line_with_exit_1(run, capsys, monkeypatch):
     def boom(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(train_module, "evaluate", boom)
+    monkeypatch.setattr(train_module, "evaluate_scores", boom)
     capsys.readouterr()
     assert main(["evaluate", str(run / "checkpoint.npz"), "--lengths", "2"]) == EXIT_RUNTIME
     one_line_error(capsys, "out of memory")

@@ -9,6 +9,10 @@ import ntm_numpy
 from ntm_numpy.pretrained import PRETRAINED, pretrained_command, pretrained_path
 from ntm_numpy.train import evaluate
 
+#: The tasks' default settings (get_task's).
+TASK_DEFAULT_SETTINGS = {name: ntm_numpy.tasks.get_task(name).params
+                         for name in ntm_numpy.tasks.TASKS}
+
 SEQUENCES = 64  # per length: enough to see 0.01 bit errors per sequence as < 1 wrong bit
 
 
@@ -41,6 +45,20 @@ def test_shipped_model_matches_its_command(name):
     for setting in flags.get("task-setting", []):
         key, value = setting.split("=")
         assert tc["task_settings"][key] == int(value)
+    for setting in flags.get("task-setting-after-converged", []):
+        key, value = setting.split("=")
+        if "task_settings_after_converged" in tc:
+            assert tc["task_settings_after_converged"][key] == int(value)
+        else:  # trained before the setting existed: the flag must change nothing
+            assert tc["task_settings"].get(key, TASK_DEFAULT_SETTINGS[task][key]) == int(value)
+    # every other training flag of the command is the checkpoint's setting
+    for flag, values in flags.items():
+        key = flag.replace("-", "_")
+        if flag in ("out", "task-setting", "task-setting-after-converged", "eps", "clip-norm"):
+            continue
+        assert key in tc, flag
+        want = values[0]
+        assert str(tc[key]) == want or float(tc[key]) == float(want), (flag, tc[key], want)
     assert ckpt.state == {}, "shipped checkpoints carry no optimiser state"
     assert "ntm-numpy export" in pretrained_command(name)
 
@@ -50,6 +68,13 @@ def test_shipped_models_are_small(name):
     import os
 
     assert os.path.getsize(pretrained_path(name)) < 700 * 1024
+
+
+def test_shipped_models_together_are_under_3_mb():
+    import os
+
+    total = sum(os.path.getsize(pretrained_path(name)) for name in PRETRAINED)
+    assert total < 3 * 1024 * 1024, total
 
 
 def test_copy_generalises_to_long_sequences():

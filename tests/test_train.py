@@ -156,6 +156,28 @@ def test_task_settings_after_converged_empty_changes_nothing(monkeypatch):
     assert len(lengths) == 30 and max(lengths) <= 3
 
 
+def test_default_curriculum_only_for_the_default_copy_settings():
+    assert TrainConfig(task="copy").task_settings_after_converged == {"max_length": 40}
+    assert TrainConfig(task="copy", task_settings={"max_length": 5}
+                       ).task_settings_after_converged == {}
+    assert TrainConfig(task="copy", task_settings_after_converged={}
+                       ).task_settings_after_converged == {}
+    for task in ("repeat_copy", "associative_recall", "ngrams", "priority_sort"):
+        assert TrainConfig(task=task).task_settings_after_converged == {}
+
+
+def test_resumed_runs_from_before_the_curriculum_keep_none(tmp_path):
+    train(steps=3, out_dir=tmp_path, stream=False, **TINY)
+    ckpt = tmp_path / "checkpoint.npz"
+
+    def drop(header, arrays):
+        del header["meta"]["train_config"]["task_settings_after_converged"]
+
+    rewrite_checkpoint(ckpt, header_fn=drop)
+    resumed = train(resume=ckpt, steps=4, stream=False)
+    assert resumed.config.task_settings_after_converged == {}
+
+
 @pytest.mark.parametrize("value, match", [
     ({"max_len": 40}, "task_settings_after_converged: max_len"),
     ({"max_length": 0}, "task_settings_after_converged: .*max_length"),

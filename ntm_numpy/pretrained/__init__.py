@@ -15,7 +15,8 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 PRETRAINED = {
     "copy": (
         "copy.npz",
-        "ntm-numpy train copy --steps 15000 --eps 1e-8 --clip-norm 10 --seed 0 --out runs/copy_15k",
+        "ntm-numpy train copy --steps 15000 --eps 1e-8 --clip-norm 10 "
+        "--task-setting-after-converged max_length=20 --seed 0 --out runs/copy_15k",
         "NTM, copy task, lengths 1..20",
     ),
     "copy_lstm": (
