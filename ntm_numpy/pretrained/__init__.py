@@ -36,6 +36,11 @@ PRETRAINED = {
         "--out runs/associative_recall",
         "NTM, associative recall, 2..6 items of 3 six-bit vectors",
     ),
+    "ngrams": (
+        "ngrams.npz",
+        "ntm-numpy train ngrams --steps 12000 --eval-every 500 --seed 0 --out runs/ngrams",
+        "NTM, dynamic 6-grams, 200-bit streams",
+    ),
 }
 
 
