@@ -82,7 +82,7 @@ def _add_train(sub):
                    help="a task setting for the training batches from the first validation "
                    "below 0.1 bit errors on, e.g. max_length=40 (repeatable; the validation "
                    "set keeps the task's settings; default: copy with its default settings "
-                   "goes on to max_length=40, other tasks keep theirs)")
+                   "goes on to max_length=60, other tasks keep theirs)")
     p.add_argument("--eval-every", type=int, default=d.eval_every)
     p.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)
     p.add_argument("--log-every", type=int, default=50)

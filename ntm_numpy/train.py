@@ -66,11 +66,11 @@ from .tasks import (
 #: Model and training defaults per task (the paper's section 4 architectures:
 #: an LSTM controller of 100 units, 128 x 20 memory, one read and one write head).
 #: ``task_settings_after_converged`` is the default curriculum of a run with the task's
-#: default settings: copy goes on to lengths 1-40 once lengths 1-20 are learnt, which
+#: default settings: copy goes on to lengths 1-60 once lengths 1-20 are learnt, which
 #: makes every seed of the default run generalise to length 80 (docs/results.md).
 TASK_DEFAULTS = {
     "copy": dict(steps=5000, lengths=(10, 20, 40, 80, 120),
-                 task_settings_after_converged=dict(max_length=40)),
+                 task_settings_after_converged=dict(max_length=60)),
     "repeat_copy": dict(steps=12000, lengths=(5, 10, 15, 20)),
     "associative_recall": dict(steps=12000, lengths=(2, 6, 10, 12)),
     "ngrams": dict(steps=3000, lengths=(200,)),
@@ -175,7 +175,7 @@ class TrainConfig:
         :data:`CONVERGED_BIT_ERRORS` on, e.g. ``{"max_length": 40}`` to go on training a
         converged copy model on longer sequences (the validation set keeps the
         ``task_settings``); ``{}``: no change; None (default): the task's default
-        curriculum (``TASK_DEFAULTS``; copy: ``{"max_length": 40}``) when
+        curriculum (``TASK_DEFAULTS``; copy: ``{"max_length": 60}``) when
         ``task_settings`` is empty, else ``{}`` (the default curriculum is made for the
         task's default settings)
     eval_every : updates between validation runs

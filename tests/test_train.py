@@ -157,7 +157,7 @@ def test_task_settings_after_converged_empty_changes_nothing(monkeypatch):
 
 
 def test_default_curriculum_only_for_the_default_copy_settings():
-    assert TrainConfig(task="copy").task_settings_after_converged == {"max_length": 40}
+    assert TrainConfig(task="copy").task_settings_after_converged == {"max_length": 60}
     assert TrainConfig(task="copy", task_settings={"max_length": 5}
                        ).task_settings_after_converged == {}
     assert TrainConfig(task="copy", task_settings_after_converged={}
