@@ -41,6 +41,12 @@ PRETRAINED = {
         "ntm-numpy train ngrams --steps 12000 --eval-every 500 --seed 0 --out runs/ngrams",
         "NTM, dynamic 6-grams, 200-bit streams",
     ),
+    "priority_sort": (
+        "priority_sort.npz",
+        "ntm-numpy train priority_sort --steps 40000 --eval-every 500 --read-heads 2 "
+        "--write-heads 2 --memory-init learned --seed 0 --out runs/priority_sort",
+        "NTM with 2 read and 2 write heads, priority sort of 20 vectors (16 outputs)",
+    ),
 }
 
 
