@@ -261,7 +261,8 @@ def write_plots(model, task, out, *, history=None, lengths=None, seed=0, length=
     fig = plotting.plot_sequence(x, y, logits, mask)
     written.append(plotting.save_figure(fig, os.path.join(out, "sequence.png")))
     if isinstance(model, NTM):
-        for name, fig in [("summary", plotting.plot_copy_summary(x, y, logits, trace, mask=mask)),
+        for name, fig in [("summary", plotting.plot_copy_summary(x, y, logits, trace, mask=mask,
+                                                                   task=task.name)),
                           ("memory", plotting.plot_memory(trace)),
                           ("weightings", plotting.plot_weightings(trace)),
                           ("erase_add", plotting.plot_erase_add(trace))]:

@@ -712,8 +712,8 @@ def plot_sequence(x, y, logits=None, mask=None, batch_index=0, show_errors=True)
 
 @_quiet_fp
 def plot_copy_summary(x, y, logits, trace, batch_index=0, mask=None, read_head=0,
-                      write_head=0, colour_gamma=WEIGHTING_GAMMA):
-    """One sequence of the copy task in the layout of the paper's figure 6.
+                      write_head=0, colour_gamma=WEIGHTING_GAMMA, task="copy"):
+    """One sequence of the copy task (or another) in the layout of the paper's figure 6.
 
     Parameters
     ----------
@@ -725,6 +725,7 @@ def plot_copy_summary(x, y, logits, trace, batch_index=0, mask=None, read_head=0
     read_head : int in ``[0, R)``; write_head : int in ``[0, W)``, the heads shown
     colour_gamma : float > 0, exponent of the weightings' colour scale (see
         :func:`plot_weightings`; 0.3 by default, 1 = linear)
+    task : str, the task's name for the title (default ``"copy"``)
 
     Returns
     -------
@@ -783,7 +784,9 @@ def plot_copy_summary(x, y, logits, trace, batch_index=0, mask=None, read_head=0
     cb = fig.colorbar(im, ax=[ax_ww, ax_rw], label=_weighting_label(gamma))
     if gamma != 1:
         cb.set_ticks(list(_WEIGHTING_TICKS))
-    fig.suptitle(f"Copy, sequence {b} (layout of Graves et al. 2014, figure 6)")
+    name = str(task).replace("_", " ")
+    fig.suptitle(f"{name[:1].upper() + name[1:]}, sequence {b} (layout of Graves et al. 2014, "
+                 "figure 6)")
     return fig
 
 

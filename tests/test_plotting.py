@@ -285,7 +285,13 @@ def test_plot_copy_summary(run, tmp_path):
     np.testing.assert_array_equal(ps[3].images[0].get_array(), trace.reads[:, 0, 0].T)
     np.testing.assert_array_equal(ps[4].images[0].get_array(), trace.weights[:, R + 1, 0].T)
     assert isinstance(ps[5].images[0].norm, PowerNorm)
-    assert "figure 6" in fig.get_suptitle()
+    assert "figure 6" in fig.get_suptitle() and fig.get_suptitle().startswith("Copy,")
+
+
+def test_copy_summary_names_another_task(run):
+    fig = plot_copy_summary(run["x"], run["y"], run["logits"], run["trace"],
+                            task="priority_sort")
+    assert fig.get_suptitle().startswith("Priority sort, sequence 0")
 
 
 def test_forward_cache_accepted(run):
