@@ -346,9 +346,11 @@ def run_sweep(config=None, seeds=(0, 1, 2), out="runs/sweep", *, jobs=None, exec
         for path in write_summary(finished, out, lengths):
             say(f"wrote {path}")
         if plot:
-            optimal = [r["optimal_cost"][str(lengths[0])] for r in finished
-                       if "optimal_cost" in r]
-            say(f"wrote {plot_sweep(finished, os.path.join(out, 'curves.png'), config, optimal=float(np.mean(optimal)) if optimal else None)}")
+            optimal = (ngram_optimal_cost(config.make_task()) if config.task == "ngrams"
+                       else None)
+            path = plot_sweep(finished, os.path.join(out, "curves.png"), config,
+                              optimal=optimal)
+            say(f"wrote {path}")
     return finished
 
 
@@ -468,6 +470,17 @@ def load_results(out):
     return sorted(results, key=lambda r: r["seed"])
 
 
+def ngram_optimal_cost(task, sequences=1000, seed=0):
+    """The Bayes-optimal estimator's mean cost per sequence (bits) on ``sequences`` fresh
+    sequences of the N-gram ``task`` (a :class:`~ntm_numpy.tasks.Task`): what the
+    training cost of a perfect model would average, for the line of :func:`plot_sweep`."""
+    from .tasks import ngram_cost_bits, ngram_optimal_predictions
+
+    x, y, mask = task.batch(np.random.default_rng(seed), sequences)
+    return ngram_cost_bits(ngram_optimal_predictions(x, task.params["context_length"]), y,
+                           mask)
+
+
 def plot_sweep(results, path, config=None, *, title=None, optimal=None):
     """Median and min-max over seeds of the validation bit errors and the training cost.
 
@@ -476,7 +489,8 @@ def plot_sweep(results, path, config=None, *, title=None, optimal=None):
     sequence in bits. Each thin line is one seed. ``results`` is a list of result dicts
     (one sweep) or a dict label -> list (several sweeps, one colour each, e.g. the NTM
     against the LSTM baseline). ``optimal``, a cost in bits per sequence (the N-gram
-    task's Bayes-optimal one), is drawn as a line on the cost panel. Writes ``path``;
+    task's Bayes-optimal one, :func:`ngram_optimal_cost`), is drawn as a line on the
+    cost panel; both panels then have linear axes (the errors do not go to 0). Writes ``path``;
     returns it.
     """
     import matplotlib.pyplot as plt
@@ -501,13 +515,14 @@ def plot_sweep(results, path, config=None, *, title=None, optimal=None):
                             label=f"{prefix}min-max")
             ax.plot(xs, np.median(ys, axis=0), color=f"C{i}", lw=2,
                     label=f"{prefix}median of {len(runs)}")
-        ax.set_yscale("symlog", linthresh=0.1 if ykey == "val_bit_errors" else 1.0)
+        if optimal is None:  # errors that go to 0: a scale that shows 0 and decades
+            ax.set_yscale("symlog", linthresh=0.1 if ykey == "val_bit_errors" else 1.0)
         ax.set_xlabel("sequences seen (thousands)")
         ax.set_ylabel(label)
-        if ykey == "val_bit_errors":
+        if ykey == "val_bit_errors" and optimal is None:
             ax.axhline(CONVERGED_BIT_ERRORS, color="k", ls=":", lw=1,
                        label=f"{CONVERGED_BIT_ERRORS} (converged)")
-        elif optimal is not None:
+        elif ykey != "val_bit_errors" and optimal is not None:
             ax.axhline(optimal, color="k", ls="--", lw=1,
                        label=f"Bayes-optimal ({optimal:.1f} bits)")
         ax.legend(loc="center right", fontsize="small")

@@ -146,6 +146,31 @@ def test_ngram_sweep_reports_the_bayes_optimal_cost(tmp_path):
     assert _png(tmp_path / "curves.png")
 
 
+def test_ngram_optimal_cost_is_the_estimators_mean_cost():
+    task = ntm_numpy.tasks.get_task("ngrams", length=30)
+    x, y, mask = task.batch(np.random.default_rng(5), 40)
+    probs = ntm_numpy.tasks.ngram_optimal_predictions(x)
+    p_seen = np.where(y > 0.5, probs, 1 - probs)
+    want = -np.log2(p_seen).sum() / 40
+    assert sweep.ngram_optimal_cost(task, sequences=40, seed=5) == pytest.approx(want)
+
+
+def test_plot_with_an_optimum_has_linear_axes_and_its_line(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    figs = []
+    monkeypatch.setattr(plt, "close", figs.append)
+    run = dict(seed=0, curves=dict(val_sequences=[16, 32], val_bit_errors=[60.0, 50.0],
+                                   sequences=[16, 32], loss=[120.0, 95.0]))
+    sweep.plot_sweep([run], tmp_path / "a.png", optimal=132.1)
+    sweep.plot_sweep([run], tmp_path / "b.png")
+    with_optimum, without = (f.axes for f in figs)
+    assert [ax.get_yscale() for ax in with_optimum] == ["linear", "linear"]
+    assert [ax.get_yscale() for ax in without] == ["symlog", "symlog"]
+    assert any(line.get_ydata()[0] == 132.1 for line in with_optimum[1].lines)
+    assert not any(line.get_ydata()[0] == 0.1 for line in with_optimum[0].lines)
+
+
 def test_finished_seeds_are_skipped_and_kept(tmp_path):
     with CountingExecutor() as ex:
         _sweep(tmp_path, [0, 1], ex)
