@@ -485,12 +485,13 @@ def plot_sweep(results, path, config=None, *, title=None, optimal=None):
     """Median and min-max over seeds of the validation bit errors and the training cost.
 
     Two panels against sequences seen (the paper's figures' axis): the validation bit
-    errors per sequence (symmetric-log scale, so 0 shows) and the training cost per
-    sequence in bits. Each thin line is one seed. ``results`` is a list of result dicts
+    errors per sequence and the training cost per sequence in bits. Each thin line is one seed. ``results`` is a list of result dicts
     (one sweep) or a dict label -> list (several sweeps, one colour each, e.g. the NTM
     against the LSTM baseline). ``optimal``, a cost in bits per sequence (the N-gram
     task's Bayes-optimal one, :func:`ngram_optimal_cost`), is drawn as a line on the
-    cost panel; both panels then have linear axes (the errors do not go to 0). Writes ``path``;
+    cost panel. A panel whose curves fall by a decade or more, or to 0, has a
+    symmetric-log axis (with the 0.1 bit errors of convergence marked), any other a
+    linear one, as do both when ``optimal`` is given. Writes ``path``;
     returns it.
     """
     import matplotlib.pyplot as plt
@@ -502,12 +503,14 @@ def plot_sweep(results, path, config=None, *, title=None, optimal=None):
     panels = [("val_sequences", "val_bit_errors", 1.0, "validation bit errors per sequence"),
               ("sequences", "loss", 1.0 / math.log(2), "training cost per sequence (bits)")]
     for ax, (xkey, ykey, scale, label) in zip(axes, panels):
+        low, high = math.inf, 0.0
         for i, (name, runs) in enumerate(groups.items()):
             n = min(len(r["curves"][ykey]) for r in runs)
             if n == 0:
                 continue
             xs = np.asarray(runs[0]["curves"][xkey][:n], dtype=float) / 1000
             ys = np.array([r["curves"][ykey][:n] for r in runs], dtype=float) * scale
+            low, high = min(low, float(ys.min())), max(high, float(ys.max()))
             for y in ys:
                 ax.plot(xs, y, color=f"C{i}", lw=0.5, alpha=0.5)
             prefix = "" if name is None else f"{name}: "
@@ -515,11 +518,13 @@ def plot_sweep(results, path, config=None, *, title=None, optimal=None):
                             label=f"{prefix}min-max")
             ax.plot(xs, np.median(ys, axis=0), color=f"C{i}", lw=2,
                     label=f"{prefix}median of {len(runs)}")
-        if optimal is None:  # errors that go to 0: a scale that shows 0 and decades
+        # curves that fall by decades, or to 0: a scale that shows both; else linear
+        decades = optimal is None and not (0 < 10 * low and high < 10 * low)
+        if decades:
             ax.set_yscale("symlog", linthresh=0.1 if ykey == "val_bit_errors" else 1.0)
         ax.set_xlabel("sequences seen (thousands)")
         ax.set_ylabel(label)
-        if ykey == "val_bit_errors" and optimal is None:
+        if ykey == "val_bit_errors" and decades:
             ax.axhline(CONVERGED_BIT_ERRORS, color="k", ls=":", lw=1,
                        label=f"{CONVERGED_BIT_ERRORS} (converged)")
         elif ykey != "val_bit_errors" and optimal is not None:

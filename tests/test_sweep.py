@@ -162,11 +162,16 @@ def test_plot_with_an_optimum_has_linear_axes_and_its_line(tmp_path, monkeypatch
     monkeypatch.setattr(plt, "close", figs.append)
     run = dict(seed=0, curves=dict(val_sequences=[16, 32], val_bit_errors=[60.0, 50.0],
                                    sequences=[16, 32], loss=[120.0, 95.0]))
+    learnt = dict(seed=0, curves=dict(val_sequences=[16, 32], val_bit_errors=[60.0, 0.0],
+                                      sequences=[16, 32], loss=[120.0, 2.0]))
     sweep.plot_sweep([run], tmp_path / "a.png", optimal=132.1)
-    sweep.plot_sweep([run], tmp_path / "b.png")
-    with_optimum, without = (f.axes for f in figs)
+    sweep.plot_sweep([learnt], tmp_path / "b.png")
+    sweep.plot_sweep([run], tmp_path / "c.png")  # within a decade: linear as well
+    with_optimum, falling, flat = (f.axes for f in figs)
     assert [ax.get_yscale() for ax in with_optimum] == ["linear", "linear"]
-    assert [ax.get_yscale() for ax in without] == ["symlog", "symlog"]
+    assert [ax.get_yscale() for ax in falling] == ["symlog", "symlog"]
+    assert [ax.get_yscale() for ax in flat] == ["linear", "linear"]
+    assert any(line.get_ydata()[0] == 0.1 for line in falling[0].lines)
     assert any(line.get_ydata()[0] == 132.1 for line in with_optimum[1].lines)
     assert not any(line.get_ydata()[0] == 0.1 for line in with_optimum[0].lines)
 
