@@ -121,12 +121,13 @@ def test_ngrams_close_to_the_bayes_optimal_estimator():
 
 
 def test_priority_sort_cost_and_bit_errors():
-    # docs/results.md: 43.0 bits and 14.8 wrong bits per sequence (of 128) on 1,000
+    # docs/results.md: 37.2 bits and 12.5 wrong bits per sequence (of 128) on 1,000
     # sequences; the paper's NTM is at about 20 bits, its LSTM at about 58
     model = ntm_numpy.load_pretrained("priority_sort")
+    assert model.config["controller"] == "feedforward"
     assert (model.config["read_heads"], model.config["write_heads"]) == (2, 2)
     s = ntm_numpy.train.evaluate_scores(model, "priority_sort", [20], sequences=256)[20]
-    assert s["cost_bits"] < 46 and s["bit_errors"] < 16.5, s
+    assert s["cost_bits"] < 40 and s["bit_errors"] < 14, s
 
 
 def test_unknown_name():
