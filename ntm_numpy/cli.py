@@ -100,7 +100,7 @@ def _add_train(sub):
                    help="lengths for the final generalisation curve (default: per task)")
 
 
-def _parse_settings(items, flag="--task-setting"):
+def _parse_settings(items, flag):
     """``["max_length=10", ...]`` -> ``{"max_length": 10, ...}`` (ints, floats or text)."""
     settings = {}
     for item in items:
@@ -145,12 +145,10 @@ def _train_settings(args, given=None):
     for key, value in vars(args).items():
         if key in _NOT_SETTINGS or (given is not None and key not in given):
             continue
-        if key == "task_setting":
-            settings["task_settings"] = _parse_settings(value)
-        elif key == "task_setting_after_converged":
-            if value:  # not given: None, the task's default curriculum
-                settings["task_settings_after_converged"] = _parse_settings(
-                    value, "--task-setting-after-converged")
+        if key in _SETTING_FLAGS:
+            if value:  # not given: the field's default (for the curriculum, the task's)
+                settings[_SETTING_FLAGS[key]] = _parse_settings(
+                    value, "--" + key.replace("_", "-"))
         elif key == "clip_norm":
             settings[key] = value or None  # 0 disables
         else:

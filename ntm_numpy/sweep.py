@@ -485,14 +485,14 @@ def plot_sweep(results, path, config=None, *, title=None, optimal=None):
     """Median and min-max over seeds of the validation bit errors and the training cost.
 
     Two panels against sequences seen (the paper's figures' axis): the validation bit
-    errors per sequence and the training cost per sequence in bits. Each thin line is one seed. ``results`` is a list of result dicts
-    (one sweep) or a dict label -> list (several sweeps, one colour each, e.g. the NTM
-    against the LSTM baseline). ``optimal``, a cost in bits per sequence (the N-gram
-    task's Bayes-optimal one, :func:`ngram_optimal_cost`), is drawn as a line on the
-    cost panel. A panel whose curves fall by a decade or more, or to 0, has a
-    symmetric-log axis (with the 0.1 bit errors of convergence marked), any other a
-    linear one, as do both when ``optimal`` is given. Writes ``path``;
-    returns it.
+    errors per sequence and the training cost per sequence in bits. Each thin line is
+    one seed. ``results`` is a list of result dicts (one sweep) or a dict label -> list
+    (several sweeps, one colour each, e.g. the NTM against the LSTM baseline).
+    ``optimal``, a cost in bits per sequence (the N-gram task's Bayes-optimal one,
+    :func:`ngram_optimal_cost`), is drawn as a line on the cost panel. A panel whose
+    curves fall by a decade or more, or to 0, has a symmetric-log axis (with the 0.1 bit
+    errors of convergence marked), any other a linear one, as do both when ``optimal``
+    is given. Writes ``path``; returns it.
     """
     import matplotlib.pyplot as plt
 

@@ -440,9 +440,8 @@ class _Progress:
             self.stream = None
 
     def show(self, step, sequences, loss, bits, val, speed, left, final=False, val_cost=None):
-        val_txt = "" if val is None else f" (val {val:.3f})"
-        if val_cost is not None:
-            val_txt = val_txt[:-1] + f", cost {val_cost:.2f} bits)"
+        cost_txt = "" if val_cost is None else f", cost {val_cost:.2f} bits"
+        val_txt = "" if val is None else f" (val {val:.3f}{cost_txt})"
         mins, secs = divmod(int(left), 60)
         line = (f"step {step:>6}/{self.total} | seqs {sequences:>9,} | loss {loss:8.3f} | "
                 f"bit errors/seq {bits:7.3f}{val_txt} | {speed:7.0f} seq/s | "
