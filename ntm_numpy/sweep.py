@@ -473,7 +473,11 @@ def load_results(out):
 def ngram_optimal_cost(task, sequences=1000, seed=0):
     """The Bayes-optimal estimator's mean cost per sequence (bits) on ``sequences`` fresh
     sequences of the N-gram ``task`` (a :class:`~ntm_numpy.tasks.Task`): what the
-    training cost of a perfect model would average, for the line of :func:`plot_sweep`."""
+    training cost of a perfect model would average, for the line of :func:`plot_sweep`.
+
+    The streams are one batch x (T, B, 1), y (T, B, 1), mask (T, B) with B =
+    ``sequences``, drawn with ``numpy.random.default_rng(seed)``; returns a float.
+    """
     from .tasks import ngram_cost_bits, ngram_optimal_predictions
 
     x, y, mask = task.batch(np.random.default_rng(seed), sequences)

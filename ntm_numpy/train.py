@@ -324,7 +324,10 @@ def _validation_set(config, task, dtype):
 
 def scores_on(model, batches):
     """Mean bit errors and cost (cross-entropy in bits) per sequence of ``model`` over a
-    list of ``(x, y, mask)`` batches -> ``(bit_errors, cost_bits)``.
+    list of ``(x, y, mask)`` batches -> ``(bit_errors, cost_bits)``, two floats.
+
+    Each batch holds x (T, B, X), y (T, B, Y) and mask (T, B), as ``Task.batch`` draws
+    them; T and B may differ between batches. The means are over all the sequences.
 
     The cost is the paper's "cost per sequence (bits)": the masked sigmoid cross-entropy
     of the outputs, summed over steps and bits, in bits (nats / ln 2).
