@@ -27,8 +27,9 @@ PRETRAINED = {
     ),
     "repeat_copy": (
         "repeat_copy.npz",
-        "ntm-numpy train repeat_copy --steps 30000 --clip-norm 10 --seed 0 --out runs/repeat_copy_30k",
-        "NTM, repeat copy, lengths 1..10, 1..10 repeats",
+        "ntm-numpy train repeat_copy --steps 30000 --clip-norm 10 "
+        "--task-setting-after-converged max_length=20 --seed 0 --out runs/repeat_copy",
+        "NTM, repeat copy, 1..10 repeats, lengths 1..10 until converged, then 1..20",
     ),
     "associative_recall": (
         "associative_recall.npz",
