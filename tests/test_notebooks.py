@@ -13,6 +13,7 @@ followed by a check cell tagged ``["answer-check", qid]``; shipped blank, each c
 prints "not answered yet" or "not implemented yet". The answer cells may define the
 forward functions the student writes.
 """
+import json
 import pathlib
 import re
 
@@ -53,6 +54,16 @@ def test_notebook_committed_without_outputs(path):
              and (c.get("outputs") or c.get("execution_count") is not None)]
     assert not dirty, f"{path.name}: code cells {dirty} have outputs or execution counts"
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+
+
+@parametrize
+def test_every_cell_has_its_own_id(path):
+    # nbformat 4.5 cells carry ids; nbformat only warns, for now, when one is missing
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    ids = [c.get("id") for c in cells]
+    missing = [i for i, cid in enumerate(ids) if not cid]
+    assert not missing, f"{path.name}: cells {missing} have no id"
+    assert len(set(ids)) == len(ids), f"{path.name}: repeated cell ids"
 
 
 @parametrize
