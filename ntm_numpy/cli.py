@@ -282,7 +282,9 @@ def _add_evaluate(sub):
     p.add_argument("--task", choices=TASKS, default=None,
                    help="task (default: the one the checkpoint was trained on)")
     p.add_argument("--lengths", type=int, nargs="+", default=None)
-    p.add_argument("--sequences", type=int, default=128, help="sequences per length")
+    p.add_argument("--sequences", type=int, default=128,
+                   help="sequences per length (repeat copy: spread evenly over its repeat "
+                        "counts)")
     p.add_argument("--memory-rows", type=int, default=None,
                    help="evaluate with this many memory rows (constant-initialised NTMs)")
     p.add_argument("--seed", type=int, default=1234)

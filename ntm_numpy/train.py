@@ -353,6 +353,41 @@ def bit_errors_on(model, batches):
 SCORES = ("bit_errors", "cost_bits")
 
 
+def evaluation_batches(task, length, *, sequences=128, batch_size=32, seed=1234,
+                       dtype=np.float64):
+    """The ``(x, y, mask)`` batches on which :func:`evaluate_scores` scores one length.
+
+    ``sequences`` sequences of the task at ``length`` (its ``length`` override), in
+    batches of at most ``batch_size``, drawn with ``numpy.random.default_rng([seed,
+    length])``. A task draws one length (and repeat count) per batch, so the length is
+    fixed here; so is the repeat count of repeat copy, which would otherwise be drawn
+    once per batch and leave most counts untested (64 sequences in batches of 32 would
+    see two of the ten): the sequences are split evenly over the task's counts,
+    ``min_repeats..max_repeats`` (the first ``sequences % counts`` counts get one more;
+    with fewer sequences than counts, the smallest counts are the ones evaluated).
+
+    Returns a list of ``(x, y, mask)`` tuples.
+    """
+    task = get_task(task) if isinstance(task, str) else task
+    length = check_positive_int("length", length)
+    check_positive_int("sequences", sequences)
+    check_positive_int("batch_size", batch_size)
+    rng = np.random.default_rng([seed, length])
+    if task.name == "repeat_copy":
+        counts = range(task.params["min_repeats"], task.params["max_repeats"] + 1)
+        share, extra = divmod(sequences, len(counts))
+        groups = [(dict(repeats=r), share + (i < extra)) for i, r in enumerate(counts)]
+    else:
+        groups = [({}, sequences)]
+    batches = []
+    for fixed, left in groups:
+        while left > 0:
+            b = min(batch_size, left)
+            batches.append(task.batch(rng, b, length=length, dtype=dtype, **fixed))
+            left -= b
+    return batches
+
+
 def evaluate_scores(model, task, lengths, *, sequences=128, batch_size=32, seed=1234):
     """Bit errors and cost per sequence at each length, on the same sequences.
 
@@ -364,7 +399,8 @@ def evaluate_scores(model, task, lengths, *, sequences=128, batch_size=32, seed=
     sequences : sequences drawn per length
     batch_size : sequences per forward pass
     seed : seeds the evaluation data (the sequences of length L come from
-        ``numpy.random.default_rng([seed, L])``)
+        ``numpy.random.default_rng([seed, L])``; repeat copy's are spread evenly over its
+        repeat counts, see :func:`evaluation_batches`)
 
     Returns
     -------
@@ -380,13 +416,8 @@ def evaluate_scores(model, task, lengths, *, sequences=128, batch_size=32, seed=
     with single_blas_thread():
         for length in lengths:
             length = check_positive_int("lengths", length)
-            rng = np.random.default_rng([seed, length])
-            batches = []
-            left = sequences
-            while left > 0:
-                b = min(batch_size, left)
-                batches.append(task.batch(rng, b, length=length, dtype=model.dtype))
-                left -= b
+            batches = evaluation_batches(task, length, sequences=sequences,
+                                         batch_size=batch_size, seed=seed, dtype=model.dtype)
             errors, cost = scores_on(model, batches)
             results[length] = dict(bit_errors=errors, cost_bits=cost)
             if task.name == "ngrams":

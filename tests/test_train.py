@@ -19,6 +19,7 @@ from ntm_numpy.train import (
     convergence,
     evaluate,
     evaluate_scores,
+    evaluation_batches,
     scores_on,
     train,
 )
@@ -433,6 +434,43 @@ def test_evaluate_real_model():
     assert all(v >= 0 for v in errs.values())
     assert all(v <= 8 * length for length, v in errs.items())
     assert errs == evaluate(model, "copy", [1, 2, 4], sequences=3, batch_size=2)
+
+
+def _repeat_counts(batches, scale):
+    """The repeat count of every sequence, read off the count channel of its input."""
+    counts = []
+    for x, _, mask in batches:
+        start = int(np.argmax(mask[:, 0] > 0))  # the count comes on the step before the output
+        counts.extend(np.rint(x[start - 1, :, -1] * scale).astype(int).tolist())
+    return counts
+
+
+@pytest.mark.parametrize("sequences, batch_size", [(64, 32), (25, 4), (10, 16), (3, 2)])
+def test_evaluation_batches_spread_repeat_copy_over_every_repeat_count(sequences, batch_size):
+    # repeat copy draws one repeat count per batch: left to it, 64 sequences in batches
+    # of 32 would test two of the ten counts
+    task = get_task("repeat_copy")
+    batches = evaluation_batches(task, 7, sequences=sequences, batch_size=batch_size)
+    assert all(x.shape[1] <= batch_size for x, _, _ in batches)
+    counts = _repeat_counts(batches, task.params["repeat_scale"])
+    assert len(counts) == sequences
+    per_count = np.bincount(counts, minlength=11)[1:]
+    assert per_count.max() - per_count.min() <= 1, per_count
+    assert per_count.sum() == sequences
+    if sequences < 10:  # the smallest counts first
+        assert sorted(set(counts)) == list(range(1, sequences + 1))
+    for batch in batches:  # one count per batch, and the sequence length that goes with it
+        (r,) = set(_repeat_counts([batch], task.params["repeat_scale"]))
+        assert batch[0].shape[0] == 7 + 1 + r * 7 + 1
+
+
+def test_evaluation_batches_other_tasks_draw_as_training_at_the_given_length():
+    task = get_task("copy")
+    batches = evaluation_batches(task, 5, sequences=5, batch_size=2, seed=3)
+    assert [x.shape[:2] for x, _, _ in batches] == [(11, 2), (11, 2), (11, 1)]
+    rng = np.random.default_rng([3, 5])  # the documented seeding
+    x0, _, _ = task.batch(rng, 2, length=5)
+    np.testing.assert_array_equal(batches[0][0], x0)
 
 
 @pytest.mark.parametrize("kwargs, name", [
