@@ -122,11 +122,13 @@ def test_repeat_copy_at_length_20_with_1_to_10_repeats():
 
 
 def test_ngrams_close_to_the_bayes_optimal_estimator():
-    # docs/results.md: 2.0 bits per sequence above the optimum on 1,000 sequences (the
-    # paper's NTM: about 0.5, its LSTM about 3); 256 sequences vary by about +-0.3
+    # docs/results.md: 0.37 bits per sequence above the optimum on 1,000 sequences,
+    # 0.33-0.41 on other draws of 1,000 (the goal: within 0.5; the paper's NTM:
+    # about 0.5, its LSTM about 3)
     model = ntm_numpy.load_pretrained("ngrams")
+    assert model.config["memory_rows"] == 256
     s = ntm_numpy.train.evaluate_scores(model, "ngrams", [200], sequences=256)[200]
-    assert s["cost_bits"] - s["optimal_cost_bits"] < 2.5, s
+    assert s["cost_bits"] - s["optimal_cost_bits"] < 0.5, s
     assert s["optimal_cost_bits"] < s["cost_bits"] < 199  # a fair coin costs 199 bits
 
 
