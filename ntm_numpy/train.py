@@ -366,7 +366,11 @@ def evaluation_batches(task, length, *, sequences=128, batch_size=32, seed=1234,
     ``min_repeats..max_repeats`` (the first ``sequences % counts`` counts get one more;
     with fewer sequences than counts, the smallest counts are the ones evaluated).
 
-    Returns a list of ``(x, y, mask)`` tuples.
+    Returns
+    -------
+    list of ``(x, y, mask)`` tuples, as ``Task.batch`` draws them: x (T, b, X),
+    y (T, b, Y), mask (T, b), with b <= ``batch_size`` sequences (T may differ between
+    batches: for repeat copy it depends on the repeat count)
     """
     task = get_task(task) if isinstance(task, str) else task
     length = check_positive_int("length", length)
