@@ -85,14 +85,18 @@ def _add_train(sub):
                    "goes on to max_length=60, other tasks keep theirs)")
     p.add_argument("--eval-every", type=int, default=d.eval_every)
     p.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every)
+    p.add_argument("--workers", type=int, default=d.workers,
+                   help="processes that share each update's batch (default 1; e.g. 2 on "
+                   "2 idle cores: the same gradients up to rounding, so not bit for bit "
+                   "the run with 1)")
     p.add_argument("--log-every", type=int, default=50)
     p.add_argument("--out", default=None, help="output directory (default runs/TASK)")
     p.add_argument("--resume", default=None, metavar="CHECKPOINT",
                    help="continue a run from its checkpoint: --steps (the run's total) "
                    "extends it, --lr starts a new schedule from the resume step, and "
                    "--batch-size, --lr-schedule, --lr-after-converged, --clip, --clip-norm, "
-                   "--eval-every, --checkpoint-every, --step, --task-setting-after-converged "
-                   "may change; other settings must equal the checkpoint's")
+                   "--eval-every, --checkpoint-every, --step, --task-setting-after-converged, "
+                   "--workers may change; other settings must equal the checkpoint's")
     p.add_argument("--overwrite", "--force", action="store_true",
                    help="replace a checkpoint already in the output folder")
     p.add_argument("--no-plots", action="store_true", help="do not write plots at the end")

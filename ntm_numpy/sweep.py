@@ -46,6 +46,10 @@ EVAL_SEED = 1234
 #: learning-rate schedule started (set by training itself).
 _PER_RUN = ("seed", "lr_start_step")
 
+# Settings a sweep does not take: its parallelism is one run per process (``jobs``), so
+# each run computes its updates in that one process (TrainConfig.workers = 1).
+_NOT_SWEPT = ("workers",)
+
 # Set by the main process on Ctrl-C; runs in threads of this process stop at their next
 # logged update (runs in worker processes get the signal itself).
 _STOP = threading.Event()
@@ -254,6 +258,9 @@ def run_sweep(config=None, seeds=(0, 1, 2), out="runs/sweep", *, jobs=None, exec
         raise ValueError("seeds: expected at least one seed, got none")
     for s in seeds:
         check_positive_int("seeds", s, minimum=0)
+    if config.workers != 1:
+        raise ValueError("workers: a sweep runs each seed in one process (jobs sets how many "
+                         f"at a time); expected workers=1, got {config.workers}")
     given_jobs = jobs
     jobs = default_jobs() if jobs is None else check_positive_int("jobs", jobs)
     lengths = list(lengths or TASK_DEFAULTS[config.task]["lengths"])
@@ -263,7 +270,7 @@ def run_sweep(config=None, seeds=(0, 1, 2), out="runs/sweep", *, jobs=None, exec
     stream = sys.stderr if stream is None else stream
     say = (lambda msg: print(msg, file=stream, flush=True)) if stream else (lambda msg: None)
 
-    base = {k: v for k, v in asdict(config).items() if k not in _PER_RUN}
+    base = {k: v for k, v in asdict(config).items() if k not in _PER_RUN + _NOT_SWEPT}
     _check_sweep_file(out, dict(base, lengths=lengths, sequences=sequences,
                                 eval_seed=eval_seed))
     results, todo = {}, []
@@ -550,4 +557,5 @@ def plot_sweep(results, path, config=None, *, title=None, optimal=None):
 
 def config_fields():
     """Names of the :class:`TrainConfig` settings a sweep takes from the command line."""
-    return [f.name for f in fields(TrainConfig) if f.name not in _PER_RUN + ("task",)]
+    return [f.name for f in fields(TrainConfig)
+            if f.name not in _PER_RUN + _NOT_SWEPT + ("task",)]

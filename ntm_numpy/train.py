@@ -21,6 +21,11 @@ with ``optimizer="rmsprop"``). On the copy task this converged in fewer sequence
 in less wall-clock time in our runs (docs/results.md). Bit errors are counted on
 thresholded outputs (logit > 0).
 
+Workers (``TrainConfig(workers=n)``, ``ntm-numpy train --workers N``): the forward,
+loss and backward of each update are shared by ``n`` processes, each with a slice of
+the batch (:mod:`ntm_numpy.parallel`); the optimiser and everything else stay in the
+training process. The gradients equal those of one process up to rounding.
+
 Stopping: SIGINT (Ctrl-C), SIGTERM (what ``kill``, ``timeout`` and job schedulers send)
 and SIGHUP (a closed terminal) received during :func:`train` (in the main thread) end
 training at the end of the current update, and the checkpoint then written resumes
@@ -52,9 +57,10 @@ from ._threads import single_blas_thread
 from ._validation import check_choice, check_positive_int, check_seed
 from .baseline import LSTMBaseline
 from .constants import ADAM_EPS, ADAM_LR, CLIP_VALUE, RMSPROP_LR
-from .losses import sigmoid_cross_entropy_backward, sigmoid_cross_entropy_forward
+from .losses import sigmoid_cross_entropy_forward
 from .model import NTM, NTM_OPTIONS, STEPS, load
 from .optim import clip_elementwise, clip_global_norm, make_optimizer
+from .parallel import BatchWorkers, WorkerError
 from .tasks import (
     TASKS,
     bit_errors_per_sequence,
@@ -106,7 +112,7 @@ LR_FINAL_FRACTION = 0.01
 #: setting given on resume must equal the checkpoint's.
 RESUME_CHANGEABLE = ("steps", "lr", "lr_schedule", "lr_after_converged", "batch_size", "clip",
                      "clip_norm", "eval_every", "checkpoint_every", "step",
-                     "task_settings_after_converged")
+                     "task_settings_after_converged", "workers")
 
 
 class TrainingDiverged(RuntimeError):
@@ -183,6 +189,11 @@ class TrainConfig:
     checkpoint_every : updates between checkpoints (when an output directory is given)
     lr_start_step : the update at which the schedule of ``lr`` starts: 0, or the step at
         which a resumed run started a new schedule (see the module notes)
+    workers : processes that share each update's batch (:mod:`ntm_numpy.parallel`):
+        1 (default) computes it in the training process; ``n`` cuts it into ``n``
+        slices, one for the training process and one for each of ``n - 1`` workers.
+        The gradients are the same up to rounding, so a run with 2 workers is
+        reproducible but not bit for bit the run with 1
     """
 
     task: str = "copy"
@@ -208,6 +219,7 @@ class TrainConfig:
     task_settings: dict = field(default_factory=dict)
     task_settings_after_converged: Optional[dict] = None
     lr_start_step: int = 0
+    workers: int = 1
 
     def __post_init__(self):
         check_choice("task", self.task, TASKS)
@@ -226,6 +238,10 @@ class TrainConfig:
             raise ValueError(f"eps: expected a finite number > 0, got {self.eps!r}")
         check_positive_int("steps", self.steps, minimum=0)
         check_positive_int("batch_size", self.batch_size)
+        check_positive_int("workers", self.workers)
+        if self.workers > self.batch_size:
+            raise ValueError(f"workers: expected at most batch_size ({self.batch_size}) "
+                             f"processes, got {self.workers}")
         check_choice("optimizer", self.optimizer, ("adam", "rmsprop"))
         check_choice("dtype", self.dtype, ("float32", "float64"))
         check_choice("model", self.model, ("ntm", "lstm"))
@@ -720,7 +736,8 @@ def train(config=None, *, out_dir=None, resume=None, log_every=50, stream=None,
     last_val = history["val_bit_errors"][-1] if history["val_bit_errors"] else None
     converged = any(v < CONVERGED_BIT_ERRORS for v in history["val_bit_errors"])
     train_task = task
-    with single_blas_thread(), _deferred_signals() as signal_received:
+    with single_blas_thread(), _deferred_signals() as signal_received, \
+            BatchWorkers(model, config.workers) as gradients_of:
         try:
             while step < config.steps:
                 optimizer.lr = learning_rate(config, step, converged)
@@ -728,14 +745,15 @@ def train(config=None, *, out_dir=None, resume=None, log_every=50, stream=None,
                     train_task = config.make_task(after_converged=True)
                 x, y, mask = train_task.batch(rng, config.batch_size, dtype=dtype)
                 try:
-                    logits, cache = model.forward(x)
-                    if not np.isfinite(logits).all():
-                        diverged(f"the outputs of update {step + 1} are not finite")
-                    loss, lcache = sigmoid_cross_entropy_forward(logits, y, mask)
-                    grads = model.backward(sigmoid_cross_entropy_backward(1.0, lcache)[0],
-                                           cache)
+                    # forward, loss and backward (of the batch's slices, with workers)
+                    logits, loss, grads = gradients_of(x, y, mask)
                 except FloatingPointError as err:  # under np.seterr(all="raise")
                     diverged(f"{err} in update {step + 1}")
+                except WorkerError:
+                    save()  # the update did not happen: the checkpoint is the last one's
+                    raise
+                if not np.isfinite(logits).all():
+                    diverged(f"the outputs of update {step + 1} are not finite")
                 if not math.isfinite(loss):
                     diverged(f"the loss of update {step + 1} is {loss}")
                 grads = clip_elementwise(grads, config.clip)
