@@ -171,20 +171,17 @@ class BatchWorkers:
             except (EOFError, OSError) as err:
                 raise WorkerError(f"a worker process stopped ({err})") from None
         first = parts[0]
-        results = [share_gradients(self.model, x[:, first], y[:, first], mask[:, first],
-                                   (first.stop - first.start) / B)]
-        error = None
-        for conn, proc in zip(self._conns, self._procs):
-            try:
-                status, value = conn.recv()
-            except (EOFError, OSError):
-                raise WorkerError(f"a worker process stopped (exit code {proc.exitcode}) "
-                                  "before it sent its share of the batch") from None
-            if status == "error" and error is None:
-                error = value
-            results.append(value)
-        if error is not None:
-            raise error
+        try:
+            results = [share_gradients(self.model, x[:, first], y[:, first], mask[:, first],
+                                       (first.stop - first.start) / B)]
+        finally:
+            # every worker's reply is taken, even when this share failed: none is left
+            # behind to be taken for the next batch's
+            replies = self._receive_all()
+        for status, value in replies:
+            if status == "error":
+                raise value
+        results += [value for _, value in replies]
         logits = np.concatenate([r[0] for r in results], axis=1)
         loss = sum(r[1] for r in results)
         if any(r[2] is None for r in results):
@@ -194,6 +191,21 @@ class BatchWorkers:
             for k, v in r[2].items():
                 grads[k] += v
         return logits, float(loss), grads
+
+    def _receive_all(self):
+        """Every worker's reply, ``(status, value)``, in order; WorkerError if one stopped."""
+        replies, stopped = [], None
+        for conn, proc in zip(self._conns, self._procs):
+            try:
+                replies.append(conn.recv())
+            except (EOFError, OSError):
+                proc.join(timeout=1)
+                stopped = stopped or proc.exitcode
+                replies.append(None)
+        if stopped is not None or None in replies:
+            raise WorkerError(f"a worker process stopped (exit code {stopped}) before it "
+                              "sent its share of the batch")
+        return replies
 
     def close(self):
         """Stops the worker processes (waits a few seconds, then terminates them)."""

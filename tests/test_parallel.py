@@ -69,6 +69,26 @@ def test_shares_give_the_gradients_of_the_whole_batch(kwargs):
         assert np.abs(grads3[k] - grads1[k]).max() <= 1e-12 * scale, k
 
 
+def test_a_failed_share_leaves_no_reply_behind(monkeypatch):
+    import ntm_numpy.parallel as parallel
+
+    config = TrainConfig(task="copy", dtype="float64", controller_size=8, memory_rows=8,
+                         memory_width=4, step="fused")
+    model = config.make_model()
+    task = get_task("copy")
+    x1, y1, m1 = task.batch(np.random.default_rng(1), 4, dtype=np.float64)
+    x2, y2, m2 = task.batch(np.random.default_rng(2), 4, dtype=np.float64)
+    real = parallel.share_gradients
+    with BatchWorkers(model, 2) as shared:
+        # this process's share fails; the worker's share of that batch is still taken
+        monkeypatch.setattr(parallel, "share_gradients", lambda *a: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            shared(x1, y1, m1)
+        monkeypatch.setattr(parallel, "share_gradients", real)
+        logits, _, _ = shared(x2, y2, m2)
+    np.testing.assert_allclose(logits, model.forward(x2)[0], rtol=1e-12, atol=1e-12)
+
+
 def test_no_worker_process_is_left_behind():
     model = TrainConfig(**TINY).make_model()
     before = set(multiprocessing.active_children())
