@@ -18,11 +18,11 @@ those of ``n`` shares over each slice, and then over the slices. A run with
 machine), but not bit for bit equal to the same run with ``workers=1``; the shipped
 models were trained with one.
 
-The workers ignore SIGINT, SIGTERM and SIGHUP, so that a Ctrl-C in the terminal (which reaches
-every process of the foreground group) leaves them to the training loop, which finishes
-its update and writes its checkpoint (see :mod:`ntm_numpy.train`). They end when
-:meth:`BatchWorkers.close` is called or when their connection to the training process
-closes, whichever comes first.
+The workers ignore SIGINT, SIGTERM and SIGHUP, so that a Ctrl-C in the terminal
+(which reaches every process of the foreground group) leaves them to the training loop,
+which finishes its update and writes its checkpoint (see :mod:`ntm_numpy.train`). They
+end when :meth:`BatchWorkers.close` is called or when their connection to the training
+process closes, whichever comes first.
 
 Notation: T steps, B sequences per update, B_s of them in share s, n shares.
 """
