@@ -1,5 +1,6 @@
-"""Helpers shared by the property-based tests: strategies, a gradient check with a
-floor for flat gradients, and the record of the worst relative errors reached.
+"""Helpers shared by the tests: hypothesis strategies, a gradient check with a
+floor for flat gradients, the record of the worst relative errors reached, and a wait
+for the progress lines of a training process.
 
 Run with ``NTM_REPORT_RELERR=1 python -m pytest -s`` to print, per test module, the
 largest relative error each gradient check reached.
@@ -93,3 +94,16 @@ def rewrite_checkpoint(path, header_fn=None, arrays_fn=None):
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     path.write_bytes(buf.getvalue())
+
+
+def wait_for_steps(proc, count=3, timeout=60):
+    """Read a training process's stderr until ``count`` progress lines have come (or
+    ``timeout`` seconds have passed); returns how many came."""
+    import time
+
+    deadline = time.time() + timeout
+    seen = 0
+    while seen < count and time.time() < deadline:
+        if proc.stderr.readline().startswith("step"):
+            seen += 1
+    return seen

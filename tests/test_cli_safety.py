@@ -2,7 +2,6 @@
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -10,6 +9,8 @@ import pytest
 import ntm_numpy
 from ntm_numpy.cli import EXIT_RUNTIME, EXIT_USAGE, main
 from ntm_numpy.train import train
+
+from support import wait_for_steps
 
 TINY = ["--batch-size", "2", "--controller-size", "8", "--memory-rows", "8",
         "--memory-width", "4", "--eval-every", "2", "--no-plots"]
@@ -237,12 +238,7 @@ def test_stop_signals_leave_a_checkpoint_that_resumes_bit_for_bit(tmp_path, sign
            *TINY, "--log-every", "1", "--eval-every", "1000", "--out", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.time() + 60
-        seen = 0
-        while seen < 3 and time.time() < deadline:
-            if proc.stderr.readline().startswith("step"):
-                seen += 1
-        assert seen >= 3, "training did not start"
+        assert wait_for_steps(proc, 3) >= 3, "training did not start"
         proc.send_signal(signum)
         _, err = proc.communicate(timeout=60)
     finally:

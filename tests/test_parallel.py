@@ -21,6 +21,8 @@ from ntm_numpy.sweep import run_sweep
 from ntm_numpy.tasks import get_task
 from ntm_numpy.train import TrainConfig, train
 
+from support import wait_for_steps
+
 TINY = dict(task="copy", batch_size=4, controller_size=8, memory_rows=8, memory_width=4,
             eval_every=2, step="fused")
 
@@ -178,12 +180,7 @@ def test_ctrl_c_to_the_process_group_leaves_a_checkpoint_and_no_worker(tmp_path)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     try:
-        deadline = time.time() + 60
-        seen = 0
-        while seen < 3 and time.time() < deadline:
-            if proc.stderr.readline().startswith("step"):
-                seen += 1
-        assert seen >= 3, "training did not start"
+        assert wait_for_steps(proc, 3) >= 3, "training did not start"
         os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=60)
         gone = time.time() + 10
