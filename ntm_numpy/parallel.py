@@ -62,8 +62,10 @@ def share_gradients(model, x, y, mask, weight):
     Parameters
     ----------
     model : NTM or LSTMBaseline
-    x : (T, B_s, X); y : (T, B_s, Y); mask : (T, B_s)
-    weight : B_s / B, the share's part of the batch
+    x : (T, B_s, X) inputs of the share
+    y : (T, B_s, Y) targets
+    mask : (T, B_s)
+    weight : float, B_s / B, the share's part of the batch
 
     Returns
     -------
