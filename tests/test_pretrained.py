@@ -122,8 +122,8 @@ def test_repeat_copy_at_length_20_with_1_to_10_repeats():
 
 
 def test_ngrams_close_to_the_bayes_optimal_estimator():
-    # docs/results.md: 0.37 bits per sequence above the optimum on 1,000 sequences,
-    # 0.33-0.41 on other draws of 1,000 (the goal: within 0.5; the paper's NTM:
+    # docs/results.md: 0.34 bits per sequence above the optimum on 1,000 sequences,
+    # 0.32-0.38 on other draws of 1,000 (the goal: within 0.5; the paper's NTM:
     # about 0.5, its LSTM about 3)
     model = ntm_numpy.load_pretrained("ngrams")
     assert model.config["memory_rows"] == 256

@@ -39,8 +39,8 @@ PRETRAINED = {
     ),
     "ngrams": (
         "ngrams.npz",
-        "ntm-numpy train ngrams --steps 12000 --eval-every 500 --memory-rows 256 --seed 0 "
-        "--out runs/ngrams",
+        "ntm-numpy train ngrams --steps 12000 --eval-every 500 --memory-rows 256 --workers 2 "
+        "--seed 2 --out runs/ngrams",
         "NTM with 256 memory rows, dynamic 6-grams, 200-bit streams",
     ),
     "priority_sort": (
