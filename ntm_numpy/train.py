@@ -60,7 +60,7 @@ from .constants import ADAM_EPS, ADAM_LR, CLIP_VALUE, RMSPROP_LR
 from .losses import sigmoid_cross_entropy_forward
 from .model import NTM, NTM_OPTIONS, STEPS, load
 from .optim import clip_elementwise, clip_global_norm, make_optimizer
-from .parallel import BatchWorkers, WorkerError
+from .parallel import BatchWorkers, WorkerError, batch_slices
 from .tasks import (
     TASKS,
     bit_errors_per_sequence,
@@ -238,10 +238,7 @@ class TrainConfig:
             raise ValueError(f"eps: expected a finite number > 0, got {self.eps!r}")
         check_positive_int("steps", self.steps, minimum=0)
         check_positive_int("batch_size", self.batch_size)
-        check_positive_int("workers", self.workers)
-        if self.workers > self.batch_size:
-            raise ValueError(f"workers: expected at most batch_size ({self.batch_size}) "
-                             f"processes, got {self.workers}")
+        batch_slices(self.batch_size, self.workers)  # workers: between 1 and batch_size
         check_choice("optimizer", self.optimizer, ("adam", "rmsprop"))
         check_choice("dtype", self.dtype, ("float32", "float64"))
         check_choice("model", self.model, ("ntm", "lstm"))
