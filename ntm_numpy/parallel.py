@@ -108,7 +108,10 @@ def _worker(conn, model):
 
 
 class WorkerError(RuntimeError):
-    """A worker process of :class:`BatchWorkers` stopped before it sent its share."""
+    """A worker process of :class:`BatchWorkers` stopped before it sent its share.
+
+    The :class:`BatchWorkers` cannot be used again: close it (training does, after
+    writing the checkpoint of the last complete update)."""
 
 
 class BatchWorkers:
@@ -196,16 +199,15 @@ class BatchWorkers:
 
     def _receive_all(self):
         """Every worker's reply, ``(status, value)``, in order; WorkerError if one stopped."""
-        replies, stopped = [], None
+        replies, stopped = [], []  # stopped: the exit codes of the workers that did not reply
         for conn, proc in zip(self._conns, self._procs):
             try:
                 replies.append(conn.recv())
             except (EOFError, OSError):
                 proc.join(timeout=1)
-                stopped = stopped or proc.exitcode
-                replies.append(None)
-        if stopped is not None or None in replies:
-            raise WorkerError(f"a worker process stopped (exit code {stopped}) before it "
+                stopped.append(proc.exitcode)
+        if stopped:
+            raise WorkerError(f"a worker process stopped (exit code {stopped[0]}) before it "
                               "sent its share of the batch")
         return replies
 

@@ -7,6 +7,7 @@ largest relative error each gradient check reached.
 """
 import io
 import json
+import time
 
 import numpy as np
 from hypothesis import strategies as st
@@ -99,8 +100,6 @@ def rewrite_checkpoint(path, header_fn=None, arrays_fn=None):
 def wait_for_steps(proc, count=3, timeout=60):
     """Read a training process's stderr until ``count`` progress lines have come (or
     ``timeout`` seconds have passed); returns how many came."""
-    import time
-
     deadline = time.time() + timeout
     seen = 0
     while seen < count and time.time() < deadline:
