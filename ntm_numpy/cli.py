@@ -32,6 +32,10 @@ from .tasks import TASKS, get_task
 EXIT_INTERRUPTED = 130
 #: Exit codes of errors: bad arguments or input files, and failures while running.
 EXIT_USAGE, EXIT_RUNTIME = 2, 1
+#: What ``ntm-numpy evaluate`` adds to the checkpoint's name (without ``.npz``) for its
+#: curve by default: ``runs/copy/checkpoint_evaluation.png``. Not training's
+#: ``generalisation.png``, which it leaves alone, and one per checkpoint in a folder.
+EVALUATION_SUFFIX = "_evaluation.png"
 #: The PNGs :func:`write_plots` may write into its folder.
 PLOT_NAMES = ("sequence.png", "training_curves.png", "generalisation.png", "summary.png",
               "memory.png", "weightings.png", "erase_add.png")
@@ -292,8 +296,11 @@ def _add_evaluate(sub):
     p.add_argument("--memory-rows", type=int, default=None,
                    help="evaluate with this many memory rows (constant-initialised NTMs)")
     p.add_argument("--seed", type=int, default=1234)
-    p.add_argument("--out", default=None, help="PNG path (default: generalisation.png next to "
-                   "the checkpoint); an existing file that is not a PNG is not replaced")
+    p.add_argument("--out", default=None, help="PNG path of the curve (default: next to "
+                   "the checkpoint, its name with _evaluation.png for .npz)")
+    p.add_argument("--overwrite", "--force", action="store_true",
+                   help="replace an existing PNG at the curve's path (a file that is not a "
+                   "PNG is never replaced)")
 
 
 def _task_of(ckpt, override):
@@ -343,14 +350,22 @@ def _check_image_out(path, flag, kind="PNG", inputs=()):
     os.makedirs(parent, exist_ok=True)
 
 
+def evaluation_png(checkpoint):
+    """Where ``ntm-numpy evaluate CHECKPOINT`` writes its curve without ``--out``."""
+    root, ext = os.path.splitext(os.path.abspath(checkpoint))
+    return (root if ext == ".npz" else root + ext) + EVALUATION_SUFFIX
+
+
 def _cmd_evaluate(args):
     from . import plotting
     from .model import load
     from .train import TASK_DEFAULTS, evaluate_scores
 
-    out = args.out or os.path.join(os.path.dirname(os.path.abspath(args.checkpoint)),
-                                   "generalisation.png")
+    out = args.out or evaluation_png(args.checkpoint)
     _check_image_out(out, "--out", inputs=[args.checkpoint])
+    if os.path.exists(out) and not args.overwrite:
+        raise ValueError(f"--out: {out!r} already exists; choose another path with --out or "
+                         "pass --overwrite to replace it")
     model, ckpt = load(args.checkpoint, return_checkpoint=True)
     task = _task_of(ckpt, args.task)
     if args.memory_rows is not None:

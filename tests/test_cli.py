@@ -113,7 +113,34 @@ def test_evaluate_default_png_next_to_checkpoint(trained, tmp_path, capsys):
     ckpt = tmp_path / "checkpoint.npz"
     shutil.copy(out / "checkpoint.npz", ckpt)
     assert main(["evaluate", str(ckpt), "--lengths", "2", "--sequences", "2"]) == 0
-    assert_pngs(tmp_path, ["generalisation.png"])
+    assert_pngs(tmp_path, ["checkpoint_evaluation.png"])
+    assert str(tmp_path / "checkpoint_evaluation.png") in capsys.readouterr().err
+    # two checkpoints in one folder get a curve each
+    shutil.copy(ckpt, tmp_path / "other.npz")
+    assert main(["evaluate", str(tmp_path / "other.npz"), "--lengths", "2", "--sequences",
+                 "2"]) == 0
+    assert_pngs(tmp_path, ["checkpoint_evaluation.png", "other_evaluation.png"])
+
+
+def test_evaluate_leaves_the_runs_plots_alone(trained, tmp_path, capsys):
+    """Training wrote generalisation.png at its own lengths; evaluate writes its own
+    file and replaces an earlier one only when told to."""
+    _, out = trained
+    for name in ("checkpoint.npz", "generalisation.png"):
+        shutil.copy(out / name, tmp_path / name)
+    run_curve = (tmp_path / "generalisation.png").read_bytes()
+    curve = "checkpoint_evaluation.png"
+    args = ["evaluate", str(tmp_path / "checkpoint.npz"), "--sequences", "2"]
+    assert main([*args, "--lengths", "2"]) == 0
+    first = (tmp_path / curve).read_bytes()
+    capsys.readouterr()
+    assert main([*args, "--lengths", "3", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "--out" in err and "--overwrite" in err and "already exists" in err
+    assert (tmp_path / curve).read_bytes() == first
+    assert main([*args, "--lengths", "3", "5", "--overwrite"]) == 0
+    assert (tmp_path / curve).read_bytes() != first
+    assert (tmp_path / "generalisation.png").read_bytes() == run_curve
 
 
 def test_evaluate_with_more_memory_rows(trained, tmp_path, capsys):
@@ -154,7 +181,7 @@ def test_evaluate_truncated_checkpoint(trained, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "error" in err and "truncated.npz" in err
     assert "Traceback" not in err
-    assert not (tmp_path / "generalisation.png").exists()
+    assert not (tmp_path / "truncated_evaluation.png").exists()
 
 
 def test_plot_missing_file(tmp_path, capsys):
