@@ -36,6 +36,8 @@ EXIT_USAGE, EXIT_RUNTIME = 2, 1
 #: curve by default: ``runs/copy/checkpoint_evaluation.png``. Not training's
 #: ``generalisation.png``, which it leaves alone, and one per checkpoint in a folder.
 EVALUATION_SUFFIX = "_evaluation.png"
+#: The PNGs :func:`write_plots` writes for an NTM's memory, beside ``sequence.png``.
+NTM_PLOT_NAMES = ["summary.png", "memory.png", "weightings.png", "erase_add.png"]
 #: The PNGs :func:`write_plots` may write into its folder.
 PLOT_NAMES = ("sequence.png", "training_curves.png", "generalisation.png", "summary.png",
               "memory.png", "weightings.png", "erase_add.png")
@@ -403,7 +405,10 @@ def _add_plot(sub):
     p.add_argument("--task", choices=TASKS, default=None)
     p.add_argument("--length", type=int, default=None, help="sequence length")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="directory (default: next to the checkpoint)")
+    p.add_argument("--out", default=None, help="directory (default: NAME_plots next to the "
+                   "checkpoint NAME.npz)")
+    p.add_argument("--overwrite", "--force", action="store_true",
+                   help="replace images already in the directory")
     p.add_argument("--animate", action="store_true",
                    help="also write animated GIFs of the memory and weightings "
                    "(memory.gif) and of each head's addressing (addressing_head_K.gif)")
@@ -431,20 +436,33 @@ def write_animations(model, task, out, *, seed=0, length=None):
             for name, anim in zip(names, anims)]
 
 
+def plots_dir(checkpoint):
+    """Where ``ntm-numpy plot CHECKPOINT`` writes without ``--out``: ``NAME_plots`` next to
+    ``NAME.npz`` (not the checkpoint's own folder, which holds training's plots)."""
+    root, ext = os.path.splitext(os.path.abspath(checkpoint))
+    return (root if ext == ".npz" else root + ext) + "_plots"
+
+
 def _cmd_plot(args):
     from .model import NTM, load
 
-    out = args.out or os.path.dirname(os.path.abspath(args.checkpoint))
+    out = args.out or plots_dir(args.checkpoint)
     if os.path.exists(out) and not os.path.isdir(out):
         raise ValueError(f"--out: expected a folder for the PNGs, got {out!r}, a file")
     model, ckpt = load(args.checkpoint, return_checkpoint=True)
     task = _task_of(ckpt, args.task)
+    names = ["sequence.png"] + (NTM_PLOT_NAMES if isinstance(model, NTM) else [])
     if args.animate:
         if not isinstance(model, NTM):
             raise ValueError(f"--animate: expected an NTM checkpoint (a model with a memory), "
                              f"got a {type(model).__name__} checkpoint")
         for name in animation_names(model):
             _check_image_out(os.path.join(out, name), "--out", "GIF")
+        names += animation_names(model)
+    there = [name for name in names if os.path.exists(os.path.join(out, name))]
+    if there and not args.overwrite:
+        raise ValueError(f"--out: {out!r} already holds {', '.join(there)}; choose another "
+                         "folder with --out or pass --overwrite to replace them")
     for path in write_plots(model, task, out, seed=args.seed, length=args.length):
         print(f"wrote {path}", file=sys.stderr)
     if args.animate:

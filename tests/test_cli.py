@@ -162,6 +162,28 @@ def test_plot_writes_the_pngs(trained, tmp_path):
     assert not (tmp_path / "generalisation.png").exists()
 
 
+def test_plot_leaves_the_runs_plots_alone(trained, tmp_path, capsys):
+    """Without --out, plot writes into NAME_plots next to the checkpoint, not over the
+    plots training wrote; images already there are replaced only with --overwrite."""
+    _, out = trained
+    for name in ("checkpoint.npz", "sequence.png", *MEMORY_PNGS):
+        shutil.copy(out / name, tmp_path / name)
+    before = {name: (tmp_path / name).read_bytes() for name in ("sequence.png", *MEMORY_PNGS)}
+    args = ["plot", str(tmp_path / "checkpoint.npz")]
+    assert main([*args, "--length", "2"]) == 0
+    plots = tmp_path / "checkpoint_plots"
+    assert_pngs(plots, ["sequence.png", *MEMORY_PNGS])
+    first = (plots / "sequence.png").read_bytes()
+    capsys.readouterr()
+    assert main([*args, "--length", "4"]) == 2
+    err = capsys.readouterr().err
+    assert "--out" in err and "--overwrite" in err and "sequence.png" in err
+    assert (plots / "sequence.png").read_bytes() == first
+    assert main([*args, "--length", "4", "--overwrite"]) == 0
+    assert (plots / "sequence.png").read_bytes() != first
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before
+
+
 def test_evaluate_missing_file(tmp_path, capsys):
     missing = tmp_path / "nope.npz"
     code = main(["evaluate", str(missing), "--lengths", "2", "--sequences", "2"])
