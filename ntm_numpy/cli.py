@@ -12,7 +12,9 @@ Examples::
 
 No command replaces a result it was not asked to: ``train`` refuses a folder that holds a
 checkpoint (continue it with ``--resume``, or pass ``--overwrite``), ``export`` an
-existing file (``--overwrite``), and no output may be one of the inputs; every output
+existing file (``--overwrite``); ``evaluate`` and ``plot`` write beside training's plots
+(``NAME_evaluation.png``, ``NAME_plots/``) and replace their own earlier images only
+with ``--overwrite``; no output may be one of the inputs; every output
 path is checked before any work starts. SIGINT, SIGTERM and SIGHUP stop training with a
 complete checkpoint (exit code 128 + the signal's number, 130 for Ctrl-C). Errors are one
 line (exit code 2 for bad arguments or input files, 1 for failures while running, such
