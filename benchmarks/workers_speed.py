@@ -3,10 +3,11 @@
 
 One "sequence" is a full training update's share, as in ``train_speed.py``: forward,
 loss, backward, clipping and the Adam step, here through
-:class:`ntm_numpy.parallel.BatchWorkers`. The configurations are those of the shipped
-models (``--config``): ``copy`` (the default run), ``ngrams`` (256 memory rows) and
-``priority_sort`` (feed-forward controller of 512 units, 4 read and 4 write heads), at
-batch size 16 in float32, the fused step. Each figure is the best of several timed
+:class:`ntm_numpy.parallel.BatchWorkers`. The configurations (``--config``) are built from
+training commands: ``copy`` from the default run's, ``ngrams`` (256 memory rows) and
+``priority_sort`` (feed-forward controller of 512 units, 4 read and 4 write heads) from
+the shipped models' (:data:`ntm_numpy.pretrained.PRETRAINED`), at batch size 16 in
+float32, the fused step. Each figure is the best of several timed
 windows, the median beside it. Run it on an otherwise idle machine: with ``--workers 2``
 the second core does half of every update.
 
@@ -14,21 +15,23 @@ the second core does half of every update.
     python benchmarks/workers_speed.py --config copy --workers 1 2 --seconds 20
 """
 import argparse
+import dataclasses
 import os
 import time
 
 import numpy as np
 
 from ntm_numpy._threads import single_blas_thread
+from ntm_numpy.cli import train_config_from_command
 from ntm_numpy.optim import Adam, clip_elementwise, clip_global_norm
 from ntm_numpy.parallel import BatchWorkers
-from ntm_numpy.train import TrainConfig
+from ntm_numpy.pretrained import PRETRAINED
 
+#: The training command of each configuration: the default run, and the shipped models'.
 CONFIGS = {
-    "copy": dict(task="copy"),
-    "ngrams": dict(task="ngrams", memory_rows=256),
-    "priority_sort": dict(task="priority_sort", controller="feedforward", controller_size=512,
-                          read_heads=4, write_heads=4, memory_init="learned"),
+    "copy": "ntm-numpy train copy",
+    "ngrams": PRETRAINED["ngrams"][1],
+    "priority_sort": PRETRAINED["priority_sort"][1],
 }
 
 
@@ -67,7 +70,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=5, help="timed windows per worker count")
     ap.add_argument("--batch-size", type=int, default=16)
     args = ap.parse_args()
-    config = TrainConfig(**CONFIGS[args.config], batch_size=args.batch_size, step="fused")
+    config = dataclasses.replace(train_config_from_command(CONFIGS[args.config]),
+                                 batch_size=args.batch_size, step="fused", workers=1)
     print(f"{args.config}: batch {config.batch_size}, float32, fused step, {os.cpu_count()} "
           f"cores; best of {args.repeats} windows (median in brackets)")
     base = None

@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import sys
 
 import numpy as np
@@ -166,6 +167,25 @@ def _train_settings(args, given=None):
         else:
             settings[key] = value
     return settings
+
+
+def train_config_from_command(command):
+    """The :class:`ntm_numpy.train.TrainConfig` that an ``ntm-numpy train ...`` command line
+    (a string) trains with, e.g. a shipped model's (:data:`ntm_numpy.pretrained.PRETRAINED`).
+
+    Raises ValueError if ``command`` is not such a command or its flags are not valid.
+    """
+    from .train import TrainConfig
+
+    words = shlex.split(command) if isinstance(command, str) else None
+    if not words or words[:2] != ["ntm-numpy", "train"]:
+        raise ValueError(f"command: expected a string 'ntm-numpy train TASK ...', got {command!r}")
+    try:
+        args = build_parser().parse_args(words[1:])
+    except SystemExit:  # argparse has printed what is wrong
+        raise ValueError(f"command: not a valid 'ntm-numpy train' command line: {command!r}") \
+            from None
+    return TrainConfig(**_train_settings(args))
 
 
 def _cmd_train(args, argv=None):

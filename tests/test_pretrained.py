@@ -1,11 +1,13 @@
 """The shipped models: present, loadable, made by their documented command, and as good
 as the documentation says (the thresholds are the project's targets, docs/results.md)."""
+import dataclasses
 import shlex
 
 import numpy as np
 import pytest
 
 import ntm_numpy
+from ntm_numpy.cli import train_config_from_command
 from ntm_numpy.pretrained import PRETRAINED, pretrained_command, pretrained_path
 from ntm_numpy.train import evaluate
 
@@ -61,6 +63,23 @@ def test_shipped_model_matches_its_command(name):
         assert str(tc[key]) == want or float(tc[key]) == float(want), (flag, tc[key], want)
     assert ckpt.state == {}, "shipped checkpoints carry no optimiser state"
     assert "ntm-numpy export" in pretrained_command(name)
+
+
+@pytest.mark.parametrize("name", sorted(PRETRAINED))
+def test_every_recorded_setting_is_what_the_command_builds(name):
+    """The command line, parsed as ``ntm-numpy train`` parses it, gives every setting the
+    checkpoint recorded (settings added since an older model was trained are not in it)."""
+    config = dataclasses.asdict(train_config_from_command(PRETRAINED[name][1]))
+    _, ckpt = ntm_numpy.load(pretrained_path(name), return_checkpoint=True)
+    recorded = ckpt.meta["train_config"]
+    assert {key: config.get(key) for key in recorded} == recorded
+
+
+@pytest.mark.parametrize("command", ["ntm-numpy evaluate x.npz", "train copy", "",
+                                     "ntm-numpy train copy --steps nope", None])
+def test_train_config_from_command_refuses_other_commands(command):
+    with pytest.raises(ValueError, match="command"):
+        train_config_from_command(command)
 
 
 @pytest.mark.parametrize("name", sorted(PRETRAINED))
