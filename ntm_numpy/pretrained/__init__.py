@@ -3,7 +3,9 @@
 Each model is an ``.npz`` checkpoint in this folder, written by the two commands listed
 in :data:`PRETRAINED`: a training run with a fixed seed, then ``ntm-numpy export``,
 which keeps the parameters and the training settings and drops the optimiser state.
-``docs/results.md`` gives the time each took and the bit errors each reaches.
+``docs/results.md`` gives the time each took and the bit errors each reaches;
+``ntm_numpy.cli.train_config_from_command(PRETRAINED[name][1])`` gives the
+:class:`ntm_numpy.train.TrainConfig` of a training command.
 """
 import os
 
