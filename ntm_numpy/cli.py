@@ -40,10 +40,9 @@ EXIT_USAGE, EXIT_RUNTIME = 2, 1
 #: ``generalisation.png``, which it leaves alone, and one per checkpoint in a folder.
 EVALUATION_SUFFIX = "_evaluation.png"
 #: The PNGs :func:`write_plots` writes for an NTM's memory, beside ``sequence.png``.
-NTM_PLOT_NAMES = ["summary.png", "memory.png", "weightings.png", "erase_add.png"]
+NTM_PLOT_NAMES = ("summary.png", "memory.png", "weightings.png", "erase_add.png")
 #: The PNGs :func:`write_plots` may write into its folder.
-PLOT_NAMES = ("sequence.png", "training_curves.png", "generalisation.png", "summary.png",
-              "memory.png", "weightings.png", "erase_add.png")
+PLOT_NAMES = ("sequence.png", "training_curves.png", "generalisation.png", *NTM_PLOT_NAMES)
 
 
 def _add_train(sub):
@@ -374,10 +373,15 @@ def _check_image_out(path, flag, kind="PNG", inputs=()):
     os.makedirs(parent, exist_ok=True)
 
 
+def _beside(checkpoint, suffix):
+    """``NAME`` + ``suffix`` next to the checkpoint ``NAME.npz`` (any other name whole)."""
+    root, ext = os.path.splitext(os.path.abspath(checkpoint))
+    return (root if ext == ".npz" else root + ext) + suffix
+
+
 def evaluation_png(checkpoint):
     """Where ``ntm-numpy evaluate CHECKPOINT`` writes its curve without ``--out``."""
-    root, ext = os.path.splitext(os.path.abspath(checkpoint))
-    return (root if ext == ".npz" else root + ext) + EVALUATION_SUFFIX
+    return _beside(checkpoint, EVALUATION_SUFFIX)
 
 
 def _cmd_evaluate(args):
@@ -461,8 +465,7 @@ def write_animations(model, task, out, *, seed=0, length=None):
 def plots_dir(checkpoint):
     """Where ``ntm-numpy plot CHECKPOINT`` writes without ``--out``: ``NAME_plots`` next to
     ``NAME.npz`` (not the checkpoint's own folder, which holds training's plots)."""
-    root, ext = os.path.splitext(os.path.abspath(checkpoint))
-    return (root if ext == ".npz" else root + ext) + "_plots"
+    return _beside(checkpoint, "_plots")
 
 
 def _cmd_plot(args):
@@ -473,7 +476,7 @@ def _cmd_plot(args):
         raise ValueError(f"--out: expected a folder for the PNGs, got {out!r}, a file")
     model, ckpt = load(args.checkpoint, return_checkpoint=True)
     task = _task_of(ckpt, args.task)
-    names = ["sequence.png"] + (NTM_PLOT_NAMES if isinstance(model, NTM) else [])
+    names = ["sequence.png", *(NTM_PLOT_NAMES if isinstance(model, NTM) else ())]
     if args.animate:
         if not isinstance(model, NTM):
             raise ValueError(f"--animate: expected an NTM checkpoint (a model with a memory), "
