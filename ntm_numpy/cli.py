@@ -290,12 +290,11 @@ def write_plots(model, task, out, *, history=None, lengths=None, seed=0, length=
     fig = plotting.plot_sequence(x, y, logits, mask)
     written.append(plotting.save_figure(fig, os.path.join(out, "sequence.png")))
     if isinstance(model, NTM):
-        for name, fig in [("summary", plotting.plot_copy_summary(x, y, logits, trace, mask=mask,
-                                                                   task=task.name)),
-                          ("memory", plotting.plot_memory(trace)),
-                          ("weightings", plotting.plot_weightings(trace)),
-                          ("erase_add", plotting.plot_erase_add(trace))]:
-            written.append(plotting.save_figure(fig, os.path.join(out, f"{name}.png")))
+        figures = [plotting.plot_copy_summary(x, y, logits, trace, mask=mask, task=task.name),
+                   plotting.plot_memory(trace), plotting.plot_weightings(trace),
+                   plotting.plot_erase_add(trace)]  # in the order of NTM_PLOT_NAMES
+        for name, fig in zip(NTM_PLOT_NAMES, figures, strict=True):
+            written.append(plotting.save_figure(fig, os.path.join(out, name)))
     if lengths:
         errs = evaluate(model, task, lengths, seed=seed)
         fig = plotting.plot_generalisation(list(errs), np.array(list(errs.values())))
@@ -352,10 +351,11 @@ def _task_of(ckpt, override):
 _IMAGE_MAGIC = {"PNG": (b"\x89PNG\r\n\x1a\n",), "GIF": (b"GIF87a", b"GIF89a")}
 
 
-def _check_image_out(path, flag, kind="PNG", inputs=()):
+def _check_image_out(path, flag, kind="PNG", inputs=(), replace=True):
     """Refuse, before any work, an image output (``kind`` "PNG" or "GIF") that is a
-    directory, one of the ``inputs``, or an existing file that is not such an image;
-    create its folder."""
+    directory, one of the ``inputs``, an existing file that is not such an image, or,
+    unless ``replace``, any existing file (the commands' ``--overwrite``); create its
+    folder."""
     if os.path.isdir(path):
         raise ValueError(f"{flag}: expected a path for a {kind} file, got {path!r}, a directory")
     for given in inputs:
@@ -367,6 +367,9 @@ def _check_image_out(path, flag, kind="PNG", inputs=()):
             if f.read(len(magic[0])) not in magic:
                 raise ValueError(f"{flag}: {path!r} exists and is not a {kind} image; not "
                                  "replacing it (choose another path or remove it)")
+        if not replace:
+            raise ValueError(f"{flag}: {path!r} already exists; choose another {flag} or "
+                             "pass --overwrite to replace it")
     parent = os.path.dirname(os.path.abspath(path))
     if os.path.exists(parent) and not os.path.isdir(parent):
         raise ValueError(f"{flag}: {parent!r} is a file, not a folder")
@@ -390,10 +393,7 @@ def _cmd_evaluate(args):
     from .train import TASK_DEFAULTS, evaluate_scores
 
     out = args.out or evaluation_png(args.checkpoint)
-    _check_image_out(out, "--out", inputs=[args.checkpoint])
-    if os.path.exists(out) and not args.overwrite:
-        raise ValueError(f"--out: {out!r} already exists; choose another path with --out or "
-                         "pass --overwrite to replace it")
+    _check_image_out(out, "--out", inputs=[args.checkpoint], replace=args.overwrite)
     model, ckpt = load(args.checkpoint, return_checkpoint=True)
     task = _task_of(ckpt, args.task)
     if args.memory_rows is not None:
@@ -476,18 +476,14 @@ def _cmd_plot(args):
         raise ValueError(f"--out: expected a folder for the PNGs, got {out!r}, a file")
     model, ckpt = load(args.checkpoint, return_checkpoint=True)
     task = _task_of(ckpt, args.task)
-    names = ["sequence.png", *(NTM_PLOT_NAMES if isinstance(model, NTM) else ())]
+    for name in ["sequence.png", *(NTM_PLOT_NAMES if isinstance(model, NTM) else ())]:
+        _check_image_out(os.path.join(out, name), "--out", replace=args.overwrite)
     if args.animate:
         if not isinstance(model, NTM):
             raise ValueError(f"--animate: expected an NTM checkpoint (a model with a memory), "
                              f"got a {type(model).__name__} checkpoint")
         for name in animation_names(model):
-            _check_image_out(os.path.join(out, name), "--out", "GIF")
-        names += animation_names(model)
-    there = [name for name in names if os.path.exists(os.path.join(out, name))]
-    if there and not args.overwrite:
-        raise ValueError(f"--out: {out!r} already holds {', '.join(there)}; choose another "
-                         "folder with --out or pass --overwrite to replace them")
+            _check_image_out(os.path.join(out, name), "--out", "GIF", replace=args.overwrite)
     for path in write_plots(model, task, out, seed=args.seed, length=args.length):
         print(f"wrote {path}", file=sys.stderr)
     if args.animate:
