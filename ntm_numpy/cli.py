@@ -31,6 +31,7 @@ import numpy as np
 
 from .model import NTM_OPTIONS, STEPS
 from .tasks import TASKS, get_task
+from .train import NGRAM_SCORES, SCORES
 
 EXIT_INTERRUPTED = 130
 #: Exit codes of errors: bad arguments or input files, and failures while running.
@@ -250,8 +251,10 @@ def _finish_training(result, out, args):
     if not args.no_plots:
         lengths = args.lengths or TASK_DEFAULTS[result.config.task]["lengths"]
         task = get_task(result.config.task, **result.config.task_settings)
+        longest = longest_training_length(task, vars(result.config), result.converged)
         written = write_plots(result.model, task, out, history=result.history,
-                              lengths=lengths, seed=result.config.seed)
+                              lengths=lengths, seed=result.config.seed,
+                              train_max_length=longest)
         for path in written:
             print(f"wrote {path}", file=sys.stderr)
     return 0
@@ -266,14 +269,17 @@ def _drawn_sequence(model, task, seed, length):
     return task.batch(rng, 1, dtype=model.dtype, **kw)
 
 
-def write_plots(model, task, out, *, history=None, lengths=None, seed=0, length=None):
+def write_plots(model, task, out, *, history=None, lengths=None, seed=0, length=None,
+                train_max_length=None):
     """Write the standard PNGs for a trained model into ``out``; returns their paths.
 
-    ``task`` is a task name or a :class:`ntm_numpy.tasks.Task`.
+    ``task`` is a task name or a :class:`ntm_numpy.tasks.Task`. With ``lengths``, the
+    generalisation curve at them marks ``train_max_length`` (see
+    :func:`longest_training_length`) if given.
     """
     from . import plotting
     from .model import NTM
-    from .train import evaluate
+    from .train import evaluate_scores
 
     task = get_task(task) if isinstance(task, str) else task
     for name in PLOT_NAMES:
@@ -296,10 +302,63 @@ def write_plots(model, task, out, *, history=None, lengths=None, seed=0, length=
         for name, fig in zip(NTM_PLOT_NAMES, figures, strict=True):
             written.append(plotting.save_figure(fig, os.path.join(out, name)))
     if lengths:
-        errs = evaluate(model, task, lengths, seed=seed)
-        fig = plotting.plot_generalisation(list(errs), np.array(list(errs.values())))
+        scores = evaluate_scores(model, task, lengths, seed=seed)
+        fig = generalisation_figure(task, scores, train_max_length=train_max_length)
         written.append(plotting.save_figure(fig, os.path.join(out, "generalisation.png")))
     return written
+
+
+#: The task setting that bounds the lengths each task trains on, in the unit of the
+#: lengths ``evaluate`` takes (items for associative recall and priority sort, bits of
+#: the stream for the N-gram task).
+LENGTH_SETTINGS = {"copy": "max_length", "repeat_copy": "max_length",
+                   "associative_recall": "max_items", "ngrams": "length",
+                   "priority_sort": "num_items"}
+
+
+def longest_training_length(task, train_config=None, converged=None):
+    """The longest length a run of ``task`` trained on, for the curves' dashed line.
+
+    ``task`` is the :class:`ntm_numpy.tasks.Task` with the run's first settings;
+    ``train_config`` the run's settings (a checkpoint's ``meta["train_config"]``) and
+    ``converged`` its ``meta["converged"]``: a run that converged went on to
+    ``task_settings_after_converged`` (the copy task's default curriculum trains on
+    lengths up to 60 after 1-20), so their length counts too.
+    """
+    key = LENGTH_SETTINGS[task.name]
+    longest = task.params[key]
+    after = (train_config or {}).get("task_settings_after_converged") or {}
+    if converged and key in after:
+        longest = max(longest, after[key])
+    return longest
+
+
+def _measure_of(task, measure):
+    """``measure``, or the task's default; a ValueError naming ``--measure`` if the task
+    has no such score (the Bayes-optimal ones belong to the N-gram task)."""
+    from .train import task_measure
+
+    measure = measure or task_measure(task)
+    have = SCORES + (NGRAM_SCORES if task.name == "ngrams" else ())
+    if measure not in have:
+        raise ValueError(f"--measure: expected one of {sorted(have)} for the {task.name} "
+                         f"task, got {measure!r}")
+    return measure
+
+
+def generalisation_figure(task, scores, measure=None, train_max_length=None):
+    """The curve of one score of :func:`ntm_numpy.train.evaluate_scores` against length.
+
+    ``measure`` defaults to the task's (:func:`ntm_numpy.train.task_measure`: bit errors,
+    but the cost above the Bayes-optimal estimator for the N-gram task and the cost for
+    priority sort); one the task lacks is a ValueError naming ``--measure``.
+    """
+    from . import plotting
+
+    measure = _measure_of(task, measure)
+    values = np.array([s[measure] for s in scores.values()])
+    return plotting.plot_generalisation(list(scores), values, measure=measure,
+                                        train_max_length=train_max_length)
 
 
 def _add_evaluate(sub):
@@ -318,6 +377,9 @@ def _add_evaluate(sub):
     p.add_argument("--memory-rows", type=int, default=None,
                    help="evaluate with this many memory rows (constant-initialised NTMs)")
     p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--measure", choices=SCORES + NGRAM_SCORES, default=None,
+                   help="what the curve plots (default: bit_errors; for ngrams "
+                   "cost_above_optimum_bits, for priority_sort cost_bits)")
     p.add_argument("--out", default=None, help="PNG path of the curve (default: next to "
                    "the checkpoint, its name with _evaluation.png for .npz)")
     p.add_argument("--overwrite", "--force", action="store_true",
@@ -396,6 +458,7 @@ def _cmd_evaluate(args):
     _check_image_out(out, "--out", inputs=[args.checkpoint], replace=args.overwrite)
     model, ckpt = load(args.checkpoint, return_checkpoint=True)
     task = _task_of(ckpt, args.task)
+    measure = _measure_of(task, args.measure)
     if args.memory_rows is not None:
         if not hasattr(model, "with_memory_rows"):
             raise ValueError(f"--memory-rows: expected an NTM checkpoint, got {model!r}, "
@@ -403,7 +466,6 @@ def _cmd_evaluate(args):
         model = model.with_memory_rows(args.memory_rows)
     lengths = args.lengths or TASK_DEFAULTS[task.name]["lengths"]
     scores = evaluate_scores(model, task, lengths, sequences=args.sequences, seed=args.seed)
-    errs = {length: s["bit_errors"] for length, s in scores.items()}
     optimal = task.name == "ngrams"
     print(f"{'length':>8}  {'bit errors':>10}  {'cost (bits)':>11}"
           + (f"  {'Bayes-optimal cost':>18}  {'above optimum':>13}" if optimal else "")
@@ -414,9 +476,11 @@ def _cmd_evaluate(args):
             line += (f"  {s['optimal_cost_bits']:>18.3f}  "
                      f"{s['cost_bits'] - s['optimal_cost_bits']:>13.3f}")
         print(line)
-    train_max = task.params.get("max_length")
-    fig = plotting.plot_generalisation(list(errs), np.array(list(errs.values())),
-                                       train_max_length=train_max)
+    meta = ckpt.meta if isinstance(ckpt.meta, dict) else {}
+    same_task = args.task is None or args.task == (meta.get("train_config") or {}).get("task")
+    longest = (longest_training_length(task, meta.get("train_config"), meta.get("converged"))
+               if same_task else None)
+    fig = generalisation_figure(task, scores, measure, train_max_length=longest)
     plotting.save_figure(fig, out)
     sys.stdout.flush()  # the table first, then the note on stderr
     print(f"wrote {out}", file=sys.stderr)

@@ -876,25 +876,43 @@ def plot_training_curves(history):
     return fig
 
 
+#: The y label of :func:`plot_generalisation` for each score of
+#: :func:`ntm_numpy.train.evaluate_scores` it can plot.
+MEASURE_LABELS = {
+    "bit_errors": "bit errors per sequence",
+    "cost_bits": "cost per sequence (bits)",
+    "optimal_cost_bits": "Bayes-optimal cost per sequence (bits)",
+    "cost_above_optimum_bits": "cost above the Bayes-optimal estimator\n(bits per sequence)",
+}
+
+
 @_quiet_fp
-def plot_generalisation(lengths, errors, labels=None, train_max_length=None):
-    """Bit errors per sequence against sequence length, for one or several models.
+def plot_generalisation(lengths, errors, labels=None, train_max_length=None,
+                        measure="bit_errors"):
+    """Bit errors (or another score) per sequence against sequence length, for one or
+    several models.
 
     Parameters
     ----------
     lengths : (L,) sequence lengths tested
     errors : (L,) array (one curve), (C, L) array (C curves) or dict label -> (L,) array
-        (one curve per model, e.g. ``{"NTM": ..., "LSTM": ...}``)
+        (one curve per model, e.g. ``{"NTM": ..., "LSTM": ...}``), in the unit of
+        ``measure``
     labels : str or sequence of C str, optional; the curves' names (a dict's keys are
         used if None; a bare array gets no legend entry unless named)
     train_max_length : number, optional; a dashed vertical line marks the longest
         training length and the lengths beyond it are shaded
+    measure : a key of :data:`MEASURE_LABELS` (default ``"bit_errors"``): what the values
+        are, which names the y axis. ``ntm-numpy evaluate`` plots
+        ``"cost_above_optimum_bits"`` for the N-gram task and ``"cost_bits"`` for
+        priority sort, the measures of the paper's sections 4.4 and 4.5
+        (:func:`ntm_numpy.train.task_measure`).
 
     Returns
     -------
     Figure
-        One axes, lengths on x, bit errors per sequence on y (log scale when every
-        value is positive, symlog when some are 0, see :func:`plot_training_curves`).
+        One axes, lengths on x, the measure on y (log scale when every value is
+        positive, symlog when some are 0 or negative, see :func:`plot_training_curves`).
 
     Paper
     -----
@@ -902,6 +920,9 @@ def plot_generalisation(lengths, errors, labels=None, train_max_length=None):
     baseline on sequences longer than those seen in training; figures 4 and 5 show
     the corresponding outputs).
     """
+    if not isinstance(measure, str) or measure not in MEASURE_LABELS:
+        raise ValueError(f"measure: expected one of {sorted(MEASURE_LABELS)}, got "
+                         f"{measure!r}")
     lengths = _as_float_array("lengths", lengths)
     if lengths.ndim != 1 or lengths.size == 0:
         raise ValueError(f"lengths: expected a 1-D array of shape (L,) with L >= 1, got "
@@ -949,7 +970,7 @@ def plot_generalisation(lengths, errors, labels=None, train_max_length=None):
             ax.axvspan(train_max_length, hi, color="0.94", zorder=0,
                        label="longer than training")
     ax.set_xlabel("sequence length")
-    ax.set_ylabel("bit errors per sequence")
+    ax.set_ylabel(MEASURE_LABELS[measure])
     ax.set_title(f"Generalisation to other lengths ({scale} scale)")
     ax.grid(True, alpha=0.3)
     if any(n is not None for n in names) or train_max_length is not None:

@@ -8,8 +8,10 @@ import sys
 import pytest
 
 import ntm_numpy
-from ntm_numpy.cli import EXIT_INTERRUPTED, main
-from ntm_numpy.train import train
+from ntm_numpy.cli import EXIT_INTERRUPTED, longest_training_length, main
+from ntm_numpy.pretrained import pretrained_path
+from ntm_numpy.tasks import get_task
+from ntm_numpy.train import TrainConfig, train
 
 TINY_ARGS = ["--steps", "4", "--batch-size", "2", "--controller-size", "8", "--memory-rows",
              "8", "--memory-width", "4", "--eval-every", "2"]
@@ -88,13 +90,31 @@ def test_evaluate_prints_a_table_and_writes_the_png(trained, tmp_path, capsys):
     assert str(png) in captured.err
 
 
-def test_evaluate_prints_costs_and_the_ngram_optimum(tmp_path, capsys):
+@pytest.fixture
+def curves(monkeypatch):
+    """The calls of plotting.plot_generalisation made while a test runs: (args, kwargs)."""
+    calls = []
+    real = ntm_numpy.plotting.plot_generalisation
+
+    def spy(*args, **kwargs):
+        calls.append((args, kwargs))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ntm_numpy.plotting, "plot_generalisation", spy)
+    return calls
+
+
+def test_evaluate_prints_costs_and_the_ngram_optimum(tmp_path, capsys, curves):
     train(task="ngrams", task_settings={"length": 30}, steps=2, batch_size=2,
           controller_size=4, memory_rows=4, memory_width=3, val_batches=1, val_batch_size=2,
           out_dir=tmp_path, stream=False)
     code = main(["evaluate", str(tmp_path / "checkpoint.npz"), "--lengths", "30", "40",
                  "--sequences", "6", "--out", str(tmp_path / "gen.png")])
     assert code == 0
+    # the curve is the cost above the estimator, with the stream length trained on marked
+    ((lengths, values), kwargs), = curves
+    assert kwargs["measure"] == "cost_above_optimum_bits"
+    assert kwargs["train_max_length"] == 30
     lines = capsys.readouterr().out.strip().splitlines()
     assert "Bayes-optimal cost" in lines[0]
     model = ntm_numpy.load(tmp_path / "checkpoint.npz")
@@ -106,6 +126,56 @@ def test_evaluate_prints_costs_and_the_ngram_optimum(tmp_path, capsys):
         assert cols[1:4] == pytest.approx([s["bit_errors"], s["cost_bits"],
                                            s["optimal_cost_bits"]], abs=6e-4)
         assert cols[4] == pytest.approx(s["cost_bits"] - s["optimal_cost_bits"], abs=1e-3)
+    assert list(lengths) == [30, 40]
+    assert list(values) == pytest.approx([s["cost_above_optimum_bits"] for s in scores.values()])
+
+
+def test_evaluate_measure(trained, tmp_path, capsys, curves):
+    _, out = trained
+    ckpt = str(out / "checkpoint.npz")
+    png = tmp_path / "cost.png"
+    assert main(["evaluate", ckpt, "--lengths", "2", "3", "--sequences", "4", "--out",
+                 str(png), "--measure", "cost_bits"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.strip().splitlines()[1:]]
+    ((_, values), kwargs), = curves
+    assert kwargs["measure"] == "cost_bits"
+    assert list(values) == pytest.approx([float(r[2]) for r in rows], abs=6e-4)
+    assert kwargs["train_max_length"] == 20  # copy's lengths 1-20; this run did not converge
+    # copy has no Bayes-optimal estimator: refused before any evaluation, nothing written
+    png = tmp_path / "above.png"
+    code = main(["evaluate", ckpt, "--lengths", "2", "--sequences", "4", "--out", str(png),
+                 "--measure", "cost_above_optimum_bits"])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert "--measure" in captured.err and "cost_above_optimum_bits" in captured.err
+    assert not png.exists() and len(curves) == 1
+
+
+def test_longest_training_length():
+    copy = TrainConfig(task="copy")  # the default curriculum: lengths 1-60 once converged
+    assert copy.task_settings_after_converged == {"max_length": 60}
+    task = copy.make_task()
+    assert longest_training_length(task, vars(copy), None) == 20
+    assert longest_training_length(task, vars(copy), {"step": 100}) == 60
+    assert longest_training_length(task) == 20
+    assert longest_training_length(get_task("associative_recall", max_items=4)) == 4
+    assert longest_training_length(get_task("ngrams")) == 200
+    assert longest_training_length(get_task("priority_sort")) == 20
+    # the shipped repeat-copy model went on to lengths 1-20 after 1-10
+    _, ckpt = ntm_numpy.load(pretrained_path("repeat_copy"), return_checkpoint=True)
+    task = get_task("repeat_copy", **ckpt.meta["train_config"]["task_settings"])
+    assert task.params["max_length"] == 10
+    assert longest_training_length(task, ckpt.meta["train_config"],
+                                   ckpt.meta["converged"]) == 20
+
+
+def test_train_curve_marks_the_training_range(tmp_path, capsys, curves):
+    assert main(["train", "ngrams", *TINY_ARGS, "--task-setting", "length=12", "--lengths",
+                 "12", "24", "--out", str(tmp_path)]) == 0
+    ((lengths, _), kwargs), = curves
+    assert list(lengths) == [12, 24]
+    assert kwargs == {"measure": "cost_above_optimum_bits", "train_max_length": 12}
+    assert_pngs(tmp_path, ["generalisation.png"])
 
 
 def test_evaluate_default_png_next_to_checkpoint(trained, tmp_path, capsys):

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from ntm_numpy import plotting
 from ntm_numpy.model import NTM
 from ntm_numpy.plotting import (
+    MEASURE_LABELS,
     plot_addressing,
     plot_copy_summary,
     plot_erase_add,
@@ -26,6 +27,7 @@ from ntm_numpy.plotting import (
     save_figure,
 )
 from ntm_numpy.tasks import bit_errors_per_sequence, copy_batch
+from ntm_numpy.train import NGRAM_SCORES, SCORES
 
 LENGTH = 4  # copy length L, so T = 2L + 1 = 9
 N, M, R, W = 10, 4, 1, 2
@@ -267,6 +269,21 @@ def test_plot_generalisation(tmp_path):
     assert [t.get_text() for t in two.axes[0].get_legend().get_texts()] == ["a", "b"]
 
 
+def test_plot_generalisation_of_other_measures(tmp_path):
+    # every score evaluate_scores gives has a label, and nothing else has one
+    assert set(MEASURE_LABELS) == set(SCORES + NGRAM_SCORES)
+    for measure in MEASURE_LABELS:
+        fig = plot_generalisation([100, 200, 400], [0.1, 0.4, 6.5], measure=measure)
+        assert fig.axes[0].get_ylabel() == MEASURE_LABELS[measure]
+    # a model can beat the estimator on a sample: negative values stay on the axes
+    fig = plot_generalisation([100, 200], [-0.2, 0.4], measure="cost_above_optimum_bits",
+                              train_max_length=200)
+    render(fig, tmp_path, "above_optimum")
+    (ax,) = fig.axes
+    assert ax.get_yscale() == "symlog" and ax.get_ylim()[0] <= -0.2
+    assert "Bayes-optimal" in ax.get_ylabel()
+
+
 def test_plot_copy_summary(run, tmp_path):
     trace = run["trace"]
     fig = plot_copy_summary(run["x"], run["y"], run["logits"], trace, batch_index=0,
@@ -366,6 +383,8 @@ def bad_calls(run, history):
         ("labels", lambda: plot_generalisation([1, 2], [1.0, 2.0], labels=["a", "b"])),
         ("train_max_length", lambda: plot_generalisation([1, 2], [1.0, 2.0],
                                                          train_max_length=-1)),
+        ("measure", lambda: plot_generalisation([1, 2], [1.0, 2.0], measure="loss")),
+        ("measure", lambda: plot_generalisation([1, 2], [1.0, 2.0], measure=None)),
         ("fig", lambda: save_figure("not a figure", "x.png")),
         ("dpi", lambda: save_figure(Figure(), "never_written.png", dpi=0)),
     ]

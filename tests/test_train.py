@@ -9,9 +9,11 @@ import ntm_numpy
 from ntm_numpy.baseline import LSTMBaseline
 from ntm_numpy.constants import ADAM_EPS, ADAM_LR, RMSPROP_LR
 from ntm_numpy.model import NTM
-from ntm_numpy.tasks import get_task, ngram_optimal_predictions
+from ntm_numpy.tasks import TASKS, get_task, ngram_optimal_predictions
 from ntm_numpy.train import (
     CONVERGED_BIT_ERRORS,
+    NGRAM_SCORES,
+    SCORES,
     TASK_DEFAULTS,
     TrainConfig,
     _validation_set,
@@ -21,6 +23,7 @@ from ntm_numpy.train import (
     evaluate_scores,
     evaluation_batches,
     scores_on,
+    task_measure,
     train,
 )
 
@@ -394,6 +397,13 @@ def test_evaluate_scores_ngrams_against_the_optimum():
     fair = evaluate_scores(_FairCoin(), task, [40], sequences=5, batch_size=2, seed=3)[40]
     assert fair["cost_bits"] == pytest.approx(39.0, rel=1e-12)  # 1 bit per prediction
     assert fair["optimal_cost_bits"] == scores[40]["optimal_cost_bits"]
+    # the fair coin pays what it costs beyond the estimator; the estimator pays nothing
+    assert fair["cost_above_optimum_bits"] == pytest.approx(39.0 - fair["optimal_cost_bits"],
+                                                            rel=1e-12)
+    assert abs(scores[60]["cost_above_optimum_bits"]) < 1e-9
+    above = evaluate(_FairCoin(), task, [40], sequences=5, batch_size=2, seed=3,
+                     metric="cost_above_optimum_bits")
+    assert above == {40: fair["cost_above_optimum_bits"]}
 
 
 class _FairCoin:
@@ -407,6 +417,21 @@ def test_evaluate_bad_metric():
     model = TrainConfig(**TINY).make_model()
     with pytest.raises(ValueError, match="^metric"):
         evaluate(model, "copy", [2], sequences=2, metric="loss")
+    # only the N-gram task has a Bayes-optimal estimator to compare with
+    for metric in NGRAM_SCORES:
+        with pytest.raises(ValueError, match=f"^metric.*{metric}"):
+            evaluate(model, "copy", [2], sequences=2, metric=metric)
+
+
+def test_task_measure():
+    assert task_measure("ngrams") == "cost_above_optimum_bits"
+    assert task_measure(get_task("priority_sort")) == "cost_bits"
+    for name in ("copy", "repeat_copy", "associative_recall"):
+        assert task_measure(name) == "bit_errors"
+    for name in TASKS:  # every measure is a score evaluate_scores gives for the task
+        assert task_measure(name) in SCORES + (NGRAM_SCORES if name == "ngrams" else ())
+    with pytest.raises(ValueError, match="^task"):
+        task_measure("sort")
 
 
 def test_validation_cost_is_the_cross_entropy_in_bits():
