@@ -71,6 +71,10 @@ def _add_train(sub):
     p.add_argument("--lr-after-converged", type=float, default=d.lr_after_converged,
                    help="factor on the learning rate once validation first converges "
                    f"(default {d.lr_after_converged}; 1 keeps it)")
+    p.add_argument("--settle-validations", type=int, default=None,
+                   help="validations in a row below 0.1 bit errors per sequence before "
+                   "--lr-after-converged and --task-setting-after-converged apply "
+                   "(default: 3 with copy's default curriculum, else 1)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--dtype", choices=("float32", "float64"), default=d.dtype)
     p.add_argument("--model", choices=("ntm", "lstm"), default=d.model,
@@ -105,7 +109,7 @@ def _add_train(sub):
                    "extends it, --lr starts a new schedule from the resume step, and "
                    "--batch-size, --lr-schedule, --lr-after-converged, --clip, --clip-norm, "
                    "--eval-every, --checkpoint-every, --step, --task-setting-after-converged, "
-                   "--workers may change; other settings must equal the checkpoint's")
+                   "--settle-validations, --workers may change; other settings must equal the checkpoint's")
     p.add_argument("--overwrite", "--force", action="store_true",
                    help="replace a checkpoint already in the output folder")
     p.add_argument("--no-plots", action="store_true", help="do not write plots at the end")
@@ -224,7 +228,7 @@ def _check_plots_out(out, args):
 
 
 def _finish_training(result, out, args):
-    from .train import TASK_DEFAULTS
+    from .train import TASK_DEFAULTS, settled_index
 
     conv = result.converged
     summary = dict(task=result.config.task, steps=result.step, sequences=result.sequences,
@@ -251,7 +255,9 @@ def _finish_training(result, out, args):
     if not args.no_plots:
         lengths = args.lengths or TASK_DEFAULTS[result.config.task]["lengths"]
         task = get_task(result.config.task, **result.config.task_settings)
-        longest = longest_training_length(task, vars(result.config), result.converged)
+        settled = settled_index(result.history["val_bit_errors"],
+                                result.config.settle_validations) is not None
+        longest = longest_training_length(task, vars(result.config), settled)
         written = write_plots(result.model, task, out, history=result.history,
                               lengths=lengths, seed=result.config.seed,
                               train_max_length=longest)
@@ -316,21 +322,36 @@ LENGTH_SETTINGS = {"copy": "max_length", "repeat_copy": "max_length",
                    "priority_sort": "num_items"}
 
 
-def longest_training_length(task, train_config=None, converged=None):
+def longest_training_length(task, train_config=None, settled=False):
     """The longest length a run of ``task`` trained on, for the curves' dashed line.
 
-    ``task`` is the :class:`ntm_numpy.tasks.Task` with the run's first settings;
-    ``train_config`` the run's settings (a checkpoint's ``meta["train_config"]``) and
-    ``converged`` its ``meta["converged"]``: a run that converged went on to
-    ``task_settings_after_converged`` (the copy task's default curriculum trains on
-    lengths up to 60 after 1-20), so their length counts too.
+    ``task`` is the :class:`ntm_numpy.tasks.Task` with the run's first settings and
+    ``train_config`` the run's settings (a checkpoint's ``meta["train_config"]``). A run
+    that ``settled`` (:func:`ntm_numpy.train.settled_index`, :func:`checkpoint_settled`)
+    went on to ``task_settings_after_converged`` (the copy task's default curriculum
+    trains on lengths up to 60 after 1-20), so their length counts too.
     """
     key = LENGTH_SETTINGS[task.name]
     longest = task.params[key]
     after = (train_config or {}).get("task_settings_after_converged") or {}
-    if converged and key in after:
+    if settled and key in after:
         longest = max(longest, after[key])
     return longest
+
+
+def checkpoint_settled(meta):
+    """Whether the run of a checkpoint's ``meta`` settled, so that it went on with
+    ``task_settings_after_converged``: from its validations (a training checkpoint), or
+    its record ``settled`` (one written by ``ntm-numpy export``; an export of a run from
+    before ``settle_validations`` existed, which switched at the first validation below
+    0.1, has only ``converged``)."""
+    from .train import settled_index
+
+    history = meta.get("history") or {}
+    if history.get("val_bit_errors"):
+        validations = (meta.get("train_config") or {}).get("settle_validations", 1)
+        return settled_index(history["val_bit_errors"], validations) is not None
+    return bool(meta.get("settled", meta.get("converged")))
 
 
 def _measure_of(task, measure):
@@ -478,7 +499,8 @@ def _cmd_evaluate(args):
         print(line)
     meta = ckpt.meta if isinstance(ckpt.meta, dict) else {}
     same_task = args.task is None or args.task == (meta.get("train_config") or {}).get("task")
-    longest = (longest_training_length(task, meta.get("train_config"), meta.get("converged"))
+    longest = (longest_training_length(task, meta.get("train_config"),
+                                       checkpoint_settled(meta))
                if same_task else None)
     fig = generalisation_figure(task, scores, measure, train_max_length=longest)
     plotting.save_figure(fig, out)
@@ -586,10 +608,14 @@ def _cmd_export(args):
     meta = {k: v for k, v in ckpt.meta.items() if k not in ("history", "rng_state")}
     history = ckpt.meta.get("history") or {}
     if history.get("val_bit_errors"):
-        from .train import convergence
+        from .train import convergence, settled_index
 
         conv, worst = convergence(history)
         meta["converged"] = conv
+        validations = (meta.get("train_config") or {}).get("settle_validations", 1)
+        settled = settled_index(history["val_bit_errors"], validations)
+        meta["settled"] = None if settled is None else dict(
+            step=history["val_step"][settled], sequences=history["val_sequences"][settled])
         meta["worst_val_after_converged"] = worst
         meta["final_val_bit_errors"] = history["val_bit_errors"][-1]
     model.save(args.out, meta=meta)

@@ -73,13 +73,15 @@ from .tasks import (
 #: an LSTM controller of 100 units, 128 x 20 memory, one read and one write head).
 #: ``task_settings_after_converged`` is the default curriculum of a run with the task's
 #: default settings: copy goes on to lengths 1-60 once lengths 1-20 are learnt, which
-#: makes every seed of the default run generalise to length 80 (docs/results.md).
+#: makes every seed of the default run generalise to length 120 (docs/results.md);
+#: ``settle_validations`` how many validations in a row below 0.1 bit errors "learnt"
+#: takes then (3: a run switched at its first one can lose what it had just learnt).
 #: ``measure`` is the score of :func:`evaluate_scores` that the generalisation curves
 #: of ``ntm-numpy train`` and ``ntm-numpy evaluate`` plot (``"bit_errors"`` where not
 #: given): the paper reports the N-gram task and priority sort by their cost.
 TASK_DEFAULTS = {
     "copy": dict(steps=5000, lengths=(10, 20, 40, 80, 120),
-                 task_settings_after_converged=dict(max_length=60)),
+                 task_settings_after_converged=dict(max_length=60), settle_validations=3),
     "repeat_copy": dict(steps=12000, lengths=(5, 10, 15, 20)),
     "associative_recall": dict(steps=12000, lengths=(2, 6, 10, 12)),
     "ngrams": dict(steps=3000, lengths=(200,), measure="cost_above_optimum_bits"),
@@ -105,6 +107,11 @@ CLIP_NORM = 1.0
 #: keep a converged model from relapsing on a rare hard batch.
 LR_AFTER_CONVERGED = 0.2
 
+#: Default number of validations in a row below :data:`CONVERGED_BIT_ERRORS` after which
+#: a run switches to ``lr_after_converged`` and ``task_settings_after_converged`` (a
+#: task's default curriculum may ask for more, :data:`TASK_DEFAULTS`).
+SETTLE_VALIDATIONS = 1
+
 #: Where the cosine schedule ends, as a fraction of the initial learning rate. Adam's
 #: steps keep their size however small the gradient gets, so a converged model keeps
 #: moving at a constant rate; letting the rate fall towards 0 makes it settle.
@@ -115,7 +122,7 @@ LR_FINAL_FRACTION = 0.01
 #: setting given on resume must equal the checkpoint's.
 RESUME_CHANGEABLE = ("steps", "lr", "lr_schedule", "lr_after_converged", "batch_size", "clip",
                      "clip_norm", "eval_every", "checkpoint_every", "step",
-                     "task_settings_after_converged", "workers")
+                     "task_settings_after_converged", "settle_validations", "workers")
 
 
 class TrainingDiverged(RuntimeError):
@@ -160,8 +167,8 @@ class TrainConfig:
         :data:`ntm_numpy.constants.RMSPROP_LR`)
     clip : element-wise gradient clip (the paper's +-10); ``clip_norm`` then also clips
         the global norm (None: not at all)
-    lr_after_converged : factor applied to the learning rate from the first validation
-        whose bit errors fall below :data:`CONVERGED_BIT_ERRORS` on (1.0: no change)
+    lr_after_converged : factor applied to the learning rate once the run has settled
+        (see ``settle_validations``; 1.0: no change)
     eps : the optimiser's epsilon (default :data:`ntm_numpy.constants.ADAM_EPS` for Adam,
         the optimiser's own default for RMSProp)
     lr_schedule : "cosine" (default: the rate falls along half a cosine from ``lr`` at
@@ -180,13 +187,21 @@ class TrainConfig:
     task_settings : settings of the task (keyword arguments of
         :func:`ntm_numpy.tasks.get_task`, e.g. ``{"max_length": 10}``)
     task_settings_after_converged : task settings that replace those of
-        ``task_settings`` for the training batches from the first validation below
-        :data:`CONVERGED_BIT_ERRORS` on, e.g. ``{"max_length": 40}`` to go on training a
+        ``task_settings`` for the training batches once the run has settled (see
+        ``settle_validations``), e.g. ``{"max_length": 40}`` to go on training a
         converged copy model on longer sequences (the validation set keeps the
         ``task_settings``); ``{}``: no change; None (default): the task's default
         curriculum (``TASK_DEFAULTS``; copy: ``{"max_length": 60}``) when
         ``task_settings`` is empty, else ``{}`` (the default curriculum is made for the
         task's default settings)
+    settle_validations : the run has settled at the end of the first
+        ``settle_validations`` validations in a row whose bit errors are below
+        :data:`CONVERGED_BIT_ERRORS` (:func:`settled_index`); from the next update on it
+        trains with ``lr_after_converged`` and ``task_settings_after_converged``. None
+        (default): the task's default curriculum's (``TASK_DEFAULTS``; copy: 3) when
+        that curriculum applies, else :data:`SETTLE_VALIDATIONS` (1). Reports of
+        convergence (:func:`convergence`) count from the first validation below
+        :data:`CONVERGED_BIT_ERRORS` whatever this is
     eval_every : updates between validation runs
     val_batches, val_batch_size : the fixed validation set
     checkpoint_every : updates between checkpoints (when an output directory is given)
@@ -221,6 +236,7 @@ class TrainConfig:
     checkpoint_every: int = 1000
     task_settings: dict = field(default_factory=dict)
     task_settings_after_converged: Optional[dict] = None
+    settle_validations: Optional[int] = None
     lr_start_step: int = 0
     workers: int = 1
 
@@ -228,10 +244,14 @@ class TrainConfig:
         check_choice("task", self.task, TASKS)
         if self.steps is None:
             self.steps = TASK_DEFAULTS[self.task]["steps"]
+        curriculum = TASK_DEFAULTS[self.task].get("task_settings_after_converged", {})
         if self.task_settings_after_converged is None:
-            default = {} if self.task_settings else TASK_DEFAULTS[self.task].get(
-                "task_settings_after_converged", {})
-            self.task_settings_after_converged = dict(default)
+            self.task_settings_after_converged = {} if self.task_settings else dict(curriculum)
+        if self.settle_validations is None:
+            default_curriculum = bool(curriculum) and (
+                not self.task_settings and self.task_settings_after_converged == curriculum)
+            self.settle_validations = (TASK_DEFAULTS[self.task]["settle_validations"]
+                                       if default_curriculum else SETTLE_VALIDATIONS)
         if self.lr is None:
             self.lr = ADAM_LR if self.optimizer == "adam" else RMSPROP_LR
         if self.eps is None and self.optimizer == "adam":
@@ -248,6 +268,7 @@ class TrainConfig:
         check_choice("step", self.step, tuple(STEPS))
         check_choice("lr_schedule", self.lr_schedule, ("cosine", "constant"))
         check_positive_int("eval_every", self.eval_every)
+        check_positive_int("settle_validations", self.settle_validations)
         check_positive_int("val_batches", self.val_batches)
         check_positive_int("val_batch_size", self.val_batch_size)
         check_positive_int("checkpoint_every", self.checkpoint_every)
@@ -691,10 +712,11 @@ def train(config=None, *, out_dir=None, resume=None, log_every=50, stream=None,
         meta = ckpt.meta
         if "train_config" not in meta:
             raise ValueError(f"resume: expected a checkpoint written by training, got {resume}")
-        # runs saved before the step could be chosen ran what is now the fused step, and
-        # those saved before task_settings_after_converged existed had no curriculum
+        # runs saved before the step could be chosen ran what is now the fused step, those
+        # saved before task_settings_after_converged existed had no curriculum, and those
+        # saved before settle_validations existed switched at the first validation
         saved = TrainConfig.from_dict({"step": "fused", "task_settings_after_converged": {},
-                                       **meta["train_config"]})
+                                       "settle_validations": 1, **meta["train_config"]})
         step, sequences, elapsed = meta["step"], meta["sequences"], meta["elapsed"]
         config, changes = _resume_config(saved, step, overrides, resume)
         if isinstance(model, NTM):
@@ -751,7 +773,8 @@ def train(config=None, *, out_dir=None, resume=None, log_every=50, stream=None,
     window_n = 0
     speed_t, speed_seqs = time.perf_counter(), sequences
     last_val = history["val_bit_errors"][-1] if history["val_bit_errors"] else None
-    converged = any(v < CONVERGED_BIT_ERRORS for v in history["val_bit_errors"])
+    # settled: the run trains with lr_after_converged and task_settings_after_converged
+    converged = settled_index(history["val_bit_errors"], config.settle_validations) is not None
     train_task = task
     with single_blas_thread(), _deferred_signals() as signal_received, \
             BatchWorkers(model, config.workers) as gradients_of:
@@ -797,7 +820,9 @@ def train(config=None, *, out_dir=None, resume=None, log_every=50, stream=None,
                     history["val_time"].append(elapsed)
                     history["val_bit_errors"].append(last_val)
                     history["val_cost"].append(val_cost)
-                    converged = converged or last_val < CONVERGED_BIT_ERRORS
+                    converged = converged or settled_index(
+                        history["val_bit_errors"][-config.settle_validations:],
+                        config.settle_validations) is not None
                 if step % log_every == 0 or step == config.steps:
                     now = time.perf_counter()
                     elapsed = now - run_start
@@ -840,6 +865,25 @@ def train(config=None, *, out_dir=None, resume=None, log_every=50, stream=None,
     converged, worst = convergence(history)
     return TrainResult(model, config, history, step, sequences, elapsed, interrupted,
                        converged, worst, stop_signal)
+
+
+def settled_index(val_bit_errors, validations=SETTLE_VALIDATIONS, threshold=None):
+    """Index of the validation at which a run settles, or None if it has not.
+
+    That is the last of the first ``validations`` validations in a row whose bit errors
+    (``val_bit_errors``, a run's history) are below ``threshold`` (default
+    :data:`CONVERGED_BIT_ERRORS`). With 1, the first validation below it; from the next
+    update on, the run trains with ``lr_after_converged`` and
+    ``task_settings_after_converged`` (:class:`TrainConfig`).
+    """
+    check_positive_int("validations", validations)
+    threshold = CONVERGED_BIT_ERRORS if threshold is None else threshold
+    run = 0
+    for i, v in enumerate(val_bit_errors):
+        run = run + 1 if v < threshold else 0
+        if run == validations:
+            return i
+    return None
 
 
 def convergence(history, threshold=CONVERGED_BIT_ERRORS):

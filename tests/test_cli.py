@@ -8,7 +8,8 @@ import sys
 import pytest
 
 import ntm_numpy
-from ntm_numpy.cli import EXIT_INTERRUPTED, longest_training_length, main
+from ntm_numpy import plotting
+from ntm_numpy.cli import EXIT_INTERRUPTED, checkpoint_settled, longest_training_length, main
 from ntm_numpy.pretrained import pretrained_path
 from ntm_numpy.tasks import get_task
 from ntm_numpy.train import TrainConfig, train
@@ -94,13 +95,13 @@ def test_evaluate_prints_a_table_and_writes_the_png(trained, tmp_path, capsys):
 def curves(monkeypatch):
     """The calls of plotting.plot_generalisation made while a test runs: (args, kwargs)."""
     calls = []
-    real = ntm_numpy.plotting.plot_generalisation
+    real = plotting.plot_generalisation
 
     def spy(*args, **kwargs):
         calls.append((args, kwargs))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(ntm_numpy.plotting, "plot_generalisation", spy)
+    monkeypatch.setattr(plotting, "plot_generalisation", spy)
     return calls
 
 
@@ -152,21 +153,38 @@ def test_evaluate_measure(trained, tmp_path, capsys, curves):
 
 
 def test_longest_training_length():
-    copy = TrainConfig(task="copy")  # the default curriculum: lengths 1-60 once converged
+    copy = TrainConfig(task="copy")  # the default curriculum: lengths 1-60 once settled
     assert copy.task_settings_after_converged == {"max_length": 60}
     task = copy.make_task()
-    assert longest_training_length(task, vars(copy), None) == 20
-    assert longest_training_length(task, vars(copy), {"step": 100}) == 60
+    assert longest_training_length(task, vars(copy), settled=False) == 20
+    assert longest_training_length(task, vars(copy), settled=True) == 60
     assert longest_training_length(task) == 20
     assert longest_training_length(get_task("associative_recall", max_items=4)) == 4
     assert longest_training_length(get_task("ngrams")) == 200
     assert longest_training_length(get_task("priority_sort")) == 20
-    # the shipped repeat-copy model went on to lengths 1-20 after 1-10
+
+
+def test_checkpoint_settled():
+    config = vars(TrainConfig(task="copy", settle_validations=2))
+    history = {"val_step": [10, 20, 30], "val_sequences": [1, 2, 3]}
+    assert not checkpoint_settled({"train_config": config,
+                                   "history": {**history, "val_bit_errors": [30, 0.05, 0.2]}})
+    assert checkpoint_settled({"train_config": config,
+                               "history": {**history, "val_bit_errors": [30, 0.05, 0.0]}})
+    # a checkpoint from before settle_validations: the first validation below 0.1
+    old = {k: v for k, v in config.items() if k != "settle_validations"}
+    assert checkpoint_settled({"train_config": old,
+                               "history": {**history, "val_bit_errors": [30, 0.05, 0.2]}})
+    # exports keep no history: their record says
+    assert checkpoint_settled({"settled": {"step": 30}, "converged": {"step": 20}})
+    assert not checkpoint_settled({"settled": None, "converged": {"step": 20}})
+    assert not checkpoint_settled({})
+    # the shipped repeat-copy model (exported before the record) went on to lengths 1-20
     _, ckpt = ntm_numpy.load(pretrained_path("repeat_copy"), return_checkpoint=True)
+    assert "history" not in ckpt.meta and checkpoint_settled(ckpt.meta)
     task = get_task("repeat_copy", **ckpt.meta["train_config"]["task_settings"])
     assert task.params["max_length"] == 10
-    assert longest_training_length(task, ckpt.meta["train_config"],
-                                   ckpt.meta["converged"]) == 20
+    assert longest_training_length(task, ckpt.meta["train_config"], True) == 20
 
 
 def test_train_curve_marks_the_training_range(tmp_path, capsys, curves):
@@ -441,6 +459,9 @@ def test_export_drops_the_optimiser_state_and_keeps_the_model(trained, tmp_path)
     original, full = ntm_numpy.load(src, return_checkpoint=True)
     assert ckpt.state == {} and full.state != {}
     assert "history" not in ckpt.meta and ckpt.meta["train_config"] == full.meta["train_config"]
+    # what the history said of convergence stays: the tiny run neither converged nor settled
+    assert ckpt.meta["converged"] is None and ckpt.meta["settled"] is None
+    assert checkpoint_settled(ckpt.meta) == checkpoint_settled(full.meta) is False
     assert out.stat().st_size < src.stat().st_size
     for k in original.params:
         np.testing.assert_array_equal(model.params[k], original.params[k])

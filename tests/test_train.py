@@ -14,6 +14,7 @@ from ntm_numpy.train import (
     CONVERGED_BIT_ERRORS,
     NGRAM_SCORES,
     SCORES,
+    SETTLE_VALIDATIONS,
     TASK_DEFAULTS,
     TrainConfig,
     _validation_set,
@@ -23,6 +24,7 @@ from ntm_numpy.train import (
     evaluate_scores,
     evaluation_batches,
     scores_on,
+    settled_index,
     task_measure,
     train,
 )
@@ -155,6 +157,51 @@ def test_task_settings_after_converged_apply_from_the_first_converged_validation
     assert all(6 <= n <= 8 for n in lengths[3:])
 
 
+def test_settled_index():
+    vals = [0.5, 0.05, 0.2, 0.05, 0.05, 0.01, 0.3]
+    assert settled_index(vals, 1) == 1
+    assert settled_index(vals, 2) == 4
+    assert settled_index(vals, 3) == 5
+    assert settled_index(vals, 4) is None
+    assert settled_index([], 1) is None
+    assert settled_index(vals, 2, threshold=0.3) == 2  # 0.05 and 0.2
+    with pytest.raises(ValueError, match="^validations"):
+        settled_index(vals, 0)
+    with pytest.raises(ValueError, match="^settle_validations"):
+        TrainConfig(settle_validations=0)
+
+
+def test_settle_validations_delays_the_switch(monkeypatch):
+    # validations after updates 3, 6, 9, ...: below 0.1, above, then below for good
+    scripted = iter([0.0, 0.5] + [0.0] * 20)
+    monkeypatch.setattr(ntm_numpy.train, "scores_on", lambda model, batches: (next(scripted), 1.0))
+    settled = []
+    real_rate = ntm_numpy.train.learning_rate
+
+    def rate(config, step, converged):
+        settled.append(converged)
+        return real_rate(config, step, converged)
+
+    monkeypatch.setattr(ntm_numpy.train, "learning_rate", rate)
+    original = ntm_numpy.tasks.Task.batch
+    lengths = []
+
+    def spy(self, rng, batch_size, **overrides):
+        x, y, mask = original(self, rng, batch_size, **overrides)
+        if batch_size == TINY["batch_size"]:
+            lengths.append(int(mask.sum(0).max()))
+        return x, y, mask
+
+    monkeypatch.setattr(ntm_numpy.tasks.Task, "batch", spy)
+    result = train(steps=18, stream=False, seed=0, settle_validations=2,
+                   **{**TINY, "val_batch_size": 4, "task_settings": {"max_length": 3},
+                      "task_settings_after_converged": {"min_length": 6, "max_length": 8}})
+    # converged at the first validation, settled at the 4th (two in a row, updates 9, 12)
+    assert result.converged["step"] == 3
+    assert settled == [False] * 12 + [True] * 6
+    assert all(1 <= n <= 3 for n in lengths[:12]) and all(6 <= n <= 8 for n in lengths[12:])
+
+
 def test_task_settings_after_converged_empty_changes_nothing(monkeypatch):
     lengths = _training_lengths(monkeypatch, task_settings={"max_length": 3})
     assert len(lengths) == 30 and max(lengths) <= 3
@@ -168,6 +215,22 @@ def test_default_curriculum_only_for_the_default_copy_settings():
                        ).task_settings_after_converged == {}
     for task in ("repeat_copy", "associative_recall", "ngrams", "priority_sort"):
         assert TrainConfig(task=task).task_settings_after_converged == {}
+        assert TrainConfig(task=task).settle_validations == SETTLE_VALIDATIONS == 1
+
+
+def test_default_curriculum_waits_for_settled_validations():
+    assert TrainConfig(task="copy").settle_validations == TASK_DEFAULTS["copy"][
+        "settle_validations"] == 3
+    assert TrainConfig(task="copy", model="lstm").settle_validations == 3
+    # given the same curriculum explicitly: the same run
+    assert TrainConfig(task="copy", task_settings_after_converged={"max_length": 60}
+                       ).settle_validations == 3
+    # another curriculum, or none, switches at the first validation below 0.1, as before
+    for settings in ({"task_settings_after_converged": {"max_length": 20}},
+                     {"task_settings_after_converged": {}},
+                     {"task_settings": {"max_length": 20}}):
+        assert TrainConfig(task="copy", **settings).settle_validations == 1
+    assert TrainConfig(task="copy", settle_validations=5).settle_validations == 5
 
 
 def test_resumed_runs_from_before_the_curriculum_keep_none(tmp_path):
@@ -180,6 +243,21 @@ def test_resumed_runs_from_before_the_curriculum_keep_none(tmp_path):
     rewrite_checkpoint(ckpt, header_fn=drop)
     resumed = train(resume=ckpt, steps=4, stream=False)
     assert resumed.config.task_settings_after_converged == {}
+
+
+def test_resumed_runs_from_before_settle_validations_switch_at_the_first(tmp_path):
+    train(steps=3, out_dir=tmp_path, stream=False, task="copy")
+    ckpt = tmp_path / "checkpoint.npz"
+    _, saved = ntm_numpy.load(ckpt, return_checkpoint=True)
+    assert saved.meta["train_config"]["settle_validations"] == 3  # copy's default curriculum
+
+    def drop(header, arrays):
+        del header["meta"]["train_config"]["settle_validations"]
+
+    rewrite_checkpoint(ckpt, header_fn=drop)
+    resumed = train(resume=ckpt, steps=4, stream=False)
+    assert resumed.config.settle_validations == 1
+    assert resumed.config.task_settings_after_converged == {"max_length": 60}
 
 
 @pytest.mark.parametrize("value, match", [
