@@ -69,7 +69,8 @@ def _add_train(sub):
     p.add_argument("--clip-norm", type=float, default=d.clip_norm,
                    help=f"global-norm gradient clip (default {d.clip_norm}; 0 disables)")
     p.add_argument("--lr-after-converged", type=float, default=d.lr_after_converged,
-                   help="factor on the learning rate once validation first converges "
+                   help="factor on the learning rate once the run has settled "
+                   "(--settle-validations) "
                    f"(default {d.lr_after_converged}; 1 keeps it)")
     p.add_argument("--settle-validations", type=int, default=None,
                    help="validations in a row below 0.1 bit errors per sequence before "
@@ -92,8 +93,8 @@ def _add_train(sub):
                    "ntm_numpy.tasks)")
     p.add_argument("--task-setting-after-converged", action="append", default=[],
                    metavar="KEY=VALUE",
-                   help="a task setting for the training batches from the first validation "
-                   "below 0.1 bit errors on, e.g. max_length=40 (repeatable; the validation "
+                   help="a task setting for the training batches once the run has settled "
+                   "(--settle-validations), e.g. max_length=40 (repeatable; the validation "
                    "set keeps the task's settings; default: copy with its default settings "
                    "goes on to max_length=60, other tasks keep theirs)")
     p.add_argument("--eval-every", type=int, default=d.eval_every)

@@ -103,8 +103,9 @@ CONVERGED_BIT_ERRORS = 0.1
 #: over 12 seeds is in docs/results.md.
 CLIP_NORM = 1.0
 
-#: Default factor on the learning rate once validation first converges: smaller steps
-#: keep a converged model from relapsing on a rare hard batch.
+#: Default factor on the learning rate once the run has settled (validation below
+#: CONVERGED_BIT_ERRORS, see :func:`settled_index`): smaller steps keep a converged model
+#: from relapsing on a rare hard batch.
 LR_AFTER_CONVERGED = 0.2
 
 #: Default number of validations in a row below :data:`CONVERGED_BIT_ERRORS` after which
@@ -308,9 +309,9 @@ class TrainConfig:
         return cls(**d)
 
     def make_task(self, after_converged=False):
-        """The task of the training batches (from the first validation below
-        :data:`CONVERGED_BIT_ERRORS` on, with ``after_converged``, the task with
-        ``task_settings_after_converged`` on top of ``task_settings``)."""
+        """The task of the training batches (once the run has settled, with
+        ``after_converged``, the task with ``task_settings_after_converged`` on top of
+        ``task_settings``)."""
         settings = dict(self.task_settings)
         if after_converged:
             settings.update(self.task_settings_after_converged)
