@@ -75,7 +75,7 @@ def _add_train(sub):
     p.add_argument("--settle-validations", type=int, default=None,
                    help="validations in a row below 0.1 bit errors per sequence before "
                    "--lr-after-converged and --task-setting-after-converged apply "
-                   "(default: 3 with copy's default curriculum, else 1)")
+                   "(default: 5 with copy's default curriculum, else 1)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--dtype", choices=("float32", "float64"), default=d.dtype)
     p.add_argument("--model", choices=("ntm", "lstm"), default=d.model,

@@ -75,13 +75,13 @@ from .tasks import (
 #: default settings: copy goes on to lengths 1-60 once lengths 1-20 are learnt, which
 #: makes every seed of the default run generalise to length 120 (docs/results.md);
 #: ``settle_validations`` how many validations in a row below 0.1 bit errors "learnt"
-#: takes then (3: a run switched at its first one can lose what it had just learnt).
+#: takes then (5: a run switched at its first one can lose what it had just learnt).
 #: ``measure`` is the score of :func:`evaluate_scores` that the generalisation curves
 #: of ``ntm-numpy train`` and ``ntm-numpy evaluate`` plot (``"bit_errors"`` where not
 #: given): the paper reports the N-gram task and priority sort by their cost.
 TASK_DEFAULTS = {
     "copy": dict(steps=5000, lengths=(10, 20, 40, 80, 120),
-                 task_settings_after_converged=dict(max_length=60), settle_validations=3),
+                 task_settings_after_converged=dict(max_length=60), settle_validations=5),
     "repeat_copy": dict(steps=12000, lengths=(5, 10, 15, 20)),
     "associative_recall": dict(steps=12000, lengths=(2, 6, 10, 12)),
     "ngrams": dict(steps=3000, lengths=(200,), measure="cost_above_optimum_bits"),
@@ -199,7 +199,7 @@ class TrainConfig:
         ``settle_validations`` validations in a row whose bit errors are below
         :data:`CONVERGED_BIT_ERRORS` (:func:`settled_index`); from the next update on it
         trains with ``lr_after_converged`` and ``task_settings_after_converged``. None
-        (default): the task's default curriculum's (``TASK_DEFAULTS``; copy: 3) when
+        (default): the task's default curriculum's (``TASK_DEFAULTS``; copy: 5) when
         that curriculum applies, else :data:`SETTLE_VALIDATIONS` (1). Reports of
         convergence (:func:`convergence`) count from the first validation below
         :data:`CONVERGED_BIT_ERRORS` whatever this is

@@ -220,11 +220,11 @@ def test_default_curriculum_only_for_the_default_copy_settings():
 
 def test_default_curriculum_waits_for_settled_validations():
     assert TrainConfig(task="copy").settle_validations == TASK_DEFAULTS["copy"][
-        "settle_validations"] == 3
-    assert TrainConfig(task="copy", model="lstm").settle_validations == 3
+        "settle_validations"] == 5
+    assert TrainConfig(task="copy", model="lstm").settle_validations == 5
     # given the same curriculum explicitly: the same run
     assert TrainConfig(task="copy", task_settings_after_converged={"max_length": 60}
-                       ).settle_validations == 3
+                       ).settle_validations == 5
     # another curriculum, or none, switches at the first validation below 0.1, as before
     for settings in ({"task_settings_after_converged": {"max_length": 20}},
                      {"task_settings_after_converged": {}},
@@ -249,7 +249,7 @@ def test_resumed_runs_from_before_settle_validations_switch_at_the_first(tmp_pat
     train(steps=3, out_dir=tmp_path, stream=False, task="copy")
     ckpt = tmp_path / "checkpoint.npz"
     _, saved = ntm_numpy.load(ckpt, return_checkpoint=True)
-    assert saved.meta["train_config"]["settle_validations"] == 3  # copy's default curriculum
+    assert saved.meta["train_config"]["settle_validations"] == 5  # copy's default curriculum
 
     def drop(header, arrays):
         del header["meta"]["train_config"]["settle_validations"]
