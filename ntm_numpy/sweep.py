@@ -35,7 +35,7 @@ from dataclasses import asdict, fields
 import numpy as np
 
 from ._threads import single_blas_thread
-from ._validation import check_positive_int
+from ._validation import check_choice, check_positive_int
 from .train import CONVERGED_BIT_ERRORS, TASK_DEFAULTS, TrainConfig
 
 #: Sequences per length of a sweep's generalisation figures (and the evaluation seed).
@@ -492,12 +492,21 @@ def ngram_optimal_cost(task, sequences=1000, seed=0):
                            mask)
 
 
-def plot_sweep(results, path, config=None, *, title=None, optimal=None):
+#: The cost panels :func:`plot_sweep` can draw: (x key, y key, factor to bits, y label).
+SWEEP_COSTS = {
+    "training": ("sequences", "loss", 1.0 / math.log(2), "training cost per sequence (bits)"),
+    "validation": ("val_sequences", "val_cost", 1.0, "validation cost per sequence (bits)"),
+}
+
+
+def plot_sweep(results, path, config=None, *, title=None, optimal=None, cost="training"):
     """Median and min-max over seeds of the validation bit errors and the training cost.
 
     Two panels against sequences seen (the paper's figures' axis): the validation bit
-    errors per sequence and the training cost per sequence in bits. Each thin line is
-    one seed. ``results`` is a list of result dicts (one sweep) or a dict label -> list
+    errors per sequence and the training cost per sequence in bits (``cost="training"``,
+    the default) or the cost on the validation set (``cost="validation"``: the measure
+    to compare where a curriculum makes the training sequences longer once a run has
+    settled, as copy's default does). Each thin line is one seed. ``results`` is a list of result dicts (one sweep) or a dict label -> list
     (several sweeps, one colour each, e.g. the NTM against the LSTM baseline).
     ``optimal``, a cost in bits per sequence (the N-gram task's Bayes-optimal one,
     :func:`ngram_optimal_cost`), is drawn as a line on the cost panel. A panel whose
@@ -509,10 +518,18 @@ def plot_sweep(results, path, config=None, *, title=None, optimal=None):
 
     from .plotting import save_figure
 
+    check_choice("cost", cost, SWEEP_COSTS)
     groups = results if isinstance(results, dict) else {None: results}
+    if cost == "validation":
+        for name, runs in groups.items():
+            for r in runs:
+                if any(v is None for v in r["curves"].get("val_cost", [None])):
+                    raise ValueError(f"cost: 'validation' needs every run's validation cost, "
+                                     f"but seed {r.get('seed')!r} of {name or 'the sweep'} "
+                                     "has none recorded (a run from before it was)")
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     panels = [("val_sequences", "val_bit_errors", 1.0, "validation bit errors per sequence"),
-              ("sequences", "loss", 1.0 / math.log(2), "training cost per sequence (bits)")]
+              SWEEP_COSTS[cost]]
     for ax, (xkey, ykey, scale, label) in zip(axes, panels):
         low, high = math.inf, 0.0
         for i, (name, runs) in enumerate(groups.items()):

@@ -303,3 +303,29 @@ def test_load_results_and_a_plot_of_two_sweeps(tmp_path):
     assert _png(path)
     with pytest.raises(ValueError, match="out"):
         sweep.load_results(tmp_path)
+
+
+def test_plot_of_the_validation_cost(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    figs = []
+    monkeypatch.setattr(plt, "close", figs.append)
+    # a curriculum: the training cost rises when the sequences get longer, the
+    # validation cost (on the first settings' sequences) keeps falling
+    run = dict(seed=0, curves=dict(val_sequences=[16, 32, 48], val_bit_errors=[60.0, 0.0, 0.0],
+                                   val_cost=[90.0, 0.5, 0.25],
+                                   sequences=[16, 32, 48], loss=[120.0, 2.0, 40.0]))
+    sweep.plot_sweep([run], tmp_path / "v.png", cost="validation")
+    sweep.plot_sweep([run], tmp_path / "t.png")
+    (_, validation), (_, training) = (f.axes for f in figs)
+    assert validation.get_ylabel() == "validation cost per sequence (bits)"
+    assert training.get_ylabel() == "training cost per sequence (bits)"
+    median = [ln for ln in validation.lines if ln.get_linewidth() == 2][0]
+    assert list(median.get_ydata()) == [90.0, 0.5, 0.25]
+    assert list(median.get_xdata()) == [0.016, 0.032, 0.048]
+    with pytest.raises(ValueError, match="^cost"):
+        sweep.plot_sweep([run], tmp_path / "x.png", cost="test")
+    old = dict(run, curves={**run["curves"], "val_cost": [None, None, None]})
+    with pytest.raises(ValueError, match="^cost: 'validation'.*seed 0"):
+        sweep.plot_sweep([old], tmp_path / "y.png", cost="validation")
+    assert not (tmp_path / "x.png").exists() and not (tmp_path / "y.png").exists()
