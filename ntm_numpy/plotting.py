@@ -50,7 +50,7 @@ from matplotlib.collections import PatchCollection
 from matplotlib.colors import Normalize, PowerNorm
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import LogFormatter, MaxNLocator
 
 from ._validation import check_positive_number
 from .activations import sigmoid
@@ -876,6 +876,14 @@ def plot_training_curves(history):
     return fig
 
 
+class _PlainLogFormatter(LogFormatter):
+    """Labels of a log axis as plain numbers (0.2, 6, 100), on the ticks matplotlib's
+    LogFormatter would label (the minor ones too when the axis spans few decades)."""
+
+    def __call__(self, x, pos=None):
+        return f"{x:g}" if super().__call__(x, pos) else ""
+
+
 #: The y label of :func:`plot_generalisation` for each score of
 #: :func:`ntm_numpy.train.evaluate_scores` it can plot.
 MEASURE_LABELS = {
@@ -962,6 +970,9 @@ def plot_generalisation(lengths, errors, labels=None, train_max_length=None,
     for c, name in zip(curves, names):
         ax.plot(lengths, c, "o-", markersize=4, label=name if name is not None else "_nolegend_")
     scale = _set_count_scale(ax, curves)
+    if scale == "log":
+        ax.yaxis.set_major_formatter(_PlainLogFormatter(labelOnlyBase=False))
+        ax.yaxis.set_minor_formatter(_PlainLogFormatter(labelOnlyBase=False))
     if train_max_length is not None:
         ax.axvline(train_max_length, color="0.3", linestyle="--", linewidth=1.2,
                    label=f"longest training length ({train_max_length:g})")

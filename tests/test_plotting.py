@@ -275,6 +275,15 @@ def test_plot_generalisation_of_other_measures(tmp_path):
     for measure in MEASURE_LABELS:
         fig = plot_generalisation([100, 200, 400], [0.1, 0.4, 6.5], measure=measure)
         assert fig.axes[0].get_ylabel() == MEASURE_LABELS[measure]
+    # a log axis over a few decades labels its ticks as plain numbers
+    fig = plot_generalisation([100, 200, 300, 400], [0.15, 0.34, 1.5, 6.1],
+                              measure="cost_above_optimum_bits")
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels() + ax.get_yticklabels(minor=True)]
+    shown = [t for t in labels if t]
+    assert "1" in shown and "0.2" in shown and "2" in shown
+    assert not any("e" in t or "$" in t or "10^" in t for t in shown)
     # a model can beat the estimator on a sample: negative values stay on the axes
     fig = plot_generalisation([100, 200], [-0.2, 0.4], measure="cost_above_optimum_bits",
                               train_max_length=200)
