@@ -316,11 +316,15 @@ def write_plots(model, task, out, *, history=None, lengths=None, seed=0, length=
 
 
 #: The task setting that bounds the lengths each task trains on, in the unit of the
-#: lengths ``evaluate`` takes (items for associative recall and priority sort, bits of
-#: the stream for the N-gram task).
+#: lengths ``evaluate`` takes (items for associative recall, input vectors for priority
+#: sort, bits of the stream for the N-gram task).
 LENGTH_SETTINGS = {"copy": "max_length", "repeat_copy": "max_length",
                    "associative_recall": "max_items", "ngrams": "length",
                    "priority_sort": "num_items"}
+#: What those lengths count, the x axis of the curves.
+LENGTH_LABELS = {"copy": "sequence length", "repeat_copy": "sequence length",
+                 "associative_recall": "items (of three vectors)",
+                 "ngrams": "stream length (bits)", "priority_sort": "input vectors"}
 
 
 def longest_training_length(task, train_config=None, settled=False):
@@ -380,7 +384,8 @@ def generalisation_figure(task, scores, measure=None, train_max_length=None):
     measure = _measure_of(task, measure)
     values = np.array([s[measure] for s in scores.values()])
     return plotting.plot_generalisation(list(scores), values, measure=measure,
-                                        train_max_length=train_max_length)
+                                        train_max_length=train_max_length,
+                                        xlabel=LENGTH_LABELS[task.name])
 
 
 def _add_evaluate(sub):

@@ -896,7 +896,7 @@ MEASURE_LABELS = {
 
 @_quiet_fp
 def plot_generalisation(lengths, errors, labels=None, train_max_length=None,
-                        measure="bit_errors"):
+                        measure="bit_errors", xlabel="sequence length"):
     """Bit errors (or another score) per sequence against sequence length, for one or
     several models.
 
@@ -915,6 +915,9 @@ def plot_generalisation(lengths, errors, labels=None, train_max_length=None,
         ``"cost_above_optimum_bits"`` for the N-gram task and ``"cost_bits"`` for
         priority sort, the measures of the paper's sections 4.4 and 4.5
         (:func:`ntm_numpy.train.task_measure`).
+    xlabel : str, what the lengths count (default ``"sequence length"``; ``ntm-numpy
+        evaluate`` names the items of associative recall, the bits of an N-gram stream
+        and the inputs of priority sort)
 
     Returns
     -------
@@ -931,6 +934,8 @@ def plot_generalisation(lengths, errors, labels=None, train_max_length=None,
     if not isinstance(measure, str) or measure not in MEASURE_LABELS:
         raise ValueError(f"measure: expected one of {sorted(MEASURE_LABELS)}, got "
                          f"{measure!r}")
+    if not isinstance(xlabel, str):
+        raise ValueError(f"xlabel: expected a str, got {type(xlabel).__name__}")
     lengths = _as_float_array("lengths", lengths)
     if lengths.ndim != 1 or lengths.size == 0:
         raise ValueError(f"lengths: expected a 1-D array of shape (L,) with L >= 1, got "
@@ -980,7 +985,7 @@ def plot_generalisation(lengths, errors, labels=None, train_max_length=None,
         if hi > train_max_length:
             ax.axvspan(train_max_length, hi, color="0.94", zorder=0,
                        label="longer than training")
-    ax.set_xlabel("sequence length")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(MEASURE_LABELS[measure])
     ax.set_title(f"Generalisation to other lengths ({scale} scale)")
     ax.grid(True, alpha=0.3)

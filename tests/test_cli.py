@@ -9,9 +9,16 @@ import pytest
 
 import ntm_numpy
 from ntm_numpy import plotting
-from ntm_numpy.cli import EXIT_INTERRUPTED, checkpoint_settled, longest_training_length, main
+from ntm_numpy.cli import (
+    EXIT_INTERRUPTED,
+    LENGTH_LABELS,
+    LENGTH_SETTINGS,
+    checkpoint_settled,
+    longest_training_length,
+    main,
+)
 from ntm_numpy.pretrained import pretrained_path
-from ntm_numpy.tasks import get_task
+from ntm_numpy.tasks import TASKS, get_task
 from ntm_numpy.train import TrainConfig, train
 
 TINY_ARGS = ["--steps", "4", "--batch-size", "2", "--controller-size", "8", "--memory-rows",
@@ -116,6 +123,7 @@ def test_evaluate_prints_costs_and_the_ngram_optimum(tmp_path, capsys, curves):
     ((lengths, values), kwargs), = curves
     assert kwargs["measure"] == "cost_above_optimum_bits"
     assert kwargs["train_max_length"] == 30
+    assert kwargs["xlabel"] == "stream length (bits)"
     lines = capsys.readouterr().out.strip().splitlines()
     assert "Bayes-optimal cost" in lines[0]
     model = ntm_numpy.load(tmp_path / "checkpoint.npz")
@@ -162,6 +170,10 @@ def test_longest_training_length():
     assert longest_training_length(get_task("associative_recall", max_items=4)) == 4
     assert longest_training_length(get_task("ngrams")) == 200
     assert longest_training_length(get_task("priority_sort")) == 20
+    # every task has its length setting, which its tasks' parameters hold, and a label
+    assert set(LENGTH_SETTINGS) == set(LENGTH_LABELS) == set(TASKS)
+    for name, key in LENGTH_SETTINGS.items():
+        assert key in get_task(name).params
 
 
 def test_checkpoint_settled():
@@ -192,7 +204,8 @@ def test_train_curve_marks_the_training_range(tmp_path, capsys, curves):
                  "12", "24", "--out", str(tmp_path)]) == 0
     ((lengths, _), kwargs), = curves
     assert list(lengths) == [12, 24]
-    assert kwargs == {"measure": "cost_above_optimum_bits", "train_max_length": 12}
+    assert kwargs == {"measure": "cost_above_optimum_bits", "train_max_length": 12,
+                      "xlabel": "stream length (bits)"}
     assert_pngs(tmp_path, ["generalisation.png"])
 
 

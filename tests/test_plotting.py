@@ -291,6 +291,7 @@ def test_plot_generalisation_of_other_measures(tmp_path):
     (ax,) = fig.axes
     assert ax.get_yscale() == "symlog" and ax.get_ylim()[0] <= -0.2
     assert "Bayes-optimal" in ax.get_ylabel()
+    assert plot_generalisation([2, 6], [0, 1], xlabel="items").axes[0].get_xlabel() == "items"
 
 
 def test_plot_copy_summary(run, tmp_path):
@@ -394,6 +395,7 @@ def bad_calls(run, history):
                                                          train_max_length=-1)),
         ("measure", lambda: plot_generalisation([1, 2], [1.0, 2.0], measure="loss")),
         ("measure", lambda: plot_generalisation([1, 2], [1.0, 2.0], measure=None)),
+        ("xlabel", lambda: plot_generalisation([1, 2], [1.0, 2.0], xlabel=3)),
         ("fig", lambda: save_figure("not a figure", "x.png")),
         ("dpi", lambda: save_figure(Figure(), "never_written.png", dpi=0)),
     ]
