@@ -72,8 +72,8 @@ from .tasks import (
 #: Model and training defaults per task (the paper's section 4 architectures:
 #: an LSTM controller of 100 units, 128 x 20 memory, one read and one write head).
 #: ``task_settings_after_converged`` is the default curriculum of a run with the task's
-#: default settings: copy goes on to lengths 1-60 once lengths 1-20 are learnt, which
-#: makes every seed of the default run generalise to length 120 (docs/results.md);
+#: default settings: copy goes on to lengths 1-60 once lengths 1-20 are learnt, after
+#: which 11 of 12 seeds of the default run copy lengths 40 and 80 (docs/results.md);
 #: ``settle_validations`` how many validations in a row below 0.1 bit errors "learnt"
 #: takes then (5: a run switched at its first one can lose what it had just learnt).
 #: ``measure`` is the score of :func:`evaluate_scores` that the generalisation curves
