@@ -134,7 +134,9 @@ def learning_rate(config, step, converged):
     """Learning rate of update number ``step`` (0-based) of a run with ``config``.
 
     The schedule runs from ``config.lr`` at update ``config.lr_start_step`` (0 unless a
-    resumed run started a new schedule) to the last update, ``config.steps - 1``.
+    resumed run started a new schedule) to the last update, ``config.steps - 1``;
+    ``converged`` says whether the run has settled before this update
+    (:func:`settled_index`), which multiplies the rate by ``config.lr_after_converged``.
     """
     lr = config.lr
     start = config.lr_start_step
