@@ -350,22 +350,20 @@ def checkpoint_settled(meta):
     its record ``settled`` (one written by ``ntm-numpy export``; an export of a run from
     before ``settle_validations`` existed, which switched at the first validation below
     0.1, has only ``converged``)."""
-    from .train import settled_index
+    from .train import checkpoint_settled_index
 
-    history = meta.get("history") or {}
-    if history.get("val_bit_errors"):
-        validations = (meta.get("train_config") or {}).get("settle_validations", 1)
-        return settled_index(history["val_bit_errors"], validations) is not None
+    if (meta.get("history") or {}).get("val_bit_errors"):
+        return checkpoint_settled_index(meta) is not None
     return bool(meta.get("settled", meta.get("converged")))
 
 
 def _measure_of(task, measure):
     """``measure``, or the task's default; a ValueError naming ``--measure`` if the task
     has no such score (the Bayes-optimal ones belong to the N-gram task)."""
-    from .train import task_measure
+    from .train import task_measure, task_scores
 
     measure = measure or task_measure(task)
-    have = SCORES + (NGRAM_SCORES if task.name == "ngrams" else ())
+    have = task_scores(task)
     if measure not in have:
         raise ValueError(f"--measure: expected one of {sorted(have)} for the {task.name} "
                          f"task, got {measure!r}")
@@ -614,12 +612,11 @@ def _cmd_export(args):
     meta = {k: v for k, v in ckpt.meta.items() if k not in ("history", "rng_state")}
     history = ckpt.meta.get("history") or {}
     if history.get("val_bit_errors"):
-        from .train import convergence, settled_index
+        from .train import checkpoint_settled_index, convergence
 
         conv, worst = convergence(history)
         meta["converged"] = conv
-        validations = (meta.get("train_config") or {}).get("settle_validations", 1)
-        settled = settled_index(history["val_bit_errors"], validations)
+        settled = checkpoint_settled_index(ckpt.meta)
         meta["settled"] = None if settled is None else dict(
             step=history["val_step"][settled], sequences=history["val_sequences"][settled])
         meta["worst_val_after_converged"] = worst

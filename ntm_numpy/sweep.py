@@ -506,8 +506,9 @@ def plot_sweep(results, path, config=None, *, title=None, optimal=None, cost="tr
     errors per sequence and the training cost per sequence in bits (``cost="training"``,
     the default) or the cost on the validation set (``cost="validation"``: the measure
     to compare where a curriculum makes the training sequences longer once a run has
-    settled, as copy's default does). Each thin line is one seed. ``results`` is a list of result dicts (one sweep) or a dict label -> list
-    (several sweeps, one colour each, e.g. the NTM against the LSTM baseline).
+    settled, as copy's default does). Each thin line is one seed. ``results`` is a list
+    of result dicts (one sweep) or a dict label -> list (several sweeps, one colour
+    each, e.g. the NTM against the LSTM baseline).
     ``optimal``, a cost in bits per sequence (the N-gram task's Bayes-optimal one,
     :func:`ngram_optimal_cost`), is drawn as a line on the cost panel. A panel whose
     curves fall by a decade or more, or to 0, has a symmetric-log axis (with the 0.1 bit

@@ -397,6 +397,12 @@ SCORES = ("bit_errors", "cost_bits")
 NGRAM_SCORES = ("optimal_cost_bits", "cost_above_optimum_bits")
 
 
+def task_scores(task):
+    """The scores :func:`evaluate_scores` gives for ``task`` (a Task): :data:`SCORES`,
+    and :data:`NGRAM_SCORES` too for the N-gram task."""
+    return SCORES + (NGRAM_SCORES if task.name == "ngrams" else ())
+
+
 def task_measure(task):
     """The score the generalisation curves plot for ``task`` (a name or a Task):
     ``TASK_DEFAULTS[name]["measure"]``, ``"bit_errors"`` where it gives none."""
@@ -507,7 +513,7 @@ def evaluate(model, task, lengths, *, sequences=128, batch_size=32, seed=1234,
     dict length -> mean bit errors (or cost in bits) per sequence
     """
     task = get_task(task) if isinstance(task, str) else task
-    check_choice("metric", metric, SCORES + (NGRAM_SCORES if task.name == "ngrams" else ()))
+    check_choice("metric", metric, task_scores(task))
     scores = evaluate_scores(model, task, lengths, sequences=sequences,
                              batch_size=batch_size, seed=seed)
     return {length: s[metric] for length, s in scores.items()}
@@ -715,11 +721,7 @@ def train(config=None, *, out_dir=None, resume=None, log_every=50, stream=None,
         meta = ckpt.meta
         if "train_config" not in meta:
             raise ValueError(f"resume: expected a checkpoint written by training, got {resume}")
-        # runs saved before the step could be chosen ran what is now the fused step, those
-        # saved before task_settings_after_converged existed had no curriculum, and those
-        # saved before settle_validations existed switched at the first validation
-        saved = TrainConfig.from_dict({"step": "fused", "task_settings_after_converged": {},
-                                       "settle_validations": 1, **meta["train_config"]})
+        saved = TrainConfig.from_dict(recorded_settings(meta["train_config"]))
         step, sequences, elapsed = meta["step"], meta["sequences"], meta["elapsed"]
         config, changes = _resume_config(saved, step, overrides, resume)
         if isinstance(model, NTM):
@@ -887,6 +889,25 @@ def settled_index(val_bit_errors, validations=SETTLE_VALIDATIONS, threshold=None
         if run == validations:
             return i
     return None
+
+
+def recorded_settings(train_config):
+    """A checkpoint's ``meta["train_config"]`` with the settings it predates filled in as
+    its run trained: runs saved before the step could be chosen ran what is now the fused
+    step, those saved before ``task_settings_after_converged`` existed had no curriculum,
+    and those saved before ``settle_validations`` existed switched at the first
+    validation below :data:`CONVERGED_BIT_ERRORS`."""
+    return {"step": "fused", "task_settings_after_converged": {}, "settle_validations": 1,
+            **(train_config or {})}
+
+
+def checkpoint_settled_index(meta):
+    """:func:`settled_index` of the run of a training checkpoint's ``meta``: the index,
+    in ``meta["history"]``, of the validation at which it settled, or None (also for a
+    checkpoint without validations)."""
+    history = meta.get("history") or {}
+    return settled_index(history.get("val_bit_errors") or [],
+                         recorded_settings(meta.get("train_config"))["settle_validations"])
 
 
 def convergence(history, threshold=CONVERGED_BIT_ERRORS):

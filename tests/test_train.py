@@ -19,13 +19,16 @@ from ntm_numpy.train import (
     TrainConfig,
     _validation_set,
     bit_errors_on,
+    checkpoint_settled_index,
     convergence,
     evaluate,
     evaluate_scores,
     evaluation_batches,
+    recorded_settings,
     scores_on,
     settled_index,
     task_measure,
+    task_scores,
     train,
 )
 
@@ -499,6 +502,26 @@ def test_evaluate_bad_metric():
     for metric in NGRAM_SCORES:
         with pytest.raises(ValueError, match=f"^metric.*{metric}"):
             evaluate(model, "copy", [2], sequences=2, metric=metric)
+
+
+def test_task_scores_are_what_evaluate_scores_gives():
+    for task, model, length in ((get_task("copy"), TrainConfig(**TINY).make_model(), 3),
+                                (get_task("ngrams"), _FairCoin(), 12)):
+        scores = evaluate_scores(model, task, [length], sequences=2)
+        assert set(task_scores(task)) == set(scores[length])
+    assert task_scores(get_task("ngrams")) == SCORES + NGRAM_SCORES
+    assert task_scores(get_task("priority_sort")) == SCORES
+
+
+def test_settled_index_of_a_checkpoint():
+    history = {"val_bit_errors": [30.0, 0.05, 0.2, 0.0, 0.0]}
+    assert checkpoint_settled_index({"history": history,
+                                     "train_config": {"settle_validations": 2}}) == 4
+    # recorded before settle_validations existed: the first validation below 0.1
+    assert checkpoint_settled_index({"history": history, "train_config": {}}) == 1
+    assert checkpoint_settled_index({"train_config": {"settle_validations": 2}}) is None
+    assert recorded_settings({"seed": 3})["settle_validations"] == 1
+    assert recorded_settings({"settle_validations": 5})["settle_validations"] == 5
 
 
 def test_task_measure():
