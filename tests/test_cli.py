@@ -191,12 +191,19 @@ def test_checkpoint_settled():
     assert checkpoint_settled({"settled": {"step": 30}, "converged": {"step": 20}})
     assert not checkpoint_settled({"settled": None, "converged": {"step": 20}})
     assert not checkpoint_settled({})
-    # the shipped repeat-copy model (exported before the record) went on to lengths 1-20
+    # an export from before the record ``settled`` (such as the repeat-copy model
+    # shipped before the current one) has only ``converged``: it went on to lengths 1-20
+    old_export = {"converged": {"step": 20},
+                  "train_config": {**old, "task": "repeat_copy",
+                                   "task_settings_after_converged": {"max_length": 20}}}
+    assert checkpoint_settled(old_export)
+    task = get_task("repeat_copy")
+    assert longest_training_length(task, old_export["train_config"], True) == 20
+    # the shipped repeat-copy model records when it settled; it trained on lengths 1-10 only
     _, ckpt = ntm_numpy.load(pretrained_path("repeat_copy"), return_checkpoint=True)
     assert "history" not in ckpt.meta and checkpoint_settled(ckpt.meta)
-    task = get_task("repeat_copy", **ckpt.meta["train_config"]["task_settings"])
-    assert task.params["max_length"] == 10
-    assert longest_training_length(task, ckpt.meta["train_config"], True) == 20
+    assert ckpt.meta["settled"]["step"] == ckpt.meta["converged"]["step"]
+    assert longest_training_length(task, ckpt.meta["train_config"], True) == 10
 
 
 def test_train_curve_marks_the_training_range(tmp_path, capsys, curves):

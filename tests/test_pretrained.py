@@ -131,13 +131,17 @@ def test_repeat_copy_near_zero_on_its_training_range():
     assert np.mean(errors) < 0.1, errors
 
 
-def test_repeat_copy_at_length_20_with_1_to_10_repeats():
-    # docs/results.md: 0 bit errors per sequence at length 20 (the top of the range of its
-    # second training phase; the target is below 1), a few beyond it, at length 25
-    model = ntm_numpy.load_pretrained("repeat_copy")
-    errs = evaluate(model, "repeat_copy", [20, 25], sequences=SEQUENCES)
+def test_repeat_copy_generalises_to_twice_its_training_length():
+    # docs/results.md: trained on lengths 1-10 only (1-20 repeats once 1-10 are learnt), it
+    # makes 0.79 bit errors per sequence at length 20 with 1-10 repeats on 2,000 sequences
+    # (0.69-0.86 on draws of 320; the target is below 1)
+    model, ckpt = ntm_numpy.load(pretrained_path("repeat_copy"), return_checkpoint=True)
+    tc = ckpt.meta["train_config"]
+    assert "max_length" not in tc["task_settings"]
+    assert "max_length" not in tc["task_settings_after_converged"]
+    errs = evaluate(model, "repeat_copy", [10, 20], sequences=320, seed=2)
+    assert errs[10] < 0.1, errs
     assert errs[20] < 1.0, errs
-    assert errs[25] < 5.0, errs
 
 
 def test_ngrams_close_to_the_bayes_optimal_estimator():

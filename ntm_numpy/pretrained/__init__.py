@@ -29,9 +29,11 @@ PRETRAINED = {
     ),
     "repeat_copy": (
         "repeat_copy.npz",
-        "ntm-numpy train repeat_copy --steps 30000 --clip-norm 10 "
-        "--task-setting-after-converged max_length=20 --seed 0 --out runs/repeat_copy",
-        "NTM, repeat copy, 1..10 repeats, lengths 1..10 until converged, then 1..20",
+        "ntm-numpy train repeat_copy --steps 30000 --clip-norm 10 --controller-size 50 "
+        "--task-setting-after-converged max_repeats=20 "
+        "--task-setting-after-converged repeat_scale=10 --seed 2 --out runs/repeat_copy",
+        "NTM with a controller of 50 units, repeat copy, lengths 1..10, 1..10 repeats until "
+        "converged, then 1..20",
     ),
     "associative_recall": (
         "associative_recall.npz",
