@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import ntm_numpy
-from ntm_numpy.cli import train_config_from_command
+from ntm_numpy.cli import longest_training_length, train_config_from_command
 from ntm_numpy.pretrained import PRETRAINED, pretrained_command, pretrained_path
 from ntm_numpy.train import evaluate
 
@@ -137,8 +137,8 @@ def test_repeat_copy_generalises_to_twice_its_training_length():
     # (0.69-0.86 on draws of 320; the target is below 1)
     model, ckpt = ntm_numpy.load(pretrained_path("repeat_copy"), return_checkpoint=True)
     tc = ckpt.meta["train_config"]
-    assert "max_length" not in tc["task_settings"]
-    assert "max_length" not in tc["task_settings_after_converged"]
+    task = ntm_numpy.tasks.get_task("repeat_copy", **tc["task_settings"])
+    assert longest_training_length(task, tc, settled=True) == 10
     errs = evaluate(model, "repeat_copy", [10, 20], sequences=320, seed=2)
     assert errs[10] < 0.1, errs
     assert errs[20] < 1.0, errs
