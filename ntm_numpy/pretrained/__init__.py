@@ -32,8 +32,8 @@ PRETRAINED = {
         "ntm-numpy train repeat_copy --steps 30000 --clip-norm 10 --controller-size 50 "
         "--task-setting-after-converged max_repeats=20 "
         "--task-setting-after-converged repeat_scale=10 --seed 2 --out runs/repeat_copy",
-        "NTM with a controller of 50 units, repeat copy, lengths 1..10, 1..10 repeats until "
-        "converged, then 1..20",
+        "NTM with a controller of 50 units, repeat copy, lengths 1..10; 1..10 repeats until "
+        "converged, then 1..20 repeats",
     ),
     "associative_recall": (
         "associative_recall.npz",
