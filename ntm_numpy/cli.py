@@ -277,12 +277,13 @@ def _drawn_sequence(model, task, seed, length):
 
 
 def write_plots(model, task, out, *, history=None, lengths=None, seed=0, length=None,
-                train_max_length=None):
+                train_max_length=None, read_head=0, write_head=0):
     """Write the standard PNGs for a trained model into ``out``; returns their paths.
 
     ``task`` is a task name or a :class:`ntm_numpy.tasks.Task`. With ``lengths``, the
     generalisation curve at them marks ``train_max_length`` (see
-    :func:`longest_training_length`) if given.
+    :func:`longest_training_length`) if given. ``read_head`` and ``write_head`` are the
+    heads of an NTM that ``summary.png`` shows.
     """
     from . import plotting
     from .model import NTM
@@ -303,7 +304,8 @@ def write_plots(model, task, out, *, history=None, lengths=None, seed=0, length=
     fig = plotting.plot_sequence(x, y, logits, mask)
     written.append(plotting.save_figure(fig, os.path.join(out, "sequence.png")))
     if isinstance(model, NTM):
-        figures = [plotting.plot_copy_summary(x, y, logits, trace, mask=mask, task=task.name),
+        figures = [plotting.plot_copy_summary(x, y, logits, trace, mask=mask, task=task.name,
+                                              read_head=read_head, write_head=write_head),
                    plotting.plot_memory(trace), plotting.plot_weightings(trace),
                    plotting.plot_erase_add(trace)]  # in the order of NTM_PLOT_NAMES
         for name, fig in zip(NTM_PLOT_NAMES, figures, strict=True):
@@ -528,6 +530,10 @@ def _add_plot(sub):
     p.add_argument("--animate", action="store_true",
                    help="also write animated GIFs of the memory and weightings "
                    "(memory.gif) and of each head's addressing (addressing_head_K.gif)")
+    p.add_argument("--read-head", type=int, default=None, metavar="R",
+                   help="the read head summary.png shows, 0..R-1 (default 0)")
+    p.add_argument("--write-head", type=int, default=None, metavar="W",
+                   help="the write head summary.png shows, 0..W-1 (default 0)")
 
 
 def animation_names(model):
@@ -566,6 +572,20 @@ def _cmd_plot(args):
         raise ValueError(f"--out: expected a folder for the PNGs, got {out!r}, a file")
     model, ckpt = load(args.checkpoint, return_checkpoint=True)
     task = _task_of(ckpt, args.task)
+    heads = {}
+    for option, kind in (("read_head", "read_heads"), ("write_head", "write_heads")):
+        value = getattr(args, option)
+        if value is None:
+            continue
+        flag = "--" + option.replace("_", "-")
+        if not isinstance(model, NTM):
+            raise ValueError(f"{flag}: expected an NTM checkpoint (a model with heads), got "
+                             f"a {type(model).__name__} checkpoint")
+        count = model.config[kind]
+        if not 0 <= value < count:
+            raise ValueError(f"{flag}: expected a head index in 0..{count - 1} (the model "
+                             f"has {count} {kind.replace('_', ' ')}), got {value}")
+        heads[option] = value
     for name in ["sequence.png", *(NTM_PLOT_NAMES if isinstance(model, NTM) else ())]:
         _check_image_out(os.path.join(out, name), "--out", replace=args.overwrite)
     if args.animate:
@@ -574,7 +594,7 @@ def _cmd_plot(args):
                              f"got a {type(model).__name__} checkpoint")
         for name in animation_names(model):
             _check_image_out(os.path.join(out, name), "--out", "GIF", replace=args.overwrite)
-    for path in write_plots(model, task, out, seed=args.seed, length=args.length):
+    for path in write_plots(model, task, out, seed=args.seed, length=args.length, **heads):
         print(f"wrote {path}", file=sys.stderr)
     if args.animate:
         for path in write_animations(model, task, out, seed=args.seed, length=args.length):

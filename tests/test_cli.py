@@ -270,6 +270,45 @@ def test_plot_writes_the_pngs(trained, tmp_path):
     assert not (tmp_path / "generalisation.png").exists()
 
 
+def test_plot_shows_the_heads_asked_for(tmp_path, capsys):
+    """--read-head/--write-head choose the heads of summary.png; other heads' plots and
+    every other PNG stay as they are; an index the model lacks is refused up front."""
+    out = tmp_path / "run"
+    assert main(["train", "copy", *TINY_ARGS, "--read-heads", "2", "--write-heads", "2",
+                 "--out", str(out), "--no-plots"]) == 0
+    ckpt = str(out / "checkpoint.npz")
+    pngs = {}
+    for heads in ([], ["--read-head", "1"], ["--write-head", "1"]):
+        where = tmp_path / ("plots" + "".join(heads))
+        assert main(["plot", ckpt, "--length", "3", "--out", str(where), *heads]) == 0
+        pngs[tuple(heads)] = {name: (where / name).read_bytes()
+                              for name in ("sequence.png", *MEMORY_PNGS)}
+    default = pngs[()]
+    for heads in (("--read-head", "1"), ("--write-head", "1")):
+        assert pngs[heads]["summary.png"] != default["summary.png"], heads
+        for name in ("sequence.png", "memory.png", "weightings.png", "erase_add.png"):
+            assert pngs[heads][name] == default[name], (heads, name)
+    capsys.readouterr()
+    for flag, value in (("--read-head", "2"), ("--write-head", "-1")):
+        bad = tmp_path / f"bad{flag}"
+        assert main(["plot", ckpt, "--out", str(bad), flag, value]) == 2
+        err = capsys.readouterr().err
+        assert flag in err and "0..1" in err and value in err and "Traceback" not in err
+        assert not bad.exists()
+
+
+def test_plot_head_options_refuse_a_model_without_heads(tmp_path, capsys):
+    out = tmp_path / "lstm"
+    assert main(["train", "copy", "--model", "lstm", "--hidden-size", "8", "--steps", "2",
+                 "--batch-size", "2", "--eval-every", "2", "--out", str(out),
+                 "--no-plots"]) == 0
+    capsys.readouterr()
+    assert main(["plot", str(out / "checkpoint.npz"), "--out", str(tmp_path / "p"),
+                 "--read-head", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "--read-head" in err and "NTM" in err and "LSTMBaseline" in err
+
+
 def test_plot_leaves_the_runs_plots_alone(trained, tmp_path, capsys):
     """Without --out, plot writes into NAME_plots next to the checkpoint, not over the
     plots training wrote; images already there are replaced only with --overwrite."""
