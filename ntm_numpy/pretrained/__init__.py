@@ -49,9 +49,9 @@ PRETRAINED = {
     ),
     "priority_sort": (
         "priority_sort.npz",
-        "ntm-numpy train priority_sort --steps 30000 --eval-every 500 --controller feedforward "
-        "--controller-size 512 --read-heads 4 --write-heads 4 --memory-init learned --seed 0 "
-        "--out runs/priority_sort",
+        "ntm-numpy train priority_sort --steps 24000 --batch-size 8 --eval-every 1000 "
+        "--controller feedforward --controller-size 512 --read-heads 4 --write-heads 4 "
+        "--memory-init learned --seed 0 --out runs/priority_sort",
         "NTM, feed-forward controller of 512 units, 4 read and 4 write heads, priority sort "
         "of 20 vectors (16 outputs)",
     ),
