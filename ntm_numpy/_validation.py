@@ -52,6 +52,15 @@ def check_positive_number(name, value):
     return float(value)
 
 
+def check_index(name, value, size, what):
+    """Check that ``value`` is an int in ``[0, size)`` (bools are rejected); ``what`` says
+    what it indexes, for the message."""
+    if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+            or not 0 <= value < size):
+        raise ValueError(f"{name}: expected an integer in [0, {size}) ({what}), got {value!r}")
+    return int(value)
+
+
 def check_choice(name, value, choices):
     """Check that ``value`` is one of ``choices``."""
     if value not in choices:

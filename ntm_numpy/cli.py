@@ -29,6 +29,7 @@ import sys
 
 import numpy as np
 
+from ._validation import check_index
 from .model import NTM_OPTIONS, STEPS
 from .tasks import TASKS, get_task
 from .train import NGRAM_SCORES, SCORES
@@ -572,9 +573,9 @@ def _cmd_plot(args):
         raise ValueError(f"--out: expected a folder for the PNGs, got {out!r}, a file")
     model, ckpt = load(args.checkpoint, return_checkpoint=True)
     task = _task_of(ckpt, args.task)
-    heads = {}
-    for option, kind in (("read_head", "read_heads"), ("write_head", "write_heads")):
-        value = getattr(args, option)
+    heads = {}  # the heads summary.png shows, checked before anything is written
+    for option, value, kind in (("read_head", args.read_head, "read_heads"),
+                                ("write_head", args.write_head, "write_heads")):
         if value is None:
             continue
         flag = "--" + option.replace("_", "-")
@@ -582,10 +583,8 @@ def _cmd_plot(args):
             raise ValueError(f"{flag}: expected an NTM checkpoint (a model with heads), got "
                              f"a {type(model).__name__} checkpoint")
         count = model.config[kind]
-        if not 0 <= value < count:
-            raise ValueError(f"{flag}: expected a head index in 0..{count - 1} (the model "
-                             f"has {count} {kind.replace('_', ' ')}), got {value}")
-        heads[option] = value
+        heads[option] = check_index(flag, value, count,
+                                    f"the model has {count} {kind.replace('_', ' ')}")
     for name in ["sequence.png", *(NTM_PLOT_NAMES if isinstance(model, NTM) else ())]:
         _check_image_out(os.path.join(out, name), "--out", replace=args.overwrite)
     if args.animate:

@@ -52,7 +52,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import LogFormatter, MaxNLocator
 
-from ._validation import check_positive_number
+from ._validation import check_index, check_positive_number
 from .activations import sigmoid
 
 __all__ = [
@@ -114,13 +114,6 @@ def _new_figure(width, height):
 
 def _clip(v, lo, hi):
     return float(min(max(v, lo), hi))
-
-
-def _check_index(name, value, size, what):
-    if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
-            or not 0 <= value < size):
-        raise ValueError(f"{name}: expected an integer in [0, {size}) ({what}), got {value!r}")
-    return int(value)
 
 
 def _as_float_array(name, a):
@@ -293,7 +286,7 @@ def plot_memory(trace, steps=None, batch_index=0, rows=None):
     "Reads" panels of figure 6 write and read.
     """
     trace, d = _check_trace(trace)
-    b = _check_index("batch_index", batch_index, d.B, "sequence of the batch")
+    b = check_index("batch_index", batch_index, d.B, "sequence of the batch")
     if steps is None:
         steps = np.unique(np.round(np.linspace(0, d.T, min(6, d.T + 1))).astype(int))
     else:
@@ -306,7 +299,7 @@ def plot_memory(trace, steps=None, batch_index=0, rows=None):
                              f"got {steps!r}") from None
         if not steps:
             raise ValueError(f"steps: expected at least one index in [0, {d.T}], got {steps!r}")
-        steps = [_check_index("steps", s, d.T + 1, "memory index, 0 = initial") for s in steps]
+        steps = [check_index("steps", s, d.T + 1, "memory index, 0 = initial") for s in steps]
     steps = [int(s) for s in steps]
     data = trace.memory[steps, b]  # (n, N, M)
     changed = np.abs(data - trace.memory[0, b]).max(axis=(0, 2))  # (N,) vs the initial memory
@@ -380,11 +373,11 @@ def plot_memory_over_time(trace, batch_index=0, reduce="row_norm", column=None, 
     An animation-free summary of the memory behind figure 6; no panel of its own there.
     """
     trace, d = _check_trace(trace)
-    b = _check_index("batch_index", batch_index, d.B, "sequence of the batch")
+    b = check_index("batch_index", batch_index, d.B, "sequence of the batch")
     if reduce not in MEMORY_REDUCTIONS:
         raise ValueError(f"reduce: expected one of {list(MEMORY_REDUCTIONS)}, got {reduce!r}")
     if reduce == "column":
-        column = _check_index("column", 0 if column is None else column, d.M, "memory column")
+        column = check_index("column", 0 if column is None else column, d.M, "memory column")
     elif column is not None:
         raise ValueError(f"column: expected None unless reduce='column', got {column!r} "
                          f"with reduce={reduce!r}")
@@ -478,7 +471,7 @@ def plot_weightings(trace, batch_index=0, colour_gamma=WEIGHTING_GAMMA):
     (location on y, time on x).
     """
     trace, d = _check_trace(trace)
-    b = _check_index("batch_index", batch_index, d.B, "sequence of the batch")
+    b = check_index("batch_index", batch_index, d.B, "sequence of the batch")
     gamma = check_positive_number("colour_gamma", colour_gamma)
     ncols = min(4, d.K)
     nrows = math.ceil(d.K / ncols)
@@ -528,9 +521,9 @@ def plot_addressing(trace, head=0, step=0, batch_index=0):
     Figure 2 (flow diagram of the addressing mechanism), eqs (5)-(9).
     """
     trace, d = _check_trace(trace)
-    k = _check_index("head", head, d.K, f"{d.R} read heads then {d.W} write heads")
-    t = _check_index("step", step, d.T, "time step")
-    b = _check_index("batch_index", batch_index, d.B, "sequence of the batch")
+    k = check_index("head", head, d.K, f"{d.R} read heads then {d.W} write heads")
+    t = check_index("step", step, d.T, "time step")
+    b = check_index("batch_index", batch_index, d.B, "sequence of the batch")
     stages = [trace.content[t, k, b], trace.gated[t, k, b], trace.shifted[t, k, b],
               trace.weights[t, k, b]]
     beta, g, gamma = (float(trace.beta[t, k, b]), float(trace.g[t, k, b]),
@@ -595,8 +588,8 @@ def plot_erase_add(trace, head=0, batch_index=0):
     The "Adds" panel of figure 6 (and of figures 8, 11, 14, 17).
     """
     trace, d = _check_trace(trace)
-    w = _check_index("head", head, d.W, "write head")
-    b = _check_index("batch_index", batch_index, d.B, "sequence of the batch")
+    w = check_index("head", head, d.W, "write head")
+    b = check_index("batch_index", batch_index, d.B, "sequence of the batch")
     erase = trace.erase[:, w, b].T  # (M, T)
     add = trace.add[:, w, b].T
     lim = _symmetric_limit(add, floor=1.0)
@@ -624,7 +617,7 @@ def _check_sequence_arrays(x, y, logits, mask, batch_index):
         mask = _check_shape("mask", mask, (T, B))
     if T < 1 or B < 1:
         raise ValueError(f"x: expected at least one step and one sequence, got {x.shape}")
-    b = _check_index("batch_index", batch_index, B, "sequence of the batch")
+    b = check_index("batch_index", batch_index, B, "sequence of the batch")
     return x, y, logits, mask, b
 
 
@@ -748,8 +741,8 @@ def plot_copy_summary(x, y, logits, trace, batch_index=0, mask=None, read_head=0
     if x.shape[:2] != (d.T, d.B):
         raise ValueError(f"x: expected shape ({d.T}, {d.B}, ?) to match the trace "
                          f"(T={d.T}, B={d.B}), got {x.shape}")
-    r = _check_index("read_head", read_head, d.R, "read head")
-    w = _check_index("write_head", write_head, d.W, "write head")
+    r = check_index("read_head", read_head, d.R, "read head")
+    w = check_index("write_head", write_head, d.W, "write head")
     gamma = check_positive_number("colour_gamma", colour_gamma)
     wrong = _errors(logits[:, b], y[:, b], None if mask is None else mask[:, b])
     adds = trace.add[:, w, b].T
@@ -1090,7 +1083,7 @@ def animate_memory(trace, batch_index=0, x=None, logits=None, mask=None, rows=No
         (GIF), show it in a notebook with :func:`animation_html`.
     """
     trace, d = _check_trace(trace)
-    b = _check_index("batch_index", batch_index, d.B, "sequence of the batch")
+    b = check_index("batch_index", batch_index, d.B, "sequence of the batch")
     gamma = check_positive_number("colour_gamma", colour_gamma)
     fps = check_positive_number("fps", fps)
     seqs = []
@@ -1191,8 +1184,8 @@ def animate_addressing(trace, head=0, batch_index=0, fps=ANIMATION_FPS):
     matplotlib.animation.FuncAnimation with ``T`` frames (figure: ``anim._fig``)
     """
     trace, d = _check_trace(trace)
-    k = _check_index("head", head, d.K, f"{d.R} read heads then {d.W} write heads")
-    b = _check_index("batch_index", batch_index, d.B, "sequence of the batch")
+    k = check_index("head", head, d.K, f"{d.R} read heads then {d.W} write heads")
+    b = check_index("batch_index", batch_index, d.B, "sequence of the batch")
     fps = check_positive_number("fps", fps)
     stages = np.stack([trace.content[:, k, b], trace.gated[:, k, b], trace.shifted[:, k, b],
                        trace.weights[:, k, b]])          # (4, T, N)

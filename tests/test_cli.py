@@ -293,7 +293,7 @@ def test_plot_shows_the_heads_asked_for(tmp_path, capsys):
         bad = tmp_path / f"bad{flag}"
         assert main(["plot", ckpt, "--out", str(bad), flag, value]) == 2
         err = capsys.readouterr().err
-        assert flag in err and "0..1" in err and value in err and "Traceback" not in err
+        assert flag in err and "[0, 2)" in err and value in err and "Traceback" not in err
         assert not bad.exists()
 
 
