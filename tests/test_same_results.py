@@ -1,0 +1,74 @@
+"""Restructuring the package changes no result.
+
+A few updates of several training configurations (both time-step implementations, both
+optimisers, the feed-forward controller with a learned memory, the LSTM baseline and
+two worker processes) must give bit for bit the parameters they gave before the
+package was reorganised. The digests below were computed with the code as it was
+before the move (commit 87c1a12) on the NumPy and OpenBLAS recorded in ``MADE_WITH``;
+a different BLAS build or CPU kernel may round matrix products differently, so the
+comparison is only made where those match.
+"""
+import hashlib
+
+import numpy as np
+import pytest
+
+from ntm_numpy.train import train
+
+#: what the digests were computed with: NumPy's version and its BLAS (threadpoolctl)
+MADE_WITH = {"numpy": "2.4.6", "blas": ("openblas", "0.3.31.188.0", "Haswell")}
+
+CASES = {
+    "copy_fused": dict(task="copy", step="fused", steps=4, batch_size=4, eval_every=2,
+                       memory_rows=16, seed=3),
+    "copy_reference_f64": dict(task="copy", step="reference", steps=3, batch_size=3,
+                               eval_every=3, dtype="float64", memory_rows=12, seed=1),
+    "repeat_copy_rmsprop": dict(task="repeat_copy", step="fused", steps=3, batch_size=4,
+                                eval_every=3, optimizer="rmsprop", seed=2),
+    "priority_sort_ff": dict(task="priority_sort", step="fused", steps=3, batch_size=2,
+                             eval_every=3, controller="feedforward", controller_size=32,
+                             read_heads=2, write_heads=2, memory_init="learned", seed=0),
+    "ngrams_lstm": dict(task="ngrams", model="lstm", hidden_size=24, steps=3, batch_size=2,
+                        eval_every=3, seed=4),
+    "assoc_workers": dict(task="associative_recall", step="fused", steps=2, batch_size=4,
+                          eval_every=2, workers=2, seed=5),
+}
+
+DIGESTS = {
+    "copy_fused": "f8b9b8c81b1118efa1d9b16f9c4c62c73f2cdae1f703b4f5f9d8be8921bf5041",
+    "copy_reference_f64": "5d3884f1e976bf5ce6e814924676274724c683d3944dfbb3fb37b439a1ebaebf",
+    "repeat_copy_rmsprop": "8602b8b1d7e5e211d04c122b75321f984480376f8452e397ad5266c0a58307ed",
+    "priority_sort_ff": "0393c75b1fb81422b9861cb1d081c2ebc18459d09523889543fd258d0fe51ecb",
+    "ngrams_lstm": "91ee16680c558c0a50b4fdc8651a67a52ecfa05bb907877e2e0d6b819c75ecbb",
+    "assoc_workers": "837bb02b26f6587a8579ad59bafed48016eaf626d5ee9d0ba4642b7514776d2e",
+}
+
+
+def params_digest(params):
+    """SHA-256 of the parameters, name by name in sorted order."""
+    h = hashlib.sha256()
+    for name in sorted(params):
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(params[name]).tobytes())
+    return h.hexdigest()
+
+
+def _blas():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    info = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    return (info[0]["internal_api"], info[0]["version"], info[0].get("architecture")) if info else None
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_training_gives_the_parameters_it_gave_before(name):
+    if np.__version__ != MADE_WITH["numpy"] or _blas() != MADE_WITH["blas"]:
+        pytest.skip(f"digests made with {MADE_WITH}; here numpy {np.__version__}, {_blas()}")
+    result = train(stream=False, **CASES[name])
+    assert params_digest(result.model.params) == DIGESTS[name]
+
+
+def test_the_digest_sees_one_changed_bit():
+    params = {"a": np.zeros(3, np.float32)}
+    before = params_digest(params)
+    params["a"][1] = np.nextafter(np.float32(0), np.float32(1))
+    assert params_digest(params) != before
