@@ -1,4 +1,4 @@
-"""Reference solutions of the gradient-check exercises (``ntm_numpy.exercises``).
+"""Reference solutions of the gradient-check exercises (``ntm_numpy.course.exercises``).
 
 One function per exercise, named ``<name>_backward`` exactly as in the notebook's
 ``# EXERCISE: <name>_backward`` cells. Each is a re-derivation written independently of
@@ -244,7 +244,7 @@ CAPSTONE_SOLUTIONS = {
 
 
 # ----------------------------------------------------------------------------------------
-# The checked questions (ntm_numpy.questions): for each, the variable the answer cell
+# The checked questions (ntm_numpy.course.questions): for each, the variable the answer cell
 # assigns and the line the instructor edition puts there, or, for the forward
 # exercises, None: the function of that name below (or in FORWARD_SOLUTIONS) is its body.
 # ----------------------------------------------------------------------------------------

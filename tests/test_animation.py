@@ -195,7 +195,7 @@ def test_explore_addressing_sliders_redraw(monkeypatch):
         calls.append(dict(beta=beta[0, 0], g=g[0, 0], s=s[0], gamma=gamma[0, 0]))
         return real(memory, w_prev, key, beta, g, s, gamma, labels=labels)
 
-    monkeypatch.setattr(plotting, "plot_addressing_chain", record)
+    monkeypatch.setattr("ntm_numpy.plotting.addressing.plot_addressing_chain", record)
     box = plotting.explore_addressing(*_explorer_inputs())
     sliders = {w.description: w for row in box.children[:2] for w in row.children}
     assert set(sliders) == {"beta", "g", "s(-1)", "s(0)", "s(+1)", "gamma"}

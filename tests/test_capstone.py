@@ -1,4 +1,4 @@
-"""Tests of the capstone: ``ntm_numpy.capstone`` and ``notebooks/08_capstone_bptt.ipynb``.
+"""Tests of the capstone: ``ntm_numpy.course.capstone`` and ``notebooks/08_capstone_bptt.ipynb``.
 
 (a) ``first_divergence`` finds the latest step and the first key where two lists of
     carried gradients differ;
@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ntm_numpy import capstone, memory
-from ntm_numpy.capstone import CARRIED, OPS, check_model, first_divergence
+from ntm_numpy import memory
+from ntm_numpy.course import capstone
+from ntm_numpy.course.capstone import CARRIED, OPS, check_model, first_divergence
 
 import exercise_solutions as sol
 from support import TEST_KERNEL

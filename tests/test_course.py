@@ -1,4 +1,4 @@
-"""Tests of the course editions (``ntm_numpy.course``, ``ntm-numpy course ...``).
+"""Tests of the course editions (``ntm_numpy.course.editions``, ``ntm-numpy course ...``).
 
 The student edition holds the notebooks with blanks and no reference solution: every
 non-trivial line of every solution in ``tests/exercise_solutions.py`` is searched for
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from ntm_numpy import course
 from ntm_numpy.cli import main
+from ntm_numpy.course import editions
 
 import exercise_solutions as sol
 from support import TEST_KERNEL
@@ -55,7 +55,7 @@ def all_text(paths):
 
 
 def test_student_edition_has_blanks_and_no_solution(tmp_path):
-    written = course.write_student_edition(tmp_path / "student")
+    written = editions.write_student_edition(tmp_path / "student")
     names = sorted(p.name for p in written)
     assert names == sorted([p.name for p in NOTEBOOKS] + ["README.md"])
     text = all_text(written)
@@ -65,13 +65,13 @@ def test_student_edition_has_blanks_and_no_solution(tmp_path):
     for p in written:
         if p.suffix == ".ipynb":
             nb = nbformat.read(p, as_version=4)
-            assert course.blank_problems(nb) == []
+            assert editions.blank_problems(nb) == []
             assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
             tagged = [c for c in nb.cells if "nbgrader" in c.metadata]
             assert len(tagged) >= 4  # two answer cells and two check cells at least
     assert "hint(name, 1)" in (tmp_path / "student" / "README.md").read_text()
     # the sanity of the search itself: the instructor edition does contain them
-    inst = course.write_instructor_edition(tmp_path / "instructor")
+    inst = editions.write_instructor_edition(tmp_path / "instructor")
     inst_text = all_text(inst)
     missing = [ln for ln in solution_lines() if ln not in inst_text]
     assert not missing, missing
@@ -85,10 +85,10 @@ def test_student_edition_refuses_answers_and_strips_solution_regions(tmp_path):
     cell.source = "# QUESTION 02.1\ndef my_read_forward(memory, w):\n    return memory[:, 0]\n"
     nbformat.write(nb, src / "02_memory.ipynb")
     with pytest.raises(ValueError, match=r"02_memory.ipynb has answers in the cells \['02.1'\]"):
-        course.write_student_edition(tmp_path / "out", src)
+        editions.write_student_edition(tmp_path / "out", src)
     # an nbgrader source notebook (solution regions, hidden tests) is blanked
-    course.write_instructor_edition(src, ROOT / "notebooks", overwrite=True)
-    out = course.write_student_edition(tmp_path / "out2", src)
+    editions.write_instructor_edition(src, ROOT / "notebooks", overwrite=True)
+    out = editions.write_student_edition(tmp_path / "out2", src)
     nb = nbformat.read(next(p for p in out if p.name == "02_memory.ipynb"), as_version=4)
     cell = next(c for c in nb.cells if c.metadata.get("tags") == ["question", "02.1"])
     assert cell.source.rstrip().endswith("raise NotImplementedError")
@@ -96,17 +96,17 @@ def test_student_edition_refuses_answers_and_strips_solution_regions(tmp_path):
 
 
 def test_editions_never_overwrite_unasked(tmp_path):
-    course.write_student_edition(tmp_path)
+    editions.write_student_edition(tmp_path)
     before = (tmp_path / "01_why_memory.ipynb").read_bytes()
     with pytest.raises(ValueError, match="already holds 01_why_memory.ipynb"):
-        course.write_student_edition(tmp_path)
+        editions.write_student_edition(tmp_path)
     with pytest.raises(ValueError, match="already holds"):
-        course.write_instructor_edition(tmp_path)
+        editions.write_instructor_edition(tmp_path)
     assert (tmp_path / "01_why_memory.ipynb").read_bytes() == before
     with pytest.raises(ValueError, match="source: expected a folder of the course notebooks"):
-        course.write_student_edition(tmp_path / "x", tmp_path / "nowhere")
+        editions.write_student_edition(tmp_path / "x", tmp_path / "nowhere")
     with pytest.raises(ValueError, match="solutions: expected the reference solutions"):
-        course.write_instructor_edition(tmp_path / "y", solutions=tmp_path / "none.py")
+        editions.write_instructor_edition(tmp_path / "y", solutions=tmp_path / "none.py")
 
 
 def test_cli_course_commands(tmp_path, capsys):
@@ -121,7 +121,7 @@ def test_cli_course_commands(tmp_path, capsys):
 
 def test_instructor_edition_runs_and_every_hidden_assert_holds(tmp_path):
     nbclient = pytest.importorskip("nbclient")
-    written = course.write_instructor_edition(tmp_path)
+    written = editions.write_instructor_edition(tmp_path)
     total = 0
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MPLBACKEND", "Agg")

@@ -1,4 +1,4 @@
-"""Tests of the gradient-check exercises: ``ntm_numpy.exercises`` and the notebook
+"""Tests of the gradient-check exercises: ``ntm_numpy.course.exercises`` and the notebook
 ``notebooks/04_gradient_checking.ipynb``.
 
 (a) every reference solution (``tests/exercise_solutions.py``) passes ``check``;
@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ntm_numpy import exercises as ex
-from ntm_numpy.exercises import EXERCISES, ExerciseResult, check, describe
+from ntm_numpy.course import exercises as ex
+from ntm_numpy.course.exercises import EXERCISES, ExerciseResult, check, describe
 
 import exercise_solutions as sol
 from support import TEST_KERNEL
@@ -64,7 +64,7 @@ def test_reference_solution_passes(name):
 def test_package_backward_is_refused_and_not_exposed(name):
     e = ex.get_exercise(name)
     assert not hasattr(e, "reference")
-    package = ex._package_function(name, "backward")
+    package = ex.package_function(name, "backward")
     res = check(name, package, trials=1)
     assert res.status == "refused" and not res.passed
     module = package.__module__.replace("ntm_numpy.", "")
@@ -703,7 +703,7 @@ def test_forward_exercises(name):
     res = ex.check_forward(name, sol.FORWARD_SOLUTIONS[name])
     assert res.passed, str(res)
     assert str(res).startswith(f"{name}_forward: PASS (max relative error ")
-    package = ex._package_function(name, "forward")
+    package = ex.package_function(name, "forward")
     refused = ex.check_forward(name, lambda *a: package(*a)[0])
     assert refused.status == "refused" and "calls the package's own" in str(refused)
 

@@ -7,7 +7,7 @@ gradient-checking notebook is left to ``tests/test_exercises.py`` and the capsto
 ``tests/test_capstone.py``, which run them blank, with the reference solutions injected
 and with a wrong one (their exercises define ``*_backward`` functions on purpose).
 
-Every notebook asks checked questions (``ntm_numpy.questions``): an answer cell tagged
+Every notebook asks checked questions (``ntm_numpy.course.questions``): an answer cell tagged
 ``["question", qid]`` (a blank: ``None`` or a function raising ``NotImplementedError``)
 followed by a check cell tagged ``["answer-check", qid]``; shipped blank, each check
 prints "not answered yet" or "not implemented yet". The answer cells may define the

@@ -27,7 +27,7 @@ from ntm_numpy.plotting import (
     save_figure,
 )
 from ntm_numpy.tasks import bit_errors_per_sequence, copy_batch
-from ntm_numpy.train import NGRAM_SCORES, SCORES
+from ntm_numpy.training.evaluation import NGRAM_SCORES, SCORES
 
 LENGTH = 4  # copy length L, so T = 2L + 1 = 9
 N, M, R, W = 10, 4, 1, 2

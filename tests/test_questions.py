@@ -1,4 +1,4 @@
-"""Tests of the checked questions, ``ntm_numpy.questions``: each accepts a right answer
+"""Tests of the checked questions, ``ntm_numpy.course.questions``: each accepts a right answer
 (derived here independently of the checker, or the instructor's in
 ``tests/exercise_solutions.py``) and rejects a wrong one; blanks and malformed answers
 get clear messages."""
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ntm_numpy import load_pretrained
-from ntm_numpy.questions import QUESTIONS, answer, ask
+from ntm_numpy.course.questions import QUESTIONS, answer, ask
 from ntm_numpy.tasks import get_task
 
 import exercise_solutions as sol

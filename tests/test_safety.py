@@ -188,7 +188,7 @@ def test_numerical_gradient_rejects_a_bad_step(h):
 @pytest.mark.parametrize("kwargs, name", [({"tol": float("nan")}, "tol"),
                                           ({"tol": -1.0}, "tol"), ({"h": 0.0}, "h")])
 def test_exercise_check_rejects_bad_tolerances(kwargs, name):
-    from ntm_numpy import exercises
+    from ntm_numpy.course import exercises
 
     with pytest.raises(ValueError, match=f"^{name}"):
         exercises.check("read", lambda dout, cache: None, **kwargs)

@@ -3,7 +3,7 @@
 Every notebook asks at least two questions; each is answered in a cell and checked by
 :func:`answer`::
 
-    >>> from ntm_numpy.questions import answer
+    >>> from ntm_numpy.course.questions import answer
     >>> print(answer("01.2", 241))
     01.2: right
 
@@ -11,7 +11,7 @@ A question's expected answer is never stored: it is computed from the package wh
 answer is checked (the task that defines the sequence, the shipped model, the capstone's
 model). An answer is a value (a number, a set of names) or, for the forward exercises, a
 function the student wrote, checked against the package's forward on random inputs and
-edge cases (:func:`ntm_numpy.exercises.check_forward`). ``None`` means "not answered
+edge cases (:func:`ntm_numpy.course.exercises.check_forward`). ``None`` means "not answered
 yet"; a function that raises ``NotImplementedError`` is "not implemented yet".
 
 :data:`QUESTIONS` lists them by notebook; :func:`ask` prints one.
@@ -21,8 +21,8 @@ from typing import Callable
 
 import numpy as np
 
+from ..gradcheck import rel_error
 from .exercises import check_forward
-from .gradcheck import rel_error
 
 __all__ = ["QUESTIONS", "Question", "AnswerResult", "answer", "ask"]
 
@@ -40,12 +40,16 @@ class Question:
 
 @dataclass
 class AnswerResult:
+    """What :func:`answer` found: ``status`` is "right", "wrong", "not answered" or
+    "not implemented"; ``message`` says why (prints as one line)."""
+
     qid: str
     status: str  # "right", "wrong", "not answered", "not implemented"
     message: str = ""
 
     @property
     def right(self):
+        """True when the answer is right."""
         return self.status == "right"
 
     passed = right
@@ -141,13 +145,13 @@ def _sequence_inputs(rng, trial):
 
 
 def _bit_errors_ref(logits, y, mask):
-    from .tasks import bit_errors_per_sequence
+    from ..tasks import bit_errors_per_sequence
 
     return bit_errors_per_sequence(logits, y, mask)
 
 
 def _loss_ref(logits, y, mask):
-    from .losses import sigmoid_cross_entropy_forward
+    from ..losses import sigmoid_cross_entropy_forward
 
     return sigmoid_cross_entropy_forward(logits, y, mask)[0]
 
@@ -156,7 +160,7 @@ def _loss_ref(logits, y, mask):
 # What the answers are computed from
 # ----------------------------------------------------------------------------------------
 def _copy_T(L):
-    from .tasks import get_task
+    from ..tasks import get_task
 
     x, _, _ = get_task("copy").batch(np.random.default_rng(0), 1, length=L)
     return x.shape[0]
@@ -164,8 +168,8 @@ def _copy_T(L):
 
 def _shipped_copy_trace():
     """The sequence of notebook 06: the shipped copy model on length 20, seed 11."""
-    from .pretrained import load_pretrained
-    from .tasks import get_task
+    from ..pretrained import load_pretrained
+    from ..tasks import get_task
 
     model = load_pretrained("copy")
     x, _, _ = get_task("copy").batch(np.random.default_rng(11), 1, length=20)
@@ -186,14 +190,14 @@ def _write_shift_in_input():
 
 
 def _repeat_copy_T():
-    from .tasks import get_task
+    from ..tasks import get_task
 
     x, _, _ = get_task("repeat_copy").batch(np.random.default_rng(0), 1, length=5, repeats=4)
     return x.shape[0]
 
 
 def _recall_T():
-    from .tasks import get_task
+    from ..tasks import get_task
 
     x, _, _ = get_task("associative_recall").batch(np.random.default_rng(0), 1, length=6)
     return x.shape[0]

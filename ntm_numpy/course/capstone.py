@@ -4,7 +4,7 @@ A student writes the backward passes of the primitives the model's reference ste
 (``model.ops``, see :class:`ntm_numpy.NTM`) and plugs them into a tiny NTM. This module
 
 * checks each of them on its own (:func:`check_op`; the six that are exercises of
-  notebook 04 through :func:`ntm_numpy.exercises.check`, edge cases included);
+  notebook 04 through :func:`ntm_numpy.course.exercises.check`, edge cases included);
 * checks the whole model's gradient (:func:`check_model`): the student's model against
   the package's, parameter by parameter, and, when they differ, **where** the error
   enters: the first carried gradient (``memory`` dL/dM_t, ``weighting`` dL/dw_t,
@@ -39,12 +39,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import controller, exercises, heads
-from .exercises import RefusedSolution, _forbid, refusal_message
-from .gradcheck import numerical_gradient, rel_error
-from .losses import sigmoid_cross_entropy_backward, sigmoid_cross_entropy_forward
-from .optim import clip_elementwise, make_optimizer
-from .tasks import bit_errors_per_sequence, get_task
+from .. import controller, heads
+from ..gradcheck import numerical_gradient, rel_error
+from ..losses import sigmoid_cross_entropy_backward, sigmoid_cross_entropy_forward
+from ..optim import make_optimizer
+from ..tasks import get_task
+from ..training.step import train_step
+from . import exercises
+from .refusal import RefusedSolution, forbid, refusal_message
+from .reports import DEFAULT_TOL, dtype_problem, known_shape
 
 __all__ = [
     "OPS", "CARRIED", "CAPSTONE", "ModelCheck", "check_op", "check_model", "first_divergence",
@@ -81,7 +84,7 @@ MODEL_TOL = 1e-7
 
 def tiny_model(ops=None, seed=0, dtype=np.float64):
     """The capstone's NTM (:data:`CAPSTONE`), with ``ops`` swapped in."""
-    from .model import NTM
+    from ..model import NTM
 
     task = copy_task()
     kwargs = {} if ops is None else {"ops": dict(ops)}
@@ -96,7 +99,7 @@ def copy_task():
 
 def _package_op(name):
     """The package's own function ``name``, as the model's reference step calls it."""
-    from .reference_step import DEFAULT_OPS
+    from ..reference_step import DEFAULT_OPS
 
     if name not in OPS:
         raise ValueError(f"name: expected one of {', '.join(OPS)}, got {name!r}")
@@ -148,7 +151,7 @@ def _check_extra_op(name, fn, seed=0):
             cases.append(("draw", raw, lambda v, f=forward: _flat(f(v)), cache, dparams, 0))
     for gname, x, f, cache, dout, k in cases:
         try:
-            with _forbid(target, fn), np.errstate(all="ignore"):
+            with forbid(target, fn), np.errstate(all="ignore"):
                 got = fn(dout, cache)
         except NotImplementedError:
             return "not implemented", f"{name}: not implemented yet"
@@ -160,15 +163,15 @@ def _check_extra_op(name, fn, seed=0):
             return "error", f"{name}: FAIL — returned {type(got).__name__}; expected a tuple " \
                             "like the package's (see the table above)"
         arr = np.asarray(got[k]) if got[k] is not None else None
-        if arr is None or exercises.dtype_problem(arr) or arr.shape != x.shape:
-            what = "None" if arr is None else (exercises.dtype_problem(arr)
+        if arr is None or dtype_problem(arr) or arr.shape != x.shape:
+            what = "None" if arr is None else (dtype_problem(arr)
                                                or f"shape {arr.shape}, expected {x.shape}")
             return "fail", f"{name}: FAIL — gradient {gname} is wrong: {what}"
         d = _flat(dout) if isinstance(dout, tuple) else _flat(tuple(dout))
         num = numerical_gradient(f, x, d)
         err = rel_error(arr, num) if np.all(np.isfinite(arr)) else float("inf")
-        if not err <= exercises.DEFAULT_TOL:
-            hint = exercises.known_shape(arr, num)
+        if not err <= DEFAULT_TOL:
+            hint = known_shape(arr, num)
             return "fail", (f"{name}: FAIL — gradient {gname} is wrong (relative error "
                             f"{err:.2g})" + (f"; {hint}" if hint else ""))
     return "pass", f"{name}: PASS"
@@ -244,6 +247,7 @@ class ModelCheck:
 
     @property
     def passed(self):
+        """True when the whole model's gradient agrees with the package's."""
         return self.status == "pass"
 
     def __bool__(self):
@@ -251,9 +255,11 @@ class ModelCheck:
 
     @property
     def blank(self):
+        """The ops still blank (their check said "not implemented")."""
         return [n for n, (s, _) in self.ops.items() if s == "not implemented"]
 
     def report(self):
+        """The report: each op's verdict, then the whole model's (what ``print`` shows)."""
         lines = ["Each op on its own:"]
         lines += ["  " + text.replace("\n", "\n  ") for _, text in self.ops.values()]
         lines.append("The whole model (your ops against the package's, one copy-task "
@@ -388,8 +394,8 @@ def check_model(ops, *, seed=0):
 # ----------------------------------------------------------------------------------------
 def evaluate_copy(model, lengths=None, sequences=64, seed=1234):
     """Bit errors per sequence of ``model`` on the capstone's copy task, per length
-    (:func:`ntm_numpy.train.evaluate`, all ``sequences`` of a length in one batch)."""
-    from .train import evaluate
+    (:func:`ntm_numpy.training.evaluation.evaluate`, all ``sequences`` of a length in one batch)."""
+    from ..training.evaluation import evaluate
 
     lengths = range(1, CAPSTONE["task"]["max_length"] + 1) if lengths is None else lengths
     return evaluate(model, copy_task(), lengths, sequences=sequences, batch_size=sequences,
@@ -416,13 +422,10 @@ def train_copy(ops=None, *, steps=None, seed=None, log_every=250, stream=None):
     loss_sum = bits_sum = 0.0
     n = 0
     for step in range(1, steps + 1):
-        x, y, mask = task.batch(rng, cfg["batch_size"])
-        logits, cache = model.forward(x)
-        loss, lcache = sigmoid_cross_entropy_forward(logits, y, mask)
-        grads = model.backward(sigmoid_cross_entropy_backward(1.0, lcache)[0], cache)
-        opt.step(model.params, clip_elementwise(grads))
-        loss_sum += float(loss)
-        bits_sum += float(bit_errors_per_sequence(logits, y, mask).mean())
+        # one update: forward, loss, backward through ``ops``, clipping, Adam's step
+        result = train_step(model, opt, task.batch(rng, cfg["batch_size"]))
+        loss_sum += result.loss
+        bits_sum += result.bit_errors
         n += 1
         if step % log_every == 0 or step == steps:
             history["step"].append(step)

@@ -9,10 +9,11 @@ cells with points). Two commands build what a course hands out::
     python -m ntm_numpy course instructor-edition DIR   # the nbgrader source version
 
 * The **student edition** is the notebooks with blanks, cleared of outputs, and a
-  ``README.md``; the checkers are the installed package (``ntm_numpy.exercises``,
-  ``ntm_numpy.questions``, ``ntm_numpy.capstone``). It holds no reference solution: the
-  command refuses a notebook whose answer cell is not blank, and strips any nbgrader
-  solution region or hidden test it finds.
+  ``README.md``; the checkers are the installed package
+  (``ntm_numpy.course.exercises``, ``ntm_numpy.course.questions``,
+  ``ntm_numpy.course.capstone``). It holds no reference solution: the command refuses a
+  notebook whose answer cell is not blank, and strips any nbgrader solution region or
+  hidden test it finds.
 * The **instructor edition** fills every answer cell with its reference solution between
   ``### BEGIN SOLUTION`` and ``### END SOLUTION`` and adds to every check cell an
   ``assert`` between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``: the source
@@ -31,7 +32,7 @@ from pathlib import Path
 
 __all__ = ["write_student_edition", "write_instructor_edition", "blank_problems"]
 
-_REPO = Path(__file__).resolve().parents[1]
+_REPO = Path(__file__).resolve().parents[2]  # ntm_numpy/course/editions.py -> the clone
 
 STUDENT_README = """\
 # Neural Turing Machines in NumPy: the course (student edition)

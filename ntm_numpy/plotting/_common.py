@@ -1,0 +1,181 @@
+"""Helpers shared by the modules of :mod:`ntm_numpy.plotting`.
+
+The checks of a trace and of array arguments, the figure factory, the colour maps and
+colour scales, and the heat map drawn with time on x that most panels are.
+"""
+import functools
+import os
+import pathlib
+
+import numpy as np
+from matplotlib.colors import Normalize, PowerNorm
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from .._validation import check_positive_number
+
+#: Default exponent of the power-law colour scale of the weightings (0.3: a uniform
+#: weighting 1/128 maps to 0.23 of the colour range instead of 0.008).
+WEIGHTING_GAMMA = 0.3
+_WEIGHTING_TICKS = (0.0, 0.01, 0.05, 0.2, 0.5, 1.0)
+
+_CMAP_MEMORY = "viridis"
+_CMAP_WEIGHTS = "magma"
+_CMAP_SIGNED = "RdBu_r"
+_CMAP_BITS = "Greys"
+_ERROR_COLOUR = "#e8000b"
+
+
+# --------------------------------------------------------------------------- helpers
+def _quiet_fp(func):
+    """Run ``func`` with NumPy floating-point warnings off.
+
+    The test-suite (and careful users) run with ``np.seterr(all="raise")``; matplotlib's
+    colour normalisation, tick locators and layout engine may legitimately divide by zero
+    or underflow, which must not turn into exceptions while a figure is built or saved.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def _new_figure(width, height):
+    """A pyplot-free Figure of ``width`` x ``height`` inches, constrained layout."""
+    return Figure(figsize=(float(width), float(height)), layout="constrained")
+
+
+def _clip(v, lo, hi):
+    """``v`` clipped to ``[lo, hi]``, as a float (figure sizes in inches)."""
+    return float(min(max(v, lo), hi))
+
+
+def _as_float_array(name, a):
+    """``a`` as a float64 array, or a ValueError naming ``name`` if it holds no numbers."""
+    if isinstance(a, np.ndarray):
+        arr = a
+    else:
+        try:
+            arr = np.asarray(a)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: expected an array of numbers, got "
+                             f"{type(a).__name__}") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
+                                   or arr.dtype == bool):
+        raise ValueError(f"{name}: expected an array of numbers, got dtype {arr.dtype}")
+    return arr.astype(np.float64, copy=False)
+
+
+def _check_shape(name, a, shape):
+    """``shape`` may hold None for a free dimension; returns ``a`` as float64."""
+    arr = _as_float_array(name, a)
+    want = "(" + ", ".join("?" if s is None else str(s) for s in shape) + ")"
+    if arr.ndim != len(shape) or any(s is not None and s != g for s, g in zip(shape, arr.shape)):
+        raise ValueError(f"{name}: expected shape {want}, got {arr.shape}")
+    return arr
+
+
+class _Dims:
+    """Sizes read off a trace."""
+
+    def __init__(self, T, B, N, M, K, R, W, S):
+        self.T, self.B, self.N, self.M = T, B, N, M
+        self.K, self.R, self.W, self.S = K, R, W, S
+
+
+_TRACE_FIELDS = ("memory", "content", "gated", "shifted", "weights", "key", "beta", "g",
+                 "gamma", "shift", "erase", "add", "reads", "read_heads")
+
+
+def _check_trace(trace):
+    """Accept a Trace (or a ForwardCache, which is traced); check its shapes agree."""
+    if not hasattr(trace, "weights") and callable(getattr(trace, "trace", None)):
+        trace = trace.trace()
+    missing = [f for f in _TRACE_FIELDS if not hasattr(trace, f)]
+    if missing:
+        raise ValueError(f"trace: expected a Trace from ForwardCache.trace() with fields "
+                         f"{list(_TRACE_FIELDS)}, got {type(trace).__name__} missing {missing}")
+    w = trace.weights
+    if not isinstance(w, np.ndarray) or w.ndim != 4:
+        raise ValueError(f"trace.weights: expected a (T, K, B, N) array, got "
+                         f"{getattr(w, 'shape', type(w).__name__)}")
+    T, K, B, N = w.shape
+    R = trace.read_heads
+    if isinstance(R, bool) or not isinstance(R, (int, np.integer)) or not 1 <= R < K:
+        raise ValueError(f"trace.read_heads: expected an integer in [1, {K}) (K = {K} heads), "
+                         f"got {R!r}")
+    R = int(R)
+    W = K - R
+    mem = trace.memory
+    if not isinstance(mem, np.ndarray) or mem.ndim != 4:
+        raise ValueError(f"trace.memory: expected a (T+1, B, N, M) array, got "
+                         f"{getattr(mem, 'shape', type(mem).__name__)}")
+    M = mem.shape[3]
+    S = getattr(trace.shift, "shape", (0,) * 4)[-1]
+    expected = {
+        "memory": (T + 1, B, N, M), "content": (T, K, B, N), "gated": (T, K, B, N),
+        "shifted": (T, K, B, N), "key": (T, K, B, M), "beta": (T, K, B), "g": (T, K, B),
+        "gamma": (T, K, B), "shift": (T, K, B, S), "erase": (T, W, B, M),
+        "add": (T, W, B, M), "reads": (T, R, B, M),
+    }
+    for name, shape in expected.items():
+        a = getattr(trace, name)
+        if not isinstance(a, np.ndarray) or a.shape != shape:
+            raise ValueError(f"trace.{name}: expected shape {shape} (T={T}, K={K}, B={B}, "
+                             f"N={N}, M={M}), got {getattr(a, 'shape', type(a).__name__)}")
+    if T < 1:
+        raise ValueError(f"trace: expected at least one time step, got T = {T}")
+    return trace, _Dims(T, B, N, M, K, R, W, S)
+
+
+def _head_name(head, R):
+    """``"read head r"`` or ``"write head w"`` of head ``head`` of K (reads first)."""
+    return f"read head {head}" if head < R else f"write head {head - R}"
+
+
+def _weighting_norm(gamma):
+    """The 0..1 colour scale of the weightings: linear for ``gamma`` 1, else a power law."""
+    if gamma == 1:
+        return Normalize(vmin=0.0, vmax=1.0)
+    return PowerNorm(gamma=gamma, vmin=0.0, vmax=1.0)
+
+
+def _weighting_label(gamma):
+    """The colour bar label that goes with :func:`_weighting_norm` of ``gamma``."""
+    if gamma == 1:
+        return "weighting (linear colour scale, 0 to 1)"
+    return f"weighting (power-law colour scale,\ngamma {gamma:g}, 0 to 1)"
+
+
+def _time_heatmap(ax, a, *, cmap, norm=None, vmin=None, vmax=None, title, ylabel,
+                  xlabel="time step t", x0=0):
+    """``a``: (rows, T) drawn with rows on y (row 0 at the top) and time on x."""
+    im = ax.imshow(a, aspect="auto", interpolation="nearest", cmap=cmap, norm=norm,
+                   vmin=vmin, vmax=vmax, origin="upper",
+                   extent=(x0 - 0.5, x0 + a.shape[1] - 0.5, a.shape[0] - 0.5, -0.5))
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+    return im
+
+
+def _symmetric_limit(a, floor=0.0):
+    """max |a| (at least ``floor``; 1 if that is 0): the limit of a scale centred at 0."""
+    lim = float(np.max(np.abs(a))) if a.size else 0.0
+    lim = max(lim, floor)
+    return lim if lim > 0 else 1.0
+
+
+def _check_path_dpi(path, dpi):
+    """``(pathlib.Path, float)`` of an output path and a resolution, or a ValueError."""
+    try:
+        path = pathlib.Path(os.fspath(path))
+    except TypeError:
+        raise ValueError(f"path: expected a str or os.PathLike, got "
+                         f"{type(path).__name__}") from None
+    return path, check_positive_number("dpi", dpi)
