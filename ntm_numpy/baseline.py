@@ -1,14 +1,12 @@
 """A baseline without memory: the NTM's LSTM controller alone, with a linear output layer.
 
-Trained with the same loop as the NTM (:mod:`ntm_numpy.train`), it shows the point of
+Trained with the same loop as the NTM (:mod:`ntm_numpy.training`), it shows the point of
 the paper's section 4.1: an LSTM trained on short copies fails on longer ones, where
 the NTM goes on working.
 
 Notation: T time, B batch, X input width, Y output width, H hidden units.
 Equations: the LSTM of :mod:`ntm_numpy.controller`, then :math:`y_t = W_y h_t + b_y`.
 """
-from dataclasses import dataclass
-
 import numpy as np
 
 from ._validation import (
@@ -21,14 +19,77 @@ from ._validation import (
 )
 from .constants import FORGET_BIAS
 from .controller import lstm_gates_backward, lstm_gates_forward
+from .recurrence import Unrolled, backward_loop, forward_loop
 
 
-@dataclass
-class LSTMCache:
-    x: np.ndarray  # (T, B, X)
-    h: np.ndarray  # (T, B, H)
-    gates: list  # T LSTMGatesCache
-    logits_shape: tuple
+class LSTMCell:
+    """One time step of the baseline, bound to its parameters for one pass: the cell
+    :func:`ntm_numpy.recurrence.forward_loop` and
+    :func:`~ntm_numpy.recurrence.backward_loop` run (see :mod:`ntm_numpy.recurrence` for
+    the contract). Its features are the hidden state h_t (B, H); its carry the cell
+    state c_t (B, H).
+
+    Parameters
+    ----------
+    params : dict name -> ndarray, the baseline's parameters (read, never written)
+    """
+
+    def __init__(self, params):
+        self.params = params
+
+    def initial_state(self, batch_size):
+        """``(h_{-1}, c_{-1}, None)``: zeros (B, H) both."""
+        H = self.params["lstm_Wh"].shape[0]
+        dt = self.params["lstm_Wh"].dtype
+        return np.zeros((batch_size, H), dt), np.zeros((batch_size, H), dt), None
+
+    def input_map(self, x):
+        """``x W_x + b``: (..., B, X) -> (..., B, 4H)."""
+        return x @ self.params["lstm_Wx"] + self.params["lstm_b"]
+
+    def step(self, xz, prev, carry, out):
+        """h_t, c_t from xz (B, 4H), h_{t-1} (B, H) and c_{t-1}; writes h_t into out."""
+        z = prev @ self.params["lstm_Wh"]
+        z += xz
+        (h, c), cache = lstm_gates_forward(z, carry)
+        out[...] = h
+        return c, cache
+
+    def record(self, cache, out):
+        """The hidden state h_t (B, H), a copy."""
+        return out.copy()
+
+    def output(self, features):
+        """``y_t = W_y h_t + b_y``: (..., B, H) -> (..., B, Y)."""
+        return features @ self.params["output_W"] + self.params["output_b"]
+
+    def output_backward(self, dlogits, features):
+        """dlogits (T, B, Y), features (T+1, B, H) -> (dh (T, B, H), output gradients)."""
+        H, Y = features.shape[2], dlogits.shape[2]
+        grads = {"output_W": features[1:].reshape(-1, H).T @ dlogits.reshape(-1, Y),
+                 "output_b": dlogits.sum(axis=(0, 1))}
+        return dlogits @ self.params["output_W"].T, grads
+
+    def backward_start(self, T, B):
+        """Zero gradients of h_{T-1} and c_{T-1}, and dz (T, B, 4H) to fill."""
+        H = self.params["lstm_Wh"].shape[0]
+        dt = self.params["lstm_Wh"].dtype
+        return np.zeros((B, H), dt), np.zeros((B, H), dt), np.empty((T, B, 4 * H), dt)
+
+    def step_backward(self, t, dfeat, dcarry, cache, work):
+        """Back through the gates of step t: ``(dh_{t-1}, dc_{t-1})``; fills ``work[t]``."""
+        dz, dc = lstm_gates_backward((dfeat, dcarry), cache)
+        work[t] = dz
+        return dz @ self.params["lstm_Wh"].T, dc
+
+    def parameter_gradients(self, unrolled, dnext, dcarry, work):
+        """Gradients of W_x, W_h and b, every step at once."""
+        x, features = unrolled.x, unrolled.features
+        H = features.shape[2]
+        dz2 = work.reshape(-1, 4 * H)
+        return {"lstm_Wx": x.reshape(-1, x.shape[2]).T @ dz2,
+                "lstm_Wh": features[:-1].reshape(-1, H).T @ dz2,
+                "lstm_b": dz2.sum(axis=0)}
 
 
 class LSTMBaseline:
@@ -84,66 +145,26 @@ class LSTMBaseline:
         The logits of :meth:`forward`, bit for bit, in memory that does not grow with T
         beyond ``x`` and the logits (the output layer runs step by step).
         """
-        x = self._check_x(x)
-        T, B, _ = x.shape
-        p = self.params
-        H = self.config["hidden_size"]
-        h = np.zeros((B, H), self.dtype)
-        c = np.zeros((B, H), self.dtype)
-        logits = np.empty((T, B, p["output_W"].shape[1]), self.dtype)
-        for t in range(T):
-            xz = x[t] @ p["lstm_Wx"] + p["lstm_b"]
-            (h, c), _ = lstm_gates_forward(xz + h @ p["lstm_Wh"], c)
-            logits[t] = h @ p["output_W"] + p["output_b"]
-        return logits
+        return forward_loop(LSTMCell(self.params), self._check_x(x), keep=None).logits
 
     def forward(self, x, keep_cache=True):
-        """x (T, B, X) -> (logits (T, B, Y), LSTMCache); ``keep_cache=False`` returns
-        ``(logits, None)`` from :meth:`predict`."""
+        """x (T, B, X) -> (logits (T, B, Y), cache); ``keep_cache=False`` returns
+        ``(logits, None)`` from :meth:`predict`. The cache is the loop's
+        :class:`ntm_numpy.recurrence.Unrolled` (``cache.steps[t]`` the gates of step t)."""
         if not keep_cache:
             return self.predict(x), None
-        x = self._check_x(x)
-        T, B, _ = x.shape
-        p = self.params
-        H = self.config["hidden_size"]
-        xz = x @ p["lstm_Wx"] + p["lstm_b"]
-        h = np.zeros((B, H), self.dtype)
-        c = np.zeros((B, H), self.dtype)
-        hs = np.empty((T, B, H), self.dtype)
-        gates = []
-        for t in range(T):
-            (h, c), g = lstm_gates_forward(xz[t] + h @ p["lstm_Wh"], c)
-            hs[t] = h
-            gates.append(g)
-        logits = hs @ p["output_W"] + p["output_b"]
-        return logits, LSTMCache(x, hs, gates, logits.shape)
+        unrolled = forward_loop(LSTMCell(self.params), self._check_x(x), keep="caches")
+        return unrolled.logits, unrolled
 
     def backward(self, dlogits, cache):
         """Backpropagation through time: dlogits (T, B, Y) -> dict of gradients."""
-        check_array("dlogits", dlogits, ndim=3, shape=cache.logits_shape)
-        p = self.params
-        T, B, Y = cache.logits_shape
-        H = self.config["hidden_size"]
+        if not isinstance(cache, Unrolled):
+            raise ValueError("cache: expected the cache returned by LSTMBaseline.forward, got "
+                             f"{type(cache).__name__}")
+        check_array("dlogits", dlogits, ndim=3, shape=cache.logits.shape)
         dlogits = dlogits.astype(self.dtype, copy=False)
-        hs = cache.h
-        grads = {
-            "output_W": hs.reshape(-1, H).T @ dlogits.reshape(-1, Y),
-            "output_b": dlogits.sum(axis=(0, 1)),
-        }
-        dhs = dlogits @ p["output_W"].T
-        dz_all = np.empty((T, B, 4 * H), self.dtype)
-        dh_next = np.zeros((B, H), self.dtype)
-        dc_next = np.zeros((B, H), self.dtype)
-        for t in reversed(range(T)):
-            dz, dc_next = lstm_gates_backward((dhs[t] + dh_next, dc_next), cache.gates[t])
-            dh_next = dz @ p["lstm_Wh"].T
-            dz_all[t] = dz
-        dz2 = dz_all.reshape(-1, 4 * H)
-        h_prev = np.concatenate([np.zeros((1, B, H), self.dtype), hs[:-1]])
-        grads["lstm_Wx"] = cache.x.reshape(-1, cache.x.shape[2]).T @ dz2
-        grads["lstm_Wh"] = h_prev.reshape(-1, H).T @ dz2
-        grads["lstm_b"] = dz2.sum(axis=0)
-        return {k: grads[k] for k in p}
+        grads = backward_loop(LSTMCell(self.params), dlogits, cache)
+        return {k: grads[k] for k in self.params}
 
     def save(self, path, *, state=None, meta=None):
         """Save to an ``.npz`` checkpoint (atomic), like :meth:`ntm_numpy.NTM.save`."""

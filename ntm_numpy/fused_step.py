@@ -9,7 +9,7 @@ small batch sizes, so the step keeps only the calls the arithmetic needs: no inp
 and no per-primitive caches; the K heads share one ``(K, B, ...)`` axis over the one
 memory (no copy of it per head); one softplus and one sigmoid serve every head parameter;
 the memory's gradient from the reads and from every head's content addressing is one
-product. ``NTM(..., step="fused")`` runs it (``ntm-numpy train`` does by default).
+product. ``NTM(..., implementation="fused")`` runs it (``ntm-numpy train`` does by default).
 Each block below names the primitive it equals; ``tests/test_steps.py`` checks the
 step against :mod:`ntm_numpy.reference_step` value for value, and its backward against
 the reference step's backward and against central differences.

@@ -21,7 +21,7 @@ One time step (Graves et al. 2014, figure 1 and section 3)
 6. The output is an affine map of the controller output and the new reads,
    :math:`y_t = W_y [h_t, r^1_t, \\dots, r^R_t] + b_y` (logits; the loss applies the sigmoid).
 
-Steps 2-5 are one call per time step of the model's step (``step``):
+Steps 2-5 are one call per time step of the model's ``implementation`` of the step:
 
 * ``"reference"`` (the default), :func:`ntm_numpy.reference_step.step_forward` and
   :func:`~ntm_numpy.reference_step.step_backward`: the primitives of
@@ -33,7 +33,7 @@ Steps 2-5 are one call per time step of the model's step (``step``):
   twice as fast at small batches), what ``ntm-numpy train`` runs by default.
 
 Both give the same logits, gradients (to rounding; the tests hold them to 1e-10) and
-``cache.trace()``; checkpoints do not record the step.
+``cache.trace()``; checkpoints do not record the implementation.
 
 Parameters (``model.params``)
 -----------------------------
@@ -69,6 +69,7 @@ import numpy as np
 
 from . import fused_step, reference_step
 from ._validation import (
+    DeprecatedAlias,
     check_array,
     check_choice,
     check_finite,
@@ -76,8 +77,9 @@ from ._validation import (
     check_model_size,
     check_positive_int,
     check_seed,
+    warn_deprecated,
 )
-from .activations import softmax_backward, softmax_forward
+from .cell import NTMCell
 from .constants import (
     FORGET_BIAS,
     INIT_WEIGHTING_LOGIT,
@@ -85,12 +87,16 @@ from .constants import (
     MEMORY_INIT_RANDOM_STD,
 )
 from .heads import head_layout
+from .recurrence import Unrolled, backward_loop, forward_loop
 from .reference_step import Dims, Ops
 
 CONTROLLERS = ("lstm", "feedforward")
 MEMORY_INITS = ("constant", "random", "learned")
-#: The time steps an NTM can run: name -> module with ``step_forward``/``step_backward``.
-STEPS = {"reference": reference_step, "fused": fused_step}
+#: The implementations of the time step an NTM can run: name -> module with
+#: ``step_forward``/``step_backward``.
+IMPLEMENTATIONS = {"reference": reference_step, "fused": fused_step}
+#: The former name of :data:`IMPLEMENTATIONS`, kept for one release.
+STEPS = IMPLEMENTATIONS
 
 
 @dataclass(frozen=True)
@@ -104,7 +110,7 @@ class Option:
 
 
 #: The NTM's architecture options, declared once: :class:`NTM` takes its defaults from
-#: here, and :class:`ntm_numpy.train.TrainConfig` and ``ntm-numpy train`` their fields and
+#: here, and :class:`ntm_numpy.training.config.TrainConfig` and ``ntm-numpy train`` their fields and
 #: flags (``memory_rows`` -> ``--memory-rows``).
 NTM_OPTIONS = {
     "controller_size": Option(100, int, "controller units H"),
@@ -126,32 +132,60 @@ class ForwardCache:
 
     Attributes
     ----------
-    x : (T, B, X) the input
-    state : (T+1, B, H + R*M) ``[h_{t-1}, r_{t-1}]`` for t = 0..T: the controller's
-        recurrent input at step t, and at t+1 what the output layer saw at step t
-    steps : list of T step caches (of the step that ran: ``step``)
-    memory_final : (B, N, M) memory after the last step
-    weighting_init : softmax cache of the initial weightings
+    unrolled : :class:`ntm_numpy.recurrence.Unrolled`, the forward loop's record: the
+        input, the logits, the features ``[h_t, r_t]`` of every step (T+1, B, H + R*M)
+        (before step 0, then after each step), the T step caches, the carry after the
+        last step and the initial weightings' softmax cache
+    read_heads : R
     recurrent_W : the controller's recurrent weights as one matrix, ``[W_h; W_r]``
         (LSTM) or ``W_r`` (feed-forward), as the forward pass used them
-    step : the name of the step that ran ("reference" or "fused"); the backward pass
-        runs the same one
+    implementation : the name of the time step's implementation that ran ("reference"
+        or "fused"); the backward pass runs the same one (``step``: its deprecated alias)
 
-    Views of ``state``: ``reads_in`` (T, B, R*M) the read vectors fed to the controller
-    at each step (r_{t-1}); ``h`` (T, B, H) the controller outputs; ``features``
-    (T, B, H + R*M) what the output layer saw, ``[h_t, r_t]``.
+    Views: ``x`` (T, B, X) the input; ``state`` (T+1, B, H + R*M) ``[h_{t-1}, r_{t-1}]``
+    for t = 0..T; ``steps`` the T step caches; ``memory_final`` (B, N, M);
+    ``weighting_init`` the initial weightings' softmax cache; ``logits_shape``;
+    ``reads_in`` (T, B, R*M) the read vectors fed to the controller at each step
+    (r_{t-1}); ``h`` (T, B, H) the controller outputs; ``features`` (T, B, H + R*M) what
+    the output layer saw, ``[h_t, r_t]``.
     """
 
-    x: np.ndarray
-    state: np.ndarray
-    steps: list
-    memory_final: np.ndarray
-    weighting_init: tuple
-    logits_shape: tuple
+    unrolled: Unrolled
     read_heads: int
     recurrent_W: np.ndarray
-    step: str = "reference"
+    implementation: str = "reference"
     _trace: Optional["Trace"] = field(default=None, repr=False)
+    step = DeprecatedAlias("implementation")
+
+    @property
+    def x(self):
+        """(T, B, X) the input."""
+        return self.unrolled.x
+
+    @property
+    def state(self):
+        """(T+1, B, H + R*M) ``[h_{t-1}, r_{t-1}]`` for t = 0..T."""
+        return self.unrolled.features
+
+    @property
+    def steps(self):
+        """The T step caches."""
+        return self.unrolled.steps
+
+    @property
+    def memory_final(self):
+        """(B, N, M) the memory after the last step."""
+        return self.unrolled.carry[0]
+
+    @property
+    def weighting_init(self):
+        """The softmax cache of the initial weightings."""
+        return self.unrolled.init_cache
+
+    @property
+    def logits_shape(self):
+        """(T, B, Y)."""
+        return self.unrolled.logits.shape
 
     @property
     def _H(self):
@@ -159,14 +193,17 @@ class ForwardCache:
 
     @property
     def reads_in(self):
+        """(T, B, R*M) the read vectors fed to the controller at each step, r_{t-1}."""
         return self.state[:-1, :, self._H :]
 
     @property
     def h(self):
+        """(T, B, H) the controller outputs."""
         return self.state[1:, :, : self._H]
 
     @property
     def features(self):
+        """(T, B, H + R*M) what the output layer saw at each step, ``[h_t, r_t]``."""
         return self.state[1:]
 
     def trace(self):
@@ -218,26 +255,26 @@ class Trace:
 
     @classmethod
     def from_cache(cls, cache):
-        return cls.from_records([s.record() for s in cache.steps], cache.memory_final,
-                                cache.features, cache.read_heads)
+        """The trace of a :class:`ForwardCache`: its steps' records, with the reads."""
+        R = cache.read_heads
+        T, B = cache.features.shape[:2]
+        M = cache.memory_final.shape[2]
+        reads = cache.features[:, :, -R * M :].reshape(T, B, R, M).transpose(0, 2, 1, 3)
+        records = [s.record()._replace(reads=reads[t]) for t, s in enumerate(cache.steps)]
+        return cls.from_records(records, cache.memory_final, R)
 
     @classmethod
-    def from_records(cls, records, memory_final, features, read_heads):
-        """Stack T :class:`ntm_numpy.reference_step.StepRecord` (either step makes them).
-
-        ``features`` (T, B, H + R*M) holds ``[h_t, r_t]``; the reads are its last R*M columns.
-        """
-        T, B = features.shape[:2]
-        R, M = read_heads, memory_final.shape[2]
+    def from_records(cls, records, memory_final, read_heads):
+        """Stack T :class:`ntm_numpy.reference_step.StepRecord` (either implementation
+        makes them; ``reads`` filled in) and the memory after the last step."""
 
         def stack(name):  # T arrays of (K, B, ...) -> (T, K, B, ...)
             return np.stack([getattr(r, name) for r in records])
 
-        reads = features[:, :, -R * M :].reshape(T, B, R, M).transpose(0, 2, 1, 3)
         memory = np.stack([r.memory for r in records] + [memory_final])
         return cls(memory, stack("w_c"), stack("w_g"), stack("w_s"), stack("w"), stack("key"),
                    stack("beta"), stack("g"), stack("gamma"), stack("s"), stack("erase"),
-                   stack("add"), np.array(reads), R)
+                   stack("add"), stack("reads"), read_heads)
 
 
 def parameter_count(X, Y, H, N, M, R, W, k, controller="lstm"):
@@ -268,19 +305,22 @@ class NTM:
         (a fixed matrix drawn from ``seed``, not trained) or "learned" (a parameter)
     seed : int, seeds the parameter initialisation
     dtype : numpy float dtype of the parameters and the computation (float64 or float32)
-    step : "reference" (default: the primitives, through ``ops``) or "fused" (the same
-        maths rearranged for speed); see the module notes
+    implementation : "reference" (default: the primitives, through ``ops``) or "fused"
+        (the same maths rearranged for speed); see the module notes
     ops : optional dict name -> function replacing primitives of the reference step
-        (names: :data:`ntm_numpy.reference_step.DEFAULT_OPS`); not with ``step="fused"``
+        (names: :data:`ntm_numpy.reference_step.DEFAULT_OPS`); not with
+        ``implementation="fused"``
+    step : deprecated alias of ``implementation`` (warns; kept for one release)
 
     The defaults of the architecture options are :data:`NTM_OPTIONS`.
 
     Attributes
     ----------
     params : dict name -> ndarray, read by every forward call (in-place changes count)
-    config : dict, the constructor arguments but ``step`` and ``ops`` (JSON-serialisable;
-        what a checkpoint stores)
-    step : str, the step forward runs (may be reassigned)
+    config : dict, the constructor arguments but ``implementation`` and ``ops``
+        (JSON-serialisable; what a checkpoint stores)
+    implementation : str, the implementation of the time step forward runs (may be
+        reassigned); ``step`` is its deprecated alias
     ops : :class:`ntm_numpy.reference_step.Ops`, the primitives the reference step calls
     """
 
@@ -288,8 +328,11 @@ class NTM:
                  memory_rows=_D["memory_rows"], memory_width=_D["memory_width"],
                  read_heads=_D["read_heads"], write_heads=_D["write_heads"],
                  shift_range=_D["shift_range"], controller=_D["controller"],
-                 memory_init=_D["memory_init"], seed=0, dtype=np.float64, step="reference",
-                 ops=None):
+                 memory_init=_D["memory_init"], seed=0, dtype=np.float64,
+                 implementation="reference", ops=None, step=None):
+        if step is not None:  # the deprecated alias
+            warn_deprecated("NTM(step=...)", "NTM(implementation=...)")
+            implementation = step
         X = check_positive_int("input_size", input_size)
         Y = check_positive_int("output_size", output_size)
         H = check_positive_int("controller_size", controller_size)
@@ -314,13 +357,13 @@ class NTM:
         self.shift_size = 2 * k + 1
         #: where each head's parameters sit in the head map (the columns of heads_W)
         self.layout = head_layout(M, self.shift_size, R, W)
-        self.step = step
+        self.implementation = implementation
         if ops is not None and not hasattr(ops, "items"):
             raise ValueError(f"ops: expected a dict name -> function, got {type(ops).__name__}")
-        if ops and step == "fused":
+        if ops and implementation == "fused":
             raise ValueError("ops: the fused step does not call the primitives, so it cannot "
-                             "use replacements for them; expected step='reference', got "
-                             "step='fused'")
+                             "use replacements for them; expected implementation='reference', "
+                             "got implementation='fused'")
         self.ops = Ops(ops)
         self.params = self._init_params(np.random.default_rng(seed))
         self.memory_buffer = None
@@ -331,22 +374,27 @@ class NTM:
             self.memory_buffer = (MEMORY_INIT_RANDOM_STD * rng.standard_normal((N, M))).astype(dt)
 
     @property
-    def step(self):
-        """The step :meth:`forward` runs: "reference" or "fused" (see the module notes)."""
-        return self._step
+    def implementation(self):
+        """The implementation of the time step :meth:`forward` runs: "reference" or
+        "fused" (see the module notes); may be reassigned."""
+        return self._implementation
 
-    @step.setter
-    def step(self, name):
-        self._step = check_choice("step", name, tuple(STEPS))
+    @implementation.setter
+    def implementation(self, name):
+        self._implementation = check_choice("implementation", name, tuple(IMPLEMENTATIONS))
+
+    step = DeprecatedAlias("implementation")
 
     def _step_functions(self, name):
-        """(step_forward, step_backward) of step ``name``, with ``ops`` for the reference."""
-        module = STEPS[name]
+        """(step_forward, step_backward) of implementation ``name``, with ``ops`` for the
+        reference."""
+        module = IMPLEMENTATIONS[name]
         if name == "fused":
             replaced = self.ops.replaced()
             if replaced:
                 raise ValueError(f"ops: {replaced} replaced, but the fused step does not call "
-                                 "the primitives; expected step='reference', got step='fused'")
+                                 "the primitives; expected implementation='reference', got "
+                                 "implementation='fused'")
             return module.step_forward, module.step_backward
         ops = self.ops
         return (lambda *a: module.step_forward(*a, ops=ops),
@@ -421,38 +469,11 @@ class NTM:
         """
         if not keep_cache:
             return self.predict(x), None
-        x = self._check_x(x)
-        T, B, _ = x.shape
-        c, p = self.config, self.params
-        H, M, R = c["controller_size"], c["memory_width"], c["read_heads"]
-        dt = self.dtype
-        heads_W, heads_b = p["heads_W"], p["heads_b"]
-        # the controller's recurrent weights as one matrix, for the state columns ctrl_in
-        ctrl_in, Wc = self._controller_inputs(), self._recurrent_weights()
-        # input contributions of all steps at once: x_t Wx + b
-        xz = x @ p["controller_Wx"] + p["controller_b"]  # (T, B, G)
-        # state[t] = [h_{t-1}, r_{t-1}], what step t's controller sees; state[t+1] is also
-        # what the output layer sees at step t, [h_t, r_t]
-        state = np.empty((T + 1, B, H + R * M), dtype=dt)
-        memory, w_prev, cell, state[0], w_init_cache = self._initial_state(B)
-        dims = self._dims()
-        step_forward = self._step_functions(self.step)[0]
-        steps = []
-        for t in range(T):
-            # 1. controller pre-activation, one product for [h_{t-1}, r_{t-1}]
-            z = state[t, :, ctrl_in] @ Wc
-            z += xz[t]
-            # 2.-5. controller, head parameters, addressing, reads, writes: one step
-            # (ntm_numpy.reference_step, or ntm_numpy.fused_step)
-            h, cell, r, memory, w_prev, st = step_forward(z, cell, memory, w_prev, heads_W,
-                                                          heads_b, dims, state[t + 1, :, :H])
-            state[t + 1, :, H:] = r.transpose(1, 0, 2).reshape(B, R * M)
-            steps.append(st)
-        # 6. output layer for all steps at once
-        logits = state[1:] @ p["output_W"] + p["output_b"]
-        cache = ForwardCache(x, state, steps, memory, w_init_cache, logits.shape, R, Wc,
-                             self.step)
-        return logits, cache
+        cell = self._cell(self.implementation)
+        unrolled = forward_loop(cell, self._check_x(x), keep="caches")
+        cache = ForwardCache(unrolled, self.config["read_heads"], cell.recurrent_W,
+                             self.implementation)
+        return unrolled.logits, cache
 
     def predict(self, x):
         """Logits of the NTM over a batch of sequences, keeping no backward caches.
@@ -471,7 +492,7 @@ class NTM:
         -------
         logits : (T, B, Y)
         """
-        return self._run(x, record=False)[0]
+        return forward_loop(self._cell(self.implementation), self._check_x(x), keep=None).logits
 
     def trace(self, x, *, return_logits=False):
         """The :class:`Trace` of a forward pass (memory, weightings, head parameters per
@@ -481,92 +502,29 @@ class NTM:
         (T+1, B, N, M), so keep ``B`` small (the command line's ``plot`` uses one).
         ``return_logits=True`` returns ``(logits, trace)``.
         """
-        logits, trace = self._run(x, record=True)
-        return (logits, trace) if return_logits else trace
+        unrolled = forward_loop(self._cell(self.implementation), self._check_x(x), keep="records")
+        trace = Trace.from_records(unrolled.steps, unrolled.carry[0], self.config["read_heads"])
+        return (unrolled.logits, trace) if return_logits else trace
 
-    def _run(self, x, record):
-        """The forward recurrence of :meth:`forward` without its caches; with ``record``,
-        the fields of a :class:`Trace`. Returns ``(logits, trace or None)``."""
-        x = self._check_x(x)
-        T, B, _ = x.shape
-        c, p = self.config, self.params
-        H, M, R = c["controller_size"], c["memory_width"], c["read_heads"]
-        dt = self.dtype
-        ctrl_in, Wc = self._controller_inputs(), self._recurrent_weights()
-        # prev = [h_{t-1}, r_{t-1}] and feat = [h_t, r_t], swapped after each step
-        memory, w_prev, cell, prev, _ = self._initial_state(B)
-        feat = np.empty_like(prev)
-        dims = self._dims()
-        step_forward = self._step_functions(self.step)[0]
-        logits = np.empty((T, B, p["output_W"].shape[1]), dtype=dt)
-        records, reads = [], []
-        for t in range(T):
-            xz = x[t] @ p["controller_Wx"] + p["controller_b"]
-            z = prev[:, ctrl_in] @ Wc
-            z += xz
-            h, cell, r, memory, w_prev, st = step_forward(z, cell, memory, w_prev,
-                                                          p["heads_W"], p["heads_b"], dims,
-                                                          feat[:, :H])
-            feat[:, H:] = r.transpose(1, 0, 2).reshape(B, R * M)
-            logits[t] = feat @ p["output_W"] + p["output_b"]
-            if record:  # only what a Trace shows, not the step's backward cache
-                records.append(st.record())
-                reads.append(feat[:, H:].copy())
-            del st
-            prev, feat = feat, prev
-        if not record:
-            return logits, None
-        return logits, Trace.from_records(records, memory, np.stack(reads), R)
-
-    def _recurrent_weights(self):
-        """The controller's recurrent weights as one matrix: ``[W_h; W_r]`` (LSTM), which
-        multiplies ``[h_{t-1}, r_{t-1}]``, or ``W_r`` (feed-forward), which multiplies
-        ``r_{t-1}``."""
-        p = self.params
-        if self.config["controller"] == "lstm":
-            return np.concatenate([p["controller_Wh"], p["controller_Wr"]])
-        return p["controller_Wr"]
-
-    def _initial_state(self, batch_size):
-        """The state before step 0 (see the module notes on departures from the paper).
-
-        Returns
-        -------
-        memory : (B, N, M) read-only view, M_{-1}
-        w_prev : (K, B, N) read-only view, every head's initial weighting
-        cell : (B, H) zeros for the LSTM, None for the feed-forward controller
-        state : (B, H + R*M) a new array ``[h_{-1}, r_{-1}]``: zeros, then the learned reads
-        w_init_cache : the softmax cache of the initial weightings, for the backward pass
-        """
-        c, p, B, dt = self.config, self.params, batch_size, self.dtype
-        H, R, M = c["controller_size"], c["read_heads"], c["memory_width"]
-        w_init, w_init_cache = softmax_forward(p["weighting_init"], axis=1)  # (K, N)
-        w_prev = np.broadcast_to(w_init[:, None, :], (w_init.shape[0], B, w_init.shape[1]))
-        state = np.empty((B, H + R * M), dtype=dt)
-        state[:, :H] = 0.0
-        state[:, H:] = p["read_init"].reshape(1, R * M)
-        cell = np.zeros((B, H), dtype=dt) if c["controller"] == "lstm" else None
-        return self.initial_memory(B), w_prev, cell, state, w_init_cache
+    def _cell(self, implementation, recurrent_W=None):
+        """The :class:`ntm_numpy.cell.NTMCell` of this model's parameters and the time
+        step's ``implementation``."""
+        step_forward, step_backward = self._step_functions(implementation)
+        return NTMCell(self.params, self._dims(), step_forward, step_backward,
+                       self.initial_memory, recurrent_W)
 
     def _dims(self):
         c = self.config
         return Dims(c["controller_size"], c["memory_width"], c["memory_rows"], c["read_heads"],
                     c["write_heads"], self.shift_size, c["controller"] == "lstm")
 
-    def _controller_inputs(self):
-        """The columns of the state ``[h_{t-1}, r_{t-1}]`` the controller multiplies: all of
-        it for the LSTM (by ``[W_h; W_r]``), the reads for the feed-forward controller."""
-        return slice(None) if self.config["controller"] == "lstm" else slice(
-            self.config["controller_size"], None)
-
-    # ------------------------------------------------------------------------------------
     def backward(self, dlogits, cache, *, return_carried=False):
         """Backpropagation through time.
 
         Parameters
         ----------
         dlogits : (T, B, Y) gradient of the loss with respect to the logits
-        cache : ForwardCache from :meth:`forward` (its step runs backward too)
+        cache : ForwardCache from :meth:`forward` (its implementation runs backward too)
         return_carried : bool, also return what each step's backward receives
 
         Returns
@@ -579,70 +537,27 @@ class NTM:
             dL/dh_t through the output layer and step t+1; for the LSTM ``"cell"`` (B, H)
             dL/dc_t. All are zero at t = T-1 but ``read`` and ``controller``.
         """
+        if not isinstance(cache, ForwardCache):
+            raise ValueError("cache: expected the ForwardCache returned by NTM.forward, got "
+                             f"{type(cache).__name__}")
         check_array("dlogits", dlogits, ndim=3, shape=cache.logits_shape)
-        c, p = self.config, self.params
-        T, B, _ = cache.logits_shape
-        H, M, N = c["controller_size"], c["memory_width"], c["memory_rows"]
-        R, W = c["read_heads"], c["write_heads"]
-        K = R + W
-        lstm = c["controller"] == "lstm"
-        dt = self.dtype
-        heads_W = p["heads_W"]
-        Wc, ctrl_in = cache.recurrent_W, self._controller_inputs()
-        G, P = Wc.shape[1], heads_W.shape[1]
-        dlogits = dlogits.astype(dt, copy=False)
-        grads = {}
+        cell = self._cell(cache.implementation, cache.recurrent_W)
+        dlogits = dlogits.astype(self.dtype, copy=False)
+        H, R, M = cell.dims.H, cell.dims.R, cell.dims.M
+        carried = [None] * cache.logits_shape[0]
 
-        # 6. output layer
-        F = cache.features.shape[2]
-        grads["output_W"] = cache.features.reshape(-1, F).T @ dlogits.reshape(-1, dlogits.shape[2])
-        grads["output_b"] = dlogits.sum(axis=(0, 1))
-        dfeatures = dlogits @ p["output_W"].T  # (T, B, H + R*M)
+        def record(t, dfeat, dcarry):  # what step t's backward receives, as copies
+            dmemory, dw, dcell = dcarry
+            B = dfeat.shape[0]
+            carried[t] = {"memory": dmemory.copy(), "weighting": dw.copy(),
+                          "read": dfeat[:, H:].reshape(B, R, M).transpose(1, 0, 2).copy(),
+                          "controller": dfeat[:, :H].copy()}
+            if dcell is not None:
+                carried[t]["cell"] = dcell.copy()
 
-        dmemory = np.zeros((B, N, M), dtype=dt)  # gradient of M_t, carried back in time
-        dc_next = np.zeros((B, H), dtype=dt) if lstm else None
-        # gradient of [h_t, r_t] as the controller input of step t+1
-        dstate_next = np.zeros((B, H + R * M), dtype=dt)
-        dw_next = np.zeros((K, B, N), dtype=dt)  # w_t as w_prev of step t+1
-        dz_all = np.empty((T, B, G), dtype=dt)
-        draw_all = np.empty((T, B, P), dtype=dt)
-        dims = self._dims()
-        step_backward = self._step_functions(cache.step)[1]
-        carried = [None] * T
-        for t in reversed(range(T)):
-            # h_t and r_t feed the output layer and the controller of step t+1
-            dfeat = dfeatures[t] + dstate_next  # (B, H + R*M)
-            dreads = dfeat[:, H:].reshape(B, R, M).transpose(1, 0, 2)  # (R, B, M)
-            if return_carried:
-                carried[t] = {"memory": dmemory.copy(), "weighting": dw_next.copy(),
-                              "read": dreads.copy(), "controller": dfeat[:, :H].copy()}
-                if lstm:
-                    carried[t]["cell"] = dc_next.copy()
-            # 2.-5. back through the step (ntm_numpy.reference_step, or ntm_numpy.fused_step)
-            dc_next, dmemory, dw_next = step_backward(
-                dmemory, dw_next, dreads, dfeat[:, :H], dc_next, heads_W, cache.steps[t], dims,
-                draw_all[t], dz_all[t])
-            np.matmul(dz_all[t], Wc.T, out=dstate_next[:, ctrl_in])
-
-        # weight gradients of the maps applied at every step, all steps at once
-        X = cache.x.shape[2]
-        dz2 = dz_all.reshape(-1, G)
-        grads["controller_Wx"] = cache.x.reshape(-1, X).T @ dz2
-        state_in = cache.state[:-1, :, ctrl_in]
-        dWc = state_in.reshape(-1, state_in.shape[2]).T @ dz2
-        if lstm:
-            grads["controller_Wh"], grads["controller_Wr"] = dWc[:H], dWc[H:]
-        else:
-            grads["controller_Wr"] = dWc
-        grads["controller_b"] = dz2.sum(axis=0)
-        grads["heads_W"] = cache.h.reshape(-1, H).T @ draw_all.reshape(-1, P)
-        grads["heads_b"] = draw_all.sum(axis=(0, 1))
-        # initial state
-        grads["read_init"] = dstate_next[:, H:].sum(axis=0).reshape(R, M)
-        grads["weighting_init"] = softmax_backward(dw_next.sum(axis=1), cache.weighting_init)[0]
-        if "memory_init" in p:
-            grads["memory_init"] = dmemory.sum(axis=0)
-        grads = {k: grads[k] for k in p}
+        grads = backward_loop(cell, dlogits, cache.unrolled,
+                              on_step=record if return_carried else None)
+        grads = {k: grads[k] for k in self.params}
         return (grads, carried) if return_carried else grads
 
     # ------------------------------------------------------------------------------------
@@ -659,14 +574,14 @@ class NTM:
 
     def copy(self):
         """An independent model with the same configuration and a copy of the parameters."""
-        other = NTM(**{**self.config, "dtype": self.dtype}, step=self.step)
+        other = NTM(**{**self.config, "dtype": self.dtype}, implementation=self.implementation)
         other.ops.update(self.ops)
         other.params = {k: v.copy() for k, v in self.params.items()}
         return other
 
     def astype(self, dtype):
         """A copy of the model computing in ``dtype`` (float32 or float64)."""
-        other = NTM(**{**self.config, "dtype": dtype}, step=self.step)
+        other = NTM(**{**self.config, "dtype": dtype}, implementation=self.implementation)
         other.ops.update(self.ops)
         other.params = {k: v.astype(other.dtype) for k, v in self.params.items()}
         return other
@@ -688,7 +603,7 @@ class NTM:
                 "memory_rows: only a model with memory_init='constant' can change its number"
                 f" of rows, this one has memory_init={self.config['memory_init']!r}"
             )
-        other = NTM(**{**self.config, "memory_rows": N, "dtype": self.dtype}, step=self.step)
+        other = NTM(**{**self.config, "memory_rows": N, "dtype": self.dtype}, implementation=self.implementation)
         other.ops.update(self.ops)
         params = {k: v.copy() for k, v in self.params.items()}
         logits = params["weighting_init"]
@@ -706,7 +621,8 @@ class NTM:
         return (f"NTM({c['input_size']}, {c['output_size']}, controller={c['controller']!r}, "
                 f"controller_size={c['controller_size']}, memory={c['memory_rows']}x"
                 f"{c['memory_width']}, heads={c['read_heads']}R/{c['write_heads']}W, "
-                f"shift_range={c['shift_range']}, dtype={self.dtype.name}, step={self.step!r})")
+                f"shift_range={c['shift_range']}, dtype={self.dtype.name}, "
+                f"implementation={self.implementation!r})")
 
 
 def load(path, *, return_checkpoint=False):

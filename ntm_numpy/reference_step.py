@@ -1,6 +1,6 @@
 """One time step of the NTM made of the primitives, forward and backward.
 
-This is the step :class:`ntm_numpy.model.NTM` runs by default (``step="reference"``): a
+This is the step :class:`ntm_numpy.model.NTM` runs by default (``implementation="reference"``): a
 chain of the forward/backward pairs of :mod:`ntm_numpy.controller`,
 :mod:`ntm_numpy.heads`, :mod:`ntm_numpy.addressing` (eqs 5-9) and :mod:`ntm_numpy.memory`
 (eqs 2-4), each called through ``ops``, a mapping from the primitive's name to a function
@@ -28,7 +28,7 @@ heads       key, beta, g, s, gamma (and erase, add) from :math:`h_t W + b`
 (3)-(4)     :math:`M \\leftarrow M (1 - w e) + w a` for each write head in turn
 """
 from types import MappingProxyType
-from typing import List, NamedTuple
+from typing import List, NamedTuple, Optional
 
 import numpy as np
 
@@ -49,6 +49,7 @@ class Dims(NamedTuple):
 
     @property
     def K(self):
+        """The number of heads, R + W."""
         return self.R + self.W
 
     @property
@@ -93,6 +94,7 @@ class Ops(dict):
         super().__setitem__(name, fn)
 
     def update(self, other=(), **kwargs):
+        """Replace primitives by name, each checked as ``ops[name] = fn`` is."""
         for name, fn in dict(other, **kwargs).items():
             self[name] = fn
 
@@ -106,9 +108,12 @@ class Ops(dict):
 
 
 class StepRecord(NamedTuple):
-    """What one step shows of itself, whichever step computed it (for :class:`ntm_numpy.model.Trace`).
+    """What one time step shows of itself, whichever implementation computed it: the
+    record a trace keeps per step (:meth:`ntm_numpy.model.NTM.trace` stacks them into a
+    :class:`ntm_numpy.model.Trace`).
 
-    Per-head arrays are (K, B, ...), reads first; erase and add (W, B, M).
+    Per-head arrays are (K, B, ...), reads first; erase and add (W, B, M); ``reads``
+    (R, B, M) is filled in by the model (a step's cache does not hold it).
     """
 
     memory: np.ndarray  # (B, N, M) the memory the step started from, M_{t-1}
@@ -123,6 +128,7 @@ class StepRecord(NamedTuple):
     s: np.ndarray  # (K, B, S)
     erase: np.ndarray  # (W, B, M)
     add: np.ndarray  # (W, B, M)
+    reads: Optional[np.ndarray] = None  # (R, B, M) the read vectors r_t, eq (2)
 
 
 class ReferenceStepCache(NamedTuple):

@@ -103,6 +103,6 @@ def wait_for_steps(proc, count=3, timeout=60):
     deadline = time.time() + timeout
     seen = 0
     while seen < count and time.time() < deadline:
-        if proc.stderr.readline().startswith("step"):
+        if proc.stderr.readline().startswith("update"):
             seen += 1
     return seen

@@ -8,7 +8,7 @@ import pytest
 from ntm_numpy.baseline import LSTMBaseline
 from ntm_numpy.model import NTM
 from ntm_numpy.tasks import get_task
-from ntm_numpy.train import evaluate
+from ntm_numpy.training.evaluation import evaluate
 
 TRACE_FIELDS = ("memory", "content", "gated", "shifted", "weights", "key", "beta", "g",
                 "gamma", "shift", "erase", "add", "reads")
@@ -18,7 +18,7 @@ def small_ntm(controller="lstm", R=1, W=1, dtype=np.float64, memory_init="consta
               step="reference"):
     return NTM(5, 4, controller_size=7, memory_rows=9, memory_width=3, read_heads=R,
                write_heads=W, shift_range=1, controller=controller, memory_init=memory_init,
-               seed=3, dtype=dtype, step=step)
+               seed=3, dtype=dtype, implementation=step)
 
 
 @pytest.mark.parametrize("step", ["reference", "fused"])
@@ -90,7 +90,7 @@ def _peak_bytes(fn):
 def test_predict_memory_does_not_grow_with_length(step):
     """Peak memory at T = 400 exceeds T = 25 by no more than the inputs and logits."""
     model = NTM(9, 8, controller_size=32, memory_rows=64, memory_width=16, dtype=np.float32,
-                step=step)
+                implementation=step)
     B = 8
     peaks = {}
     for T in (25, 400):

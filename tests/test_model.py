@@ -444,8 +444,8 @@ def _rel_to(a, b, scale):
     return float(np.abs(a - b).max(initial=0.0) / scale)
 
 
-def _run(model, x, dlogits, step):
-    model.step = step
+def _run(model, x, dlogits, implementation):
+    model.implementation = implementation
     logits, cache = model.forward(x)
     grads, carried = model.backward(dlogits, cache, return_carried=True)
     return logits, grads, carried, cache.trace()
@@ -482,8 +482,9 @@ def test_reference_and_fused_steps_agree(case):
 
 def test_default_step_is_the_reference_step():
     model = NTM(2, 2, controller_size=3, memory_rows=4, memory_width=3)
-    assert model.step == "reference"
-    assert "step" not in model.config  # checkpoints do not depend on the step
+    assert model.implementation == "reference"
+    # checkpoints do not depend on the implementation
+    assert "step" not in model.config and "implementation" not in model.config
 
 
 def _small_model(**kw):
@@ -561,13 +562,14 @@ def test_ops_errors_name_the_valid_choices():
         model.ops["softmax"] = DEFAULT_OPS["shift_forward"]
     with pytest.raises(ValueError, match="expected a callable"):
         model.ops["shift_forward"] = 3
-    with pytest.raises(ValueError, match="expected step='reference', got step='fused'"):
-        NTM(**c, step="fused", ops={"write_backward": DEFAULT_OPS["write_backward"]})
-    with pytest.raises(ValueError, match="step: expected one of"):
-        NTM(**c, step="fast")
+    with pytest.raises(ValueError, match="expected implementation='reference', got "
+                       "implementation='fused'"):
+        NTM(**c, implementation="fused", ops={"write_backward": DEFAULT_OPS["write_backward"]})
+    with pytest.raises(ValueError, match="^implementation: expected one of"):
+        NTM(**c, implementation="fast")
     # a replacement made after construction, then a switch to the fused step
     model.ops["write_backward"] = lambda *a: DEFAULT_OPS["write_backward"](*a)
-    model.step = "fused"
+    model.implementation = "fused"
     with pytest.raises(ValueError, match=r"ops: \['write_backward'\] replaced"):
         model.forward(np.zeros((1, 1, 2)))
 
@@ -631,3 +633,20 @@ def test_carried_gradients_against_central_differences(key):
         num[idx] = (plus - minus) / (2 * h)
     assert np.abs(want).max() > 1e-3
     assert rel_error(want, num, REL_ERROR_FLOOR) < TOL
+
+
+def test_step_is_a_deprecated_alias_of_implementation():
+    c = dict(input_size=2, output_size=2, controller_size=3, memory_rows=4, memory_width=3)
+    with pytest.warns(DeprecationWarning, match=r"NTM\(step=\.\.\.\)"):
+        model = NTM(**c, step="fused")
+    assert model.implementation == "fused"
+    with pytest.warns(DeprecationWarning, match=r"NTM\.step .*NTM\.implementation"):
+        assert model.step == "fused"
+    with pytest.warns(DeprecationWarning, match=r"NTM\.step"):
+        model.step = "reference"
+    assert model.implementation == "reference"
+    _, cache = model.forward(np.zeros((2, 1, 2)))
+    assert cache.implementation == "reference"
+    with pytest.warns(DeprecationWarning, match=r"ForwardCache\.step"):
+        assert cache.step == "reference"
+    assert "implementation='reference'" in repr(model)

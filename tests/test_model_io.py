@@ -4,14 +4,15 @@ import os
 
 import numpy as np
 import pytest
+import threadpoolctl
 
 import ntm_numpy
-from ntm_numpy import _threads
 from ntm_numpy.activations import softmax_forward
 from ntm_numpy.baseline import LSTMBaseline
 from ntm_numpy.checkpoint import CheckpointError, save_checkpoint
 from ntm_numpy.gradcheck import numerical_gradient, rel_error
 from ntm_numpy.model import NTM, load
+from ntm_numpy.training import threads
 
 SMALL = dict(controller_size=5, memory_rows=6, memory_width=3)
 
@@ -357,34 +358,32 @@ def test_ntm_rejects_unparseable_dtype_with_value_error():
 
 
 # ---------------------------------------------------------------------------- BLAS threads
+def _blas_threads():
+    return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+
 def test_single_blas_thread_restores_the_thread_count():
-    funcs = _threads._openblas()
-    if funcs is None:
-        with _threads.single_blas_thread():  # no OpenBLAS: a no-op
+    if not _blas_threads():
+        with threads.single_blas_thread():  # no BLAS threadpoolctl knows: a no-op
             pass
         return
-    setter, getter = funcs
-    original = getter()
-    try:
-        setter(2)
-        with _threads.single_blas_thread():
-            assert getter() == 1
-            with _threads.single_blas_thread():  # nesting
-                assert getter() == 1
-            assert getter() == 1
-        assert getter() == 2
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        before = _blas_threads()
+        with threads.single_blas_thread():
+            assert set(_blas_threads()) == {1}
+            with threads.single_blas_thread():  # nesting
+                assert set(_blas_threads()) == {1}
+            assert set(_blas_threads()) == {1}
+        assert _blas_threads() == before
         with pytest.raises(RuntimeError):
-            with _threads.single_blas_thread():
-                assert getter() == 1
+            with threads.single_blas_thread():
+                assert set(_blas_threads()) == {1}
                 raise RuntimeError("boom")
-        assert getter() == 2
-    finally:
-        setter(original)
-    assert getter() == original
+        assert _blas_threads() == before
 
 
 def test_single_blas_thread_is_a_context_manager_that_passes_values_through():
-    with _threads.single_blas_thread() as value:
+    with threads.single_blas_thread() as value:
         result = np.ones((3, 3)) @ np.ones((3, 3))
     assert value is None
     assert np.array_equal(result, np.full((3, 3), 3.0))

@@ -1,4 +1,4 @@
-"""Data-parallel updates (ntm_numpy.parallel, ``train(workers=n)``, ``--workers``).
+"""Data-parallel updates (ntm_numpy.training.parallel, ``train(workers=n)``, ``--workers``).
 
 The shares of a batch must give the gradients of the whole batch (up to rounding, in
 float64 to 1e-12); a run with workers must be deterministic, resume bit for bit, and
@@ -16,15 +16,16 @@ import numpy as np
 import pytest
 
 import ntm_numpy
-from ntm_numpy.parallel import BatchWorkers, WorkerError, batch_slices
-from ntm_numpy.sweep import run_sweep
 from ntm_numpy.tasks import get_task
-from ntm_numpy.train import TrainConfig, train
+from ntm_numpy.training.config import TrainConfig
+from ntm_numpy.training.loop import train
+from ntm_numpy.training.parallel import BatchWorkers, WorkerError, batch_slices
+from ntm_numpy.training.sweep import run_sweep
 
 from support import wait_for_steps
 
 TINY = dict(task="copy", batch_size=4, controller_size=8, memory_rows=8, memory_width=4,
-            eval_every=2, step="fused")
+            eval_every=2, implementation="fused")
 
 
 @pytest.mark.parametrize("batch, n", [(1, 1), (4, 2), (5, 2), (7, 3), (16, 16)])
@@ -45,8 +46,8 @@ def test_batch_slices_refuse_more_shares_than_sequences(batch, n, words):
         assert w in str(err.value)
 
 
-@pytest.mark.parametrize("kwargs", [dict(model="ntm", step="fused"),
-                                    dict(model="ntm", step="reference", read_heads=2),
+@pytest.mark.parametrize("kwargs", [dict(model="ntm", implementation="fused"),
+                                    dict(model="ntm", implementation="reference", read_heads=2),
                                     dict(model="lstm", hidden_size=16)])
 def test_shares_give_the_gradients_of_the_whole_batch(kwargs):
     config = TrainConfig(task="copy", dtype="float64", controller_size=16, memory_rows=12,
@@ -72,21 +73,21 @@ def test_shares_give_the_gradients_of_the_whole_batch(kwargs):
 
 
 def test_a_failed_share_leaves_no_reply_behind(monkeypatch):
-    import ntm_numpy.parallel as parallel
+    import ntm_numpy.training.parallel as parallel
 
     config = TrainConfig(task="copy", dtype="float64", controller_size=8, memory_rows=8,
-                         memory_width=4, step="fused")
+                         memory_width=4, implementation="fused")
     model = config.make_model()
     task = get_task("copy")
     x1, y1, m1 = task.batch(np.random.default_rng(1), 4, dtype=np.float64)
     x2, y2, m2 = task.batch(np.random.default_rng(2), 4, dtype=np.float64)
-    real = parallel.share_gradients
+    real = parallel.batch_gradients
     with BatchWorkers(model, 2) as shared:
         # this process's share fails; the worker's share of that batch is still taken
-        monkeypatch.setattr(parallel, "share_gradients", lambda *a: 1 / 0)
+        monkeypatch.setattr(parallel, "batch_gradients", lambda *a, **k: 1 / 0)
         with pytest.raises(ZeroDivisionError):
             shared(x1, y1, m1)
-        monkeypatch.setattr(parallel, "share_gradients", real)
+        monkeypatch.setattr(parallel, "batch_gradients", real)
         logits, _, _ = shared(x2, y2, m2)
     np.testing.assert_allclose(logits, model.forward(x2)[0], rtol=1e-12, atol=1e-12)
 
@@ -102,7 +103,7 @@ def test_no_worker_process_is_left_behind():
 def test_replaced_primitives_are_refused_with_workers():
     from ntm_numpy.memory import write_backward
 
-    model = TrainConfig(**dict(TINY, step="reference")).make_model()
+    model = TrainConfig(**dict(TINY, implementation="reference")).make_model()
     model.ops["write_backward"] = lambda *a: write_backward(*a)
     with pytest.raises(ValueError, match="workers"):
         BatchWorkers(model, 2)
@@ -119,7 +120,7 @@ def test_config_checks_workers(workers, words):
 
 
 def test_a_run_with_workers_equals_one_process_up_to_rounding_and_records_them(tmp_path):
-    settings = dict(TINY, steps=6, dtype="float64")
+    settings = dict(TINY, updates=6, dtype="float64")
     one = train(stream=False, **settings)
     two = train(stream=False, out_dir=tmp_path / "two", workers=2, **settings)
     again = train(stream=False, workers=2, **settings)
@@ -132,7 +133,7 @@ def test_a_run_with_workers_equals_one_process_up_to_rounding_and_records_them(t
 
 
 def test_resuming_with_workers_continues_bit_for_bit(tmp_path):
-    settings = dict(TINY, steps=6, dtype="float64", workers=2)
+    settings = dict(TINY, updates=6, dtype="float64", workers=2)
 
     def stop_at_3(step, history):
         if step == 3:
@@ -159,9 +160,32 @@ def test_a_dead_worker_stops_training_and_keeps_the_last_update(tmp_path):
 
     with pytest.raises(WorkerError, match="worker process stopped"):
         train(stream=False, out_dir=tmp_path / "run", log_every=1, callback=kill_workers,
-              **dict(TINY, steps=100, checkpoint_every=1000, workers=2))
+              **dict(TINY, updates=100, checkpoint_every=1000, workers=2))
     _, ckpt = ntm_numpy.load(tmp_path / "run" / "checkpoint.npz", return_checkpoint=True)
     assert ckpt.meta["step"] == 3 and int(ckpt.state["adam.step"]) == 3
+
+
+def test_the_checkpoint_a_dead_worker_leaves_resumes_bit_for_bit(tmp_path):
+    settings = dict(TINY, updates=8, dtype="float64", workers=2, checkpoint_every=1000)
+    full = train(stream=False, **settings)
+    others = set(multiprocessing.active_children())
+
+    def kill_a_worker(step, history):
+        if step == 3:
+            for proc in set(multiprocessing.active_children()) - others:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.join()
+
+    with pytest.raises(WorkerError) as info:
+        train(stream=False, out_dir=tmp_path / "run", log_every=1, callback=kill_a_worker,
+              **settings)
+    message = str(info.value)
+    assert "during update 4" in message and "the checkpoint of update 3" in message
+    resumed = train(resume=tmp_path / "run" / "checkpoint.npz", out_dir=tmp_path / "run",
+                    stream=False)
+    assert resumed.step == 8
+    for k in full.model.params:
+        np.testing.assert_array_equal(resumed.model.params[k], full.model.params[k], err_msg=k)
 
 
 def test_a_sweep_refuses_workers(tmp_path):
@@ -174,7 +198,7 @@ def test_a_sweep_refuses_workers(tmp_path):
 @pytest.mark.skipif(not hasattr(os, "killpg"), reason="needs process groups")
 def test_ctrl_c_to_the_process_group_leaves_a_checkpoint_and_no_worker(tmp_path):
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "ntm_numpy", "train", "copy", "--steps", "100000",
+    cmd = [sys.executable, "-m", "ntm_numpy", "train", "copy", "--updates", "100000",
            "--batch-size", "4", "--controller-size", "8", "--memory-rows", "8",
            "--memory-width", "4", "--no-plots", "--workers", "2", "--log-every", "1",
            "--eval-every", "1000", "--out", str(out)]
@@ -198,7 +222,7 @@ def test_ctrl_c_to_the_process_group_leaves_a_checkpoint_and_no_worker(tmp_path)
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 128 + signal.SIGINT, err
-    assert "SIGINT: stopped at step" in err
+    assert "SIGINT: stopped at update" in err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err  # no worker died
     _, ckpt = ntm_numpy.load(out / "checkpoint.npz", return_checkpoint=True)
     k = ckpt.meta["step"]

@@ -8,15 +8,14 @@ import numpy as np
 import pytest
 
 import ntm_numpy
-import ntm_numpy.train as train_module
-from ntm_numpy.train import (
+import ntm_numpy.training.loop as train_module
+from ntm_numpy.training.config import (
     LR_FINAL_FRACTION,
     RESUME_CHANGEABLE,
     TrainConfig,
-    TrainingDiverged,
     learning_rate,
-    train,
 )
+from ntm_numpy.training.loop import TrainingDiverged, train
 
 from support import TINY
 
@@ -28,7 +27,7 @@ def lrs_of(config, steps, converged=False):
 @pytest.fixture
 def finished(tmp_path):
     """A finished 4-step run: (its result, its checkpoint path)."""
-    result = train(steps=4, out_dir=tmp_path / "run", stream=False, **TINY)
+    result = train(updates=4, out_dir=tmp_path / "run", stream=False, **TINY)
     return result, tmp_path / "run" / "checkpoint.npz"
 
 
@@ -42,27 +41,27 @@ def test_resume_refuses_settings_it_cannot_apply(finished, key, value):
     _, path = finished
     saved = ntm_numpy.load(path, return_checkpoint=True)[1].meta["train_config"][key]
     with pytest.raises(ValueError) as info:
-        train(resume=path, stream=False, steps=6, **{key: value})
+        train(resume=path, stream=False, updates=6, **{key: value})
     msg = str(info.value)
     assert msg.startswith(f"{key}:") and repr(saved) in msg and repr(value) in msg
 
 
 def test_resume_applies_the_settings_it_accepts(finished):
     _, path = finished
-    result = train(resume=path, steps=6, batch_size=3, lr=1e-2, clip=5.0, clip_norm=None,
+    result = train(resume=path, updates=6, batch_size=3, lr=1e-2, clip=5.0, clip_norm=None,
                    eval_every=2, checkpoint_every=7, lr_schedule="constant",
                    lr_after_converged=0.5, stream=False)
     c = result.config
     assert (c.batch_size, c.lr, c.clip, c.clip_norm, c.eval_every, c.checkpoint_every,
             c.lr_schedule, c.lr_after_converged) == (3, 1e-2, 5.0, None, 2, 7, "constant", 0.5)
     assert result.step == 6 and result.sequences == 4 * 2 + 2 * 3  # the new batch size
-    assert set(RESUME_CHANGEABLE) >= {"steps", "lr", "batch_size"}
+    assert set(RESUME_CHANGEABLE) >= {"updates", "lr", "batch_size"}
 
 
 def test_resume_refuses_fewer_steps_than_done(finished):
     _, path = finished
-    with pytest.raises(ValueError, match=r"^steps: .*step 4.*at least 4, got 2"):
-        train(resume=path, steps=2, stream=False)
+    with pytest.raises(ValueError, match=r"^updates: .*update 4.*at least 4, got 2"):
+        train(resume=path, updates=2, stream=False)
 
 
 def test_resume_logs_what_was_resumed(finished, tmp_path):
@@ -70,10 +69,10 @@ def test_resume_logs_what_was_resumed(finished, tmp_path):
 
     _, path = finished
     stream = io.StringIO()
-    train(resume=path, steps=5, batch_size=3, stream=stream, log_every=1, out_dir=path.parent)
+    train(resume=path, updates=5, batch_size=3, stream=stream, log_every=1, out_dir=path.parent)
     first = stream.getvalue().splitlines()[0]
-    assert first.startswith(f"resumed {path} at step 4 of 5")
-    assert "batch_size 2 -> 3" in first and "steps 4 -> 5" in first
+    assert first.startswith(f"resumed {path} at update 4 of 5")
+    assert "batch_size 2 -> 3" in first and "updates 4 -> 5" in first
     _, ckpt = ntm_numpy.load(path, return_checkpoint=True)
     assert ckpt.meta["resumes"][-1]["step"] == 4
     assert ckpt.meta["resumes"][-1]["changes"]["batch_size"] == [2, 3]
@@ -83,7 +82,7 @@ def test_resume_logs_what_was_resumed(finished, tmp_path):
 def test_extending_a_finished_run_does_not_jump_the_learning_rate(finished):
     result, path = finished
     end_rate = learning_rate(result.config, 3, False)  # the last update's rate
-    resumed = train(resume=path, steps=10, stream=False)
+    resumed = train(resume=path, updates=10, stream=False)
     c = resumed.config
     assert c.lr_start_step == 4
     rates = lrs_of(c, range(4, 10))
@@ -97,29 +96,29 @@ def test_extending_a_finished_run_does_not_jump_the_learning_rate(finished):
 
 def test_a_new_lr_on_resume_starts_a_schedule_over_the_extension(finished):
     _, path = finished
-    resumed = train(resume=path, steps=10, lr=1e-3, stream=False)
+    resumed = train(resume=path, updates=10, lr=1e-3, stream=False)
     rates = lrs_of(resumed.config, range(4, 10))
     assert rates[0] == pytest.approx(1e-3)
     assert rates[-1] == pytest.approx(1e-3 * LR_FINAL_FRACTION)
 
 
 def test_the_schedule_of_a_fresh_run_is_unchanged():
-    c = TrainConfig(steps=101, lr=1.0)
+    c = TrainConfig(updates=101, lr=1.0)
     assert learning_rate(c, 0, False) == 1.0
     assert learning_rate(c, 50, False) == pytest.approx(0.5 * (1 + LR_FINAL_FRACTION))
     assert learning_rate(c, 100, False) == pytest.approx(LR_FINAL_FRACTION)
 
 
 def test_resume_without_changes_is_still_bit_for_bit(tmp_path):
-    full = train(steps=6, stream=False, **TINY)
+    full = train(updates=6, stream=False, **TINY)
 
     def stop(step, history):
         if step == 3:
             raise KeyboardInterrupt
 
-    cut = train(steps=6, out_dir=tmp_path, stream=False, callback=stop, log_every=1, **TINY)
+    cut = train(updates=6, out_dir=tmp_path, stream=False, callback=stop, log_every=1, **TINY)
     assert cut.interrupted and cut.stop_signal == signal.SIGINT
-    resumed = train(resume=tmp_path / "checkpoint.npz", steps=6, lr=full.config.lr,
+    resumed = train(resume=tmp_path / "checkpoint.npz", updates=6, lr=full.config.lr,
                     stream=False, **TINY)
     assert resumed.config.lr_start_step == 0
     for k in full.model.params:
@@ -131,9 +130,9 @@ def test_training_into_a_folder_with_a_checkpoint_is_refused(finished):
     _, path = finished
     before = path.read_bytes()
     with pytest.raises(ValueError, match="^out_dir: .*already holds.*resume.*overwrite"):
-        train(steps=2, out_dir=path.parent, stream=False, **TINY)
+        train(updates=2, out_dir=path.parent, stream=False, **TINY)
     assert path.read_bytes() == before
-    train(steps=2, out_dir=path.parent, stream=False, overwrite=True, **TINY)
+    train(updates=2, out_dir=path.parent, stream=False, overwrite=True, **TINY)
     assert ntm_numpy.load(path, return_checkpoint=True)[1].meta["step"] == 2
 
 
@@ -142,10 +141,10 @@ def test_output_folder_problems_are_found_before_training(tmp_path, monkeypatch)
                         lambda self: pytest.fail("the model was built before the check"))
     (tmp_path / "file").write_text("x")
     with pytest.raises(ValueError, match="^out_dir: .*existing file"):
-        train(steps=2, out_dir=tmp_path / "file", stream=False, **TINY)
+        train(updates=2, out_dir=tmp_path / "file", stream=False, **TINY)
     (tmp_path / "run" / "checkpoint.npz").mkdir(parents=True)
     with pytest.raises(ValueError, match="^out_dir: .*is a directory"):
-        train(steps=2, out_dir=tmp_path / "run", stream=False, **TINY)
+        train(updates=2, out_dir=tmp_path / "run", stream=False, **TINY)
 
 
 # ------------------------------------------------------------------------ signals
@@ -158,7 +157,7 @@ def test_signals_during_the_final_save_wait_for_it(tmp_path, monkeypatch):
         real(*args, **kwargs)
 
     monkeypatch.setattr(train_module, "_checkpoint", save_while_signalled)
-    result = train(steps=3, out_dir=tmp_path, stream=False, **TINY)
+    result = train(updates=3, out_dir=tmp_path, stream=False, **TINY)
     assert result.interrupted and result.stop_signal == signal.SIGINT
     _, ckpt = ntm_numpy.load(tmp_path / "checkpoint.npz", return_checkpoint=True)
     assert ckpt.meta["step"] == 3
@@ -170,7 +169,7 @@ def test_a_signal_ends_the_run_at_the_end_of_the_update(tmp_path):
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.05)
 
-    result = train(steps=50, out_dir=tmp_path, stream=False, log_every=1,
+    result = train(updates=50, out_dir=tmp_path, stream=False, log_every=1,
                    callback=term_at_two, **TINY)
     assert result.stop_signal == signal.SIGINT and result.step == 2
     _, ckpt = ntm_numpy.load(tmp_path / "checkpoint.npz", return_checkpoint=True)
@@ -179,14 +178,14 @@ def test_a_signal_ends_the_run_at_the_end_of_the_update(tmp_path):
 
 # ---------------------------------------------------------------------- divergence
 def test_a_diverged_run_stops_with_a_message_and_keeps_the_last_checkpoint(tmp_path):
-    train(steps=2, out_dir=tmp_path, stream=False, **TINY)
+    train(updates=2, out_dir=tmp_path, stream=False, **TINY)
     ck = tmp_path / "checkpoint.npz"
     before = ck.read_bytes()
     with pytest.raises(TrainingDiverged) as info:
-        train(resume=ck, steps=6, lr=1e300, checkpoint_every=1, stream=False)
+        train(resume=ck, updates=6, lr=1e300, checkpoint_every=1, stream=False)
     msg = str(info.value)
-    assert "diverged at step" in msg and "lower learning rate" in msg and "1e+300" in msg
-    assert "step 2" in msg  # the checkpoint kept
+    assert "diverged at update" in msg and "lower learning rate" in msg and "1e+300" in msg
+    assert "update 2" in msg  # the checkpoint kept
     assert ck.read_bytes() == before
     assert math.isfinite(float(ntm_numpy.load(ck).params["output_b"][0]))
 
@@ -201,7 +200,7 @@ def test_an_ignored_sighup_stays_ignored(tmp_path):
 
     old = signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
-        result = train(steps=4, out_dir=tmp_path, stream=False, log_every=1,
+        result = train(updates=4, out_dir=tmp_path, stream=False, log_every=1,
                        callback=hangup_at_two, **TINY)
         assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
     finally:

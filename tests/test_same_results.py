@@ -13,24 +13,24 @@ import hashlib
 import numpy as np
 import pytest
 
-from ntm_numpy.train import train
+from ntm_numpy.training.loop import train
 
 #: what the digests were computed with: NumPy's version and its BLAS (threadpoolctl)
 MADE_WITH = {"numpy": "2.4.6", "blas": ("openblas", "0.3.31.188.0", "Haswell")}
 
 CASES = {
-    "copy_fused": dict(task="copy", step="fused", steps=4, batch_size=4, eval_every=2,
+    "copy_fused": dict(task="copy", implementation="fused", updates=4, batch_size=4, eval_every=2,
                        memory_rows=16, seed=3),
-    "copy_reference_f64": dict(task="copy", step="reference", steps=3, batch_size=3,
+    "copy_reference_f64": dict(task="copy", implementation="reference", updates=3, batch_size=3,
                                eval_every=3, dtype="float64", memory_rows=12, seed=1),
-    "repeat_copy_rmsprop": dict(task="repeat_copy", step="fused", steps=3, batch_size=4,
+    "repeat_copy_rmsprop": dict(task="repeat_copy", implementation="fused", updates=3, batch_size=4,
                                 eval_every=3, optimizer="rmsprop", seed=2),
-    "priority_sort_ff": dict(task="priority_sort", step="fused", steps=3, batch_size=2,
+    "priority_sort_ff": dict(task="priority_sort", implementation="fused", updates=3, batch_size=2,
                              eval_every=3, controller="feedforward", controller_size=32,
                              read_heads=2, write_heads=2, memory_init="learned", seed=0),
-    "ngrams_lstm": dict(task="ngrams", model="lstm", hidden_size=24, steps=3, batch_size=2,
+    "ngrams_lstm": dict(task="ngrams", model="lstm", hidden_size=24, updates=3, batch_size=2,
                         eval_every=3, seed=4),
-    "assoc_workers": dict(task="associative_recall", step="fused", steps=2, batch_size=4,
+    "assoc_workers": dict(task="associative_recall", implementation="fused", updates=2, batch_size=4,
                           eval_every=2, workers=2, seed=5),
 }
 

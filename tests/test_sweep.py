@@ -1,4 +1,4 @@
-"""Tests of the seed sweep (ntm_numpy.sweep and ``ntm-numpy sweep``): tiny runs only."""
+"""Tests of the seed sweep (ntm_numpy.training.sweep and ``ntm-numpy sweep``): tiny runs only."""
 import concurrent.futures
 import csv
 import json
@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 import ntm_numpy
-from ntm_numpy import sweep
 from ntm_numpy.cli import main
-from ntm_numpy.train import TrainConfig, train
+from ntm_numpy.training import sweep
+from ntm_numpy.training.config import TrainConfig
+from ntm_numpy.training.loop import train
 
-TINY = dict(task="copy", steps=4, batch_size=2, controller_size=8, memory_rows=8,
+TINY = dict(task="copy", updates=4, batch_size=2, controller_size=8, memory_rows=8,
             memory_width=4, eval_every=2, val_batches=1, val_batch_size=4)
 LENGTHS = [2, 3]
 
@@ -62,9 +63,9 @@ def test_each_seed_is_the_run_train_makes_with_that_seed(tmp_path):
         direct = train(TrainConfig(**{**TINY, "seed": r["seed"]}), stream=False)
         assert r["curves"]["val_bit_errors"] == direct.history["val_bit_errors"]
         assert r["steps"] == 4 and r["sequences"] == 8
-        errs = ntm_numpy.train.evaluate(direct.model, "copy", LENGTHS, sequences=4)
+        errs = ntm_numpy.training.evaluation.evaluate(direct.model, "copy", LENGTHS, sequences=4)
         assert r["generalisation"] == {str(k): v for k, v in errs.items()}
-        costs = ntm_numpy.train.evaluate(direct.model, "copy", LENGTHS, sequences=4,
+        costs = ntm_numpy.training.evaluation.evaluate(direct.model, "copy", LENGTHS, sequences=4,
                                          metric="cost_bits")
         assert r["generalisation_cost"] == {str(k): v for k, v in costs.items()}
         assert r["final_val_cost"] == direct.history["val_cost"][-1]
@@ -127,7 +128,7 @@ def test_summary_rows_by_hand():
 
 
 def test_ngram_sweep_reports_the_bayes_optimal_cost(tmp_path):
-    config = dict(task="ngrams", task_settings={"length": 12}, steps=2, batch_size=2,
+    config = dict(task="ngrams", task_settings={"length": 12}, updates=2, batch_size=2,
                   controller_size=4, memory_rows=4, memory_width=3, eval_every=2,
                   val_batches=1, val_batch_size=2)
     with CountingExecutor() as ex:
@@ -137,7 +138,7 @@ def test_ngram_sweep_reports_the_bayes_optimal_cost(tmp_path):
     task = ntm_numpy.tasks.get_task("ngrams", length=12)
     for r in results:
         model = ntm_numpy.load(tmp_path / f"seed_{r['seed']}" / "checkpoint.npz")
-        scores = ntm_numpy.train.evaluate_scores(model, task, [12, 20], sequences=3)
+        scores = ntm_numpy.training.evaluation.evaluate_scores(model, task, [12, 20], sequences=3)
         assert r["optimal_cost"] == {str(k): v["optimal_cost_bits"] for k, v in scores.items()}
     with open(tmp_path / "summary.csv") as f:
         rows = list(csv.DictReader(f))
@@ -228,7 +229,7 @@ def test_bad_arguments(tmp_path):
 def test_command_line_runs_seeds_in_processes(tmp_path, capsys):
     out = tmp_path / "sw"
     code = main(["sweep", "copy", "--seeds", "0-1", "--jobs", "2", "--out", str(out),
-                 "--steps", "4", "--batch-size", "2", "--controller-size", "8",
+                 "--updates", "4", "--batch-size", "2", "--controller-size", "8",
                  "--memory-rows", "8", "--memory-width", "4", "--eval-every", "2",
                  "--lengths", "2", "3", "--sequences", "4", "--log-every", "2",
                  "--task-setting", "max_length=3"])
@@ -266,7 +267,7 @@ def test_ctrl_c_of_the_command_leaves_resumable_checkpoints(tmp_path, signame):
 
     out = tmp_path / "sw"
     cmd = [sys.executable, "-m", "ntm_numpy", "sweep", "copy", "--seeds", "0-2", "--jobs",
-           "2", "--out", str(out), "--steps", "100000", "--batch-size", "2",
+           "2", "--out", str(out), "--updates", "100000", "--batch-size", "2",
            "--controller-size", "8", "--memory-rows", "8", "--memory-width", "4",
            "--eval-every", "50", "--log-every", "10", "--lengths", "2"]
     env = {**os.environ, "MPLBACKEND": "Agg"}
@@ -278,7 +279,7 @@ def test_ctrl_c_of_the_command_leaves_resumable_checkpoints(tmp_path, signame):
         while len(seen) < 2 and time.time() < deadline:  # both runs are training
             line = proc.stderr.readline()
             for seed in (0, 1):
-                if line.startswith(f"[seed {seed}] step"):
+                if line.startswith(f"[seed {seed}] update"):
                     seen.add(seed)
         proc.send_signal(getattr(signal, signame))
         _, err = proc.communicate(timeout=60)

@@ -1,36 +1,47 @@
-"""Tests of ntm_numpy.train: determinism, resume, checkpoints, learning, evaluate, convergence."""
+"""Tests of ntm_numpy.training: determinism, resume, checkpoints, learning, evaluate, convergence."""
+import dataclasses
 import math
 import os
+import warnings
 
 import numpy as np
 import pytest
 
 import ntm_numpy
+import ntm_numpy.training.evaluation
+import ntm_numpy.training.loop
 from ntm_numpy.baseline import LSTMBaseline
 from ntm_numpy.constants import ADAM_EPS, ADAM_LR, RMSPROP_LR
 from ntm_numpy.model import NTM
 from ntm_numpy.tasks import TASKS, get_task, ngram_optimal_predictions
-from ntm_numpy.train import (
+from ntm_numpy.training.config import (
     CONVERGED_BIT_ERRORS,
-    NGRAM_SCORES,
-    SCORES,
+    SECTIONS,
     SETTLE_VALIDATIONS,
     TASK_DEFAULTS,
+    ModelConfig,
+    OptimizerConfig,
+    ScheduleConfig,
+    TaskConfig,
     TrainConfig,
-    _validation_set,
+    recorded_settings,
+    setting_fields,
+)
+from ntm_numpy.training.evaluation import (
+    NGRAM_SCORES,
+    SCORES,
     bit_errors_on,
     checkpoint_settled_index,
     convergence,
     evaluate,
     evaluate_scores,
     evaluation_batches,
-    recorded_settings,
     scores_on,
     settled_index,
     task_measure,
     task_scores,
-    train,
 )
+from ntm_numpy.training.loop import _validation_set, train
 
 from support import TINY, rewrite_checkpoint
 
@@ -53,8 +64,8 @@ def timeless(history):
 
 # ---------------------------------------------------------------------------- determinism
 def test_same_seed_gives_identical_runs():
-    r1 = train(steps=6, stream=False, seed=3, **TINY)
-    r2 = train(steps=6, stream=False, seed=3, **TINY)
+    r1 = train(updates=6, stream=False, seed=3, **TINY)
+    r2 = train(updates=6, stream=False, seed=3, **TINY)
     assert r1.step == r2.step == 6
     assert r1.sequences == r2.sequences == 12
     assert_same_params(r1.model.params, r2.model.params)
@@ -65,18 +76,18 @@ def test_same_seed_gives_identical_runs():
 
 
 def test_different_seed_differs():
-    r1 = train(steps=6, stream=False, seed=3, **TINY)
-    r2 = train(steps=6, stream=False, seed=4, **TINY)
+    r1 = train(updates=6, stream=False, seed=3, **TINY)
+    r2 = train(updates=6, stream=False, seed=4, **TINY)
     assert any(not np.array_equal(r1.model.params[k], r2.model.params[k])
                for k in r1.model.params)
     assert r1.history["loss"] != r2.history["loss"]
 
 
 def test_config_object_and_overrides_are_equivalent():
-    config = TrainConfig(steps=3, **TINY)
+    config = TrainConfig(updates=3, **TINY)
     r1 = train(config, stream=False)
-    r2 = train(TrainConfig(**TINY), stream=False, steps=3)
-    assert r2.config.steps == 3
+    r2 = train(TrainConfig(**TINY), stream=False, updates=3)
+    assert r2.config.updates == 3
     assert_same_params(r1.model.params, r2.model.params)
 
 
@@ -94,12 +105,12 @@ class _StopAt:
 
 def test_resume_continues_exactly(tmp_path):
     full_dir, cut_dir = tmp_path / "full", tmp_path / "cut"
-    full = train(steps=6, out_dir=full_dir, checkpoint_every=3, log_every=1, stream=False,
+    full = train(updates=6, out_dir=full_dir, checkpoint_every=3, log_every=1, stream=False,
                  **TINY)
     assert not full.interrupted and full.step == 6
 
     stop = _StopAt(3)
-    cut = train(steps=6, out_dir=cut_dir, checkpoint_every=3, log_every=1, stream=False,
+    cut = train(updates=6, out_dir=cut_dir, checkpoint_every=3, log_every=1, stream=False,
                 callback=stop, **TINY)
     assert cut.interrupted is True
     assert cut.step == 3 and stop.calls == [1, 2, 3]
@@ -109,7 +120,7 @@ def test_resume_continues_exactly(tmp_path):
     assert ckpt.meta["step"] == 3
     assert ckpt.meta["sequences"] == 6
 
-    resumed = train(resume=path, steps=6, out_dir=cut_dir, checkpoint_every=3, log_every=1,
+    resumed = train(resume=path, updates=6, out_dir=cut_dir, checkpoint_every=3, log_every=1,
                     stream=False, **TINY)
     assert not resumed.interrupted
     assert resumed.step == 6 and resumed.sequences == 12
@@ -127,15 +138,15 @@ def test_resume_continues_exactly(tmp_path):
 
 
 def test_resume_can_raise_steps(tmp_path):
-    train(steps=3, out_dir=tmp_path, stream=False, **TINY)
-    resumed = train(resume=tmp_path / "checkpoint.npz", steps=5, stream=False, **TINY)
-    assert resumed.step == 5 and resumed.config.steps == 5
+    train(updates=3, out_dir=tmp_path, stream=False, **TINY)
+    resumed = train(resume=tmp_path / "checkpoint.npz", updates=5, stream=False, **TINY)
+    assert resumed.step == 5 and resumed.config.updates == 5
 
 
 def _training_lengths(monkeypatch, **settings):
     """Run TINY copy training with every validation counted as converged; return the
     largest sequence length of each training batch."""
-    monkeypatch.setattr(ntm_numpy.train, "CONVERGED_BIT_ERRORS", math.inf)
+    monkeypatch.setattr(ntm_numpy.training.evaluation, "CONVERGED_BIT_ERRORS", math.inf)
     original = ntm_numpy.tasks.Task.batch
     lengths = []
 
@@ -146,7 +157,7 @@ def _training_lengths(monkeypatch, **settings):
         return x, y, mask
 
     monkeypatch.setattr(ntm_numpy.tasks.Task, "batch", spy)
-    train(steps=30, stream=False, seed=0, **{**TINY, "val_batch_size": 4, **settings})
+    train(updates=30, stream=False, seed=0, **{**TINY, "val_batch_size": 4, **settings})
     return lengths
 
 
@@ -177,15 +188,15 @@ def test_settled_index():
 def test_settle_validations_delays_the_switch(monkeypatch):
     # validations after updates 3, 6, 9, ...: below 0.1, above, then below for good
     scripted = iter([0.0, 0.5] + [0.0] * 20)
-    monkeypatch.setattr(ntm_numpy.train, "scores_on", lambda model, batches: (next(scripted), 1.0))
+    monkeypatch.setattr(ntm_numpy.training.loop, "scores_on", lambda model, batches: (next(scripted), 1.0))
     settled = []
-    real_rate = ntm_numpy.train.learning_rate
+    real_rate = ntm_numpy.training.config.learning_rate
 
     def rate(config, step, converged):
         settled.append(converged)
         return real_rate(config, step, converged)
 
-    monkeypatch.setattr(ntm_numpy.train, "learning_rate", rate)
+    monkeypatch.setattr(ntm_numpy.training.loop, "learning_rate", rate)
     original = ntm_numpy.tasks.Task.batch
     lengths = []
 
@@ -196,7 +207,7 @@ def test_settle_validations_delays_the_switch(monkeypatch):
         return x, y, mask
 
     monkeypatch.setattr(ntm_numpy.tasks.Task, "batch", spy)
-    result = train(steps=18, stream=False, seed=0, settle_validations=2,
+    result = train(updates=18, stream=False, seed=0, settle_validations=2,
                    **{**TINY, "val_batch_size": 4, "task_settings": {"max_length": 3},
                       "task_settings_after_converged": {"min_length": 6, "max_length": 8}})
     # converged at the first validation, settled at the 4th (two in a row, updates 9, 12)
@@ -237,19 +248,19 @@ def test_default_curriculum_waits_for_settled_validations():
 
 
 def test_resumed_runs_from_before_the_curriculum_keep_none(tmp_path):
-    train(steps=3, out_dir=tmp_path, stream=False, **TINY)
+    train(updates=3, out_dir=tmp_path, stream=False, **TINY)
     ckpt = tmp_path / "checkpoint.npz"
 
     def drop(header, arrays):
         del header["meta"]["train_config"]["task_settings_after_converged"]
 
     rewrite_checkpoint(ckpt, header_fn=drop)
-    resumed = train(resume=ckpt, steps=4, stream=False)
+    resumed = train(resume=ckpt, updates=4, stream=False)
     assert resumed.config.task_settings_after_converged == {}
 
 
 def test_resumed_runs_from_before_settle_validations_switch_at_the_first(tmp_path):
-    train(steps=3, out_dir=tmp_path, stream=False, task="copy")
+    train(updates=3, out_dir=tmp_path, stream=False, task="copy")
     ckpt = tmp_path / "checkpoint.npz"
     _, saved = ntm_numpy.load(ckpt, return_checkpoint=True)
     assert saved.meta["train_config"]["settle_validations"] == 5  # copy's default curriculum
@@ -258,7 +269,7 @@ def test_resumed_runs_from_before_settle_validations_switch_at_the_first(tmp_pat
         del header["meta"]["train_config"]["settle_validations"]
 
     rewrite_checkpoint(ckpt, header_fn=drop)
-    resumed = train(resume=ckpt, steps=4, stream=False)
+    resumed = train(resume=ckpt, updates=4, stream=False)
     assert resumed.config.settle_validations == 1
     assert resumed.config.task_settings_after_converged == {"max_length": 60}
 
@@ -275,21 +286,21 @@ def test_task_settings_after_converged_are_checked(value, match):
 
 def test_resume_of_a_checkpoint_without_validation_costs(tmp_path):
     # checkpoints written before the validation cost was recorded resume with None there
-    train(steps=3, out_dir=tmp_path, stream=False, **TINY)  # TINY validates every 3 updates
+    train(updates=3, out_dir=tmp_path, stream=False, **TINY)  # TINY validates every 3 updates
     ckpt = tmp_path / "checkpoint.npz"
 
     def drop_cost(header, arrays):
         del header["meta"]["history"]["val_cost"]
 
     rewrite_checkpoint(ckpt, header_fn=drop_cost)
-    resumed = train(resume=ckpt, steps=6, stream=False, **TINY)
+    resumed = train(resume=ckpt, updates=6, stream=False, **TINY)
     costs = resumed.history["val_cost"]
     assert resumed.history["val_step"] == [3, 6]
     assert costs[0] is None and isinstance(costs[1], float) and costs[1] > 0
 
 
 def test_resume_without_steps_keeps_the_saved_number_of_steps(tmp_path):
-    train(steps=3, out_dir=tmp_path, stream=False, **TINY)
+    train(updates=3, out_dir=tmp_path, stream=False, **TINY)
 
     def stop_after_saved_steps(step, history):
         if step > 3:  # keep the test fast whatever happens
@@ -297,7 +308,7 @@ def test_resume_without_steps_keeps_the_saved_number_of_steps(tmp_path):
 
     resumed = train(resume=tmp_path / "checkpoint.npz", stream=False, log_every=1,
                     callback=stop_after_saved_steps)
-    assert resumed.config.steps == 3
+    assert resumed.config.updates == 3
     assert resumed.step == 3 and not resumed.interrupted
 
 
@@ -306,12 +317,12 @@ def test_resume_rejects_a_checkpoint_not_written_by_training(tmp_path):
     path = tmp_path / "plain.npz"
     model.save(path)
     with pytest.raises(ValueError, match="^resume"):
-        train(resume=path, steps=3, stream=False)
+        train(resume=path, updates=3, stream=False)
 
 
 # ---------------------------------------------------------------------------- checkpoint
 def test_training_checkpoint_contents(tmp_path):
-    result = train(steps=4, out_dir=tmp_path, checkpoint_every=2, stream=False, seed=5, **TINY)
+    result = train(updates=4, out_dir=tmp_path, checkpoint_every=2, stream=False, seed=5, **TINY)
     path = tmp_path / "checkpoint.npz"
     model, ckpt = ntm_numpy.load(path, return_checkpoint=True)
     assert isinstance(model, NTM)
@@ -329,14 +340,14 @@ def test_training_checkpoint_contents(tmp_path):
     assert isinstance(meta["rng_state"], dict) and "state" in meta["rng_state"]
     restored = TrainConfig.from_dict(meta["train_config"])
     assert restored == result.config
-    assert restored.seed == 5 and restored.steps == 4
+    assert restored.seed == 5 and restored.updates == 4
     assert set(meta["history"]) == set(HISTORY_KEYS)
     assert meta["history"]["val_step"] == [3, 4]
 
 
 def test_no_out_dir_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    train(steps=2, stream=False, **TINY)
+    train(updates=2, stream=False, **TINY)
     assert os.listdir(tmp_path) == []
 
 
@@ -344,14 +355,14 @@ def test_progress_goes_to_the_stream():
     import io
 
     out = io.StringIO()
-    train(steps=2, stream=out, log_every=1, **TINY)
+    train(updates=2, stream=out, log_every=1, **TINY)
     text = out.getvalue()
-    assert "step" in text and "2/2" in text
+    assert "update" in text and "2/2" in text
 
 
 # ---------------------------------------------------------------------------- learning
 def test_ntm_learns_a_tiny_copy_task():
-    config = TrainConfig(task="copy", steps=800, batch_size=16, lr=1e-2, controller_size=32,
+    config = TrainConfig(task="copy", updates=800, batch_size=16, lr=1e-2, controller_size=32,
                          memory_rows=8, memory_width=6, eval_every=100, val_batches=2,
                          val_batch_size=16, seed=0, task_settings=dict(bits=4, max_length=3))
     task = config.make_task()
@@ -366,7 +377,7 @@ def test_ntm_learns_a_tiny_copy_task():
 
 
 def test_lstm_baseline_trains_through_the_same_loop(tmp_path):
-    config = TrainConfig(task="copy", model="lstm", hidden_size=32, steps=300, batch_size=16,
+    config = TrainConfig(task="copy", model="lstm", hidden_size=32, updates=300, batch_size=16,
                          lr=1e-2, eval_every=100, val_batches=2, val_batch_size=16, seed=0,
                          task_settings=dict(bits=4, max_length=3))
     untrained = config.make_model()
@@ -383,7 +394,7 @@ def test_lstm_baseline_trains_through_the_same_loop(tmp_path):
 
 
 def test_float64_training():
-    result = train(steps=3, dtype="float64", stream=False, **TINY)
+    result = train(updates=3, dtype="float64", stream=False, **TINY)
     assert result.model.dtype == np.float64
     for v in result.model.params.values():
         assert v.dtype == np.float64
@@ -392,13 +403,13 @@ def test_float64_training():
 
 
 def test_rmsprop_and_clip_norm():
-    result = train(steps=3, optimizer="rmsprop", clip_norm=1.0, stream=False, **TINY)
+    result = train(updates=3, optimizer="rmsprop", clip_norm=1.0, stream=False, **TINY)
     assert result.config.lr == 1e-4
     assert all(np.all(np.isfinite(v)) for v in result.model.params.values())
 
 
 def test_zero_steps():
-    result = train(steps=0, stream=False, **TINY)
+    result = train(updates=0, stream=False, **TINY)
     assert result.step == 0 and result.history["step"] == []
     assert result.converged is None and result.worst_after_converged is None
 
@@ -536,7 +547,7 @@ def test_task_measure():
 
 
 def test_validation_cost_is_the_cross_entropy_in_bits():
-    result = train(steps=4, stream=False, seed=2, **TINY)
+    result = train(updates=4, stream=False, seed=2, **TINY)
     config = result.config
     val_set = _validation_set(config, config.make_task(), result.model.dtype)
     errors, cost = scores_on(result.model, val_set)
@@ -646,8 +657,8 @@ def test_convergence_threshold_is_strict_and_adjustable():
 # ---------------------------------------------------------------------------- TrainConfig
 @pytest.mark.parametrize("kwargs, name", [
     (dict(task="nope"), "task"),
-    (dict(steps=-1), "steps"),
-    (dict(steps=1.5), "steps"),
+    (dict(updates=-1), "updates"),
+    (dict(updates=1.5), "updates"),
     (dict(batch_size=0), "batch_size"),
     (dict(lr=0), "lr"),
     (dict(lr=-1e-3), "lr"),
@@ -667,30 +678,30 @@ def test_train_config_validation(kwargs, name):
 
 def test_train_config_defaults_and_from_dict():
     c = TrainConfig()
-    assert c.steps == TASK_DEFAULTS["copy"]["steps"]
+    assert c.updates == TASK_DEFAULTS["copy"]["updates"]
     assert c.lr == ADAM_LR and c.eps == ADAM_EPS
     assert TrainConfig(optimizer="rmsprop").lr == RMSPROP_LR
-    assert TrainConfig(task="repeat_copy").steps == TASK_DEFAULTS["repeat_copy"]["steps"]
+    assert TrainConfig(task="repeat_copy").updates == TASK_DEFAULTS["repeat_copy"]["updates"]
     with pytest.raises(ValueError, match="unknown"):
         TrainConfig.from_dict({"task": "copy", "bogus": 1})
 
 
 def test_train_rejects_bad_log_every():
     with pytest.raises(ValueError, match="^log_every"):
-        train(steps=1, stream=False, log_every=0, **TINY)
+        train(updates=1, stream=False, log_every=0, **TINY)
 
 
 def test_learning_rate_schedule():
-    from ntm_numpy.train import LR_AFTER_CONVERGED, LR_FINAL_FRACTION, learning_rate
+    from ntm_numpy.training.config import LR_AFTER_CONVERGED, LR_FINAL_FRACTION, learning_rate
 
-    c = TrainConfig(steps=101, lr=1e-2)
+    c = TrainConfig(updates=101, lr=1e-2)
     assert learning_rate(c, 0, False) == pytest.approx(1e-2)
     assert learning_rate(c, 50, False) == pytest.approx(1e-2 * (LR_FINAL_FRACTION + 1) / 2)
     assert learning_rate(c, 100, False) == pytest.approx(1e-2 * LR_FINAL_FRACTION)
     rates = [learning_rate(c, i, False) for i in range(101)]
     assert all(a >= b for a, b in zip(rates, rates[1:]))
     assert learning_rate(c, 10, True) == pytest.approx(LR_AFTER_CONVERGED * rates[10])
-    flat = TrainConfig(steps=101, lr=1e-2, lr_schedule="constant")
+    flat = TrainConfig(updates=101, lr=1e-2, lr_schedule="constant")
     assert {learning_rate(flat, i, False) for i in range(101)} == {1e-2}
 
 
@@ -702,24 +713,115 @@ def test_train_config_has_every_ntm_option_with_the_models_default():
 
     from ntm_numpy.model import NTM, NTM_OPTIONS
 
-    fields = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    fields = {f.name: f.default for f in dataclasses.fields(ModelConfig)}
     signature = inspect.signature(NTM).parameters
     for name, opt in NTM_OPTIONS.items():
         assert fields[name] == opt.default == signature[name].default, name
     config = TrainConfig(**{**TINY, "memory_init": "random", "shift_range": 2})
     model = config.make_model()
     assert model.config["memory_init"] == "random" and model.config["shift_range"] == 2
-    assert model.step == config.step == "reference"
-    assert TrainConfig(**TINY, step="fused").make_model().step == "fused"
-    with pytest.raises(ValueError, match="step: expected one of"):
-        TrainConfig(**TINY, step="fast")
+    assert model.implementation == config.implementation == "reference"
+    assert TrainConfig(**TINY, implementation="fused").make_model().implementation == "fused"
+    with pytest.raises(ValueError, match="^implementation: expected one of"):
+        TrainConfig(**TINY, implementation="fast")
 
 
 def test_reference_and_fused_training_runs_agree():
     """A few updates with each step from the same seed (float64): the same parameters to
     rounding, since the two steps compute the same maths."""
-    base = dict(TINY, dtype="float64", steps=3)
-    a = train(TrainConfig(**base, step="reference"), stream=False).model.params
-    b = train(TrainConfig(**base, step="fused"), stream=False).model.params
+    base = dict(TINY, dtype="float64", updates=3)
+    a = train(TrainConfig(**base, implementation="reference"), stream=False).model.params
+    b = train(TrainConfig(**base, implementation="fused"), stream=False).model.params
     for name in a:
         np.testing.assert_allclose(a[name], b[name], rtol=1e-8, atol=1e-10, err_msg=name)
+
+
+# ------------------------------------------------------- sections, flat form and aliases
+def test_train_config_holds_four_sections_and_reads_flat():
+    c = TrainConfig(task="copy", controller_size=50, updates=100)
+    assert [f.name for f in dataclasses.fields(TrainConfig)] == list(SECTIONS)
+    assert c.model_section == ModelConfig(controller_size=50)
+    assert c.schedule_section.updates == c.updates == 100
+    assert (c.task, c.model, c.optimizer, c.controller_size) == ("copy", "ntm", "adam", 50)
+    # whole sections (by attribute or by their short names), flat settings on top of them
+    assert TrainConfig(model=ModelConfig(controller_size=50),
+                       schedule=ScheduleConfig(updates=100)) == c
+    assert TrainConfig(model_section=ModelConfig(), controller_size=50, updates=100) == c
+    assert TrainConfig(task=TaskConfig(task="copy"), updates=100, controller_size=50) == c
+    section = ScheduleConfig()
+    TrainConfig(schedule_section=section, updates=3)
+    assert section == ScheduleConfig()  # sections given are copied, not filled in
+    with pytest.raises(AttributeError):
+        c.batch_size = 3  # flat settings are read-only: a section changes through itself
+    with pytest.raises(TypeError, match="bogus"):
+        TrainConfig(bogus=1)
+    with pytest.raises(TypeError, match="model_section: expected a ModelConfig"):
+        TrainConfig(model_section=TaskConfig())
+
+
+def test_train_config_round_trips_nested_and_flat():
+    c = TrainConfig(task="repeat_copy", read_heads=2, lr=1e-3, task_settings={"max_length": 5},
+                    batch_size=4)
+    nested = dataclasses.asdict(c)
+    assert set(nested) == set(SECTIONS) and nested["task_section"]["task"] == "repeat_copy"
+    assert TrainConfig.from_dict(nested) == c
+    flat = c.to_flat()
+    assert list(flat) == [f.name for _, f in setting_fields()]
+    assert TrainConfig.from_flat(flat) == TrainConfig.from_dict(flat) == c
+    assert dataclasses.replace(c, batch_size=8) == TrainConfig.from_flat({**flat, "batch_size": 8})
+    with pytest.raises(ValueError, match=r"unknown training settings \['bogus'\]"):
+        TrainConfig.from_dict({"model_section": {"bogus": 1}})
+
+
+def test_every_setting_has_help_and_the_sections_document_them():
+    for _, f in setting_fields():
+        assert f.metadata["help"], f.name
+    for cls in (ModelConfig, TaskConfig, OptimizerConfig, ScheduleConfig):
+        assert "Attributes" in cls.__doc__
+        for f in dataclasses.fields(cls):
+            assert f"{f.name} : " in cls.__doc__
+    assert TrainConfig.batch_size.__doc__ == "sequences per update"
+    assert TrainConfig.lr_schedule.__doc__.startswith("'cosine' (from ``lr``")
+
+
+def test_the_former_names_are_deprecated_aliases(tmp_path):
+    with pytest.warns(DeprecationWarning, match="'steps' is deprecated.*'updates'"):
+        c = TrainConfig(steps=7, **TINY)
+    with pytest.warns(DeprecationWarning, match="'step' is deprecated.*'implementation'"):
+        assert TrainConfig(step="fused", **TINY).implementation == "fused"
+    assert c.updates == 7
+    with pytest.warns(DeprecationWarning, match="TrainConfig.steps"):
+        assert c.steps == 7
+    with pytest.warns(DeprecationWarning, match="TrainConfig.step"):
+        assert c.step == "reference"
+    with pytest.raises(ValueError, match="^steps: a deprecated alias of updates"):
+        TrainConfig(steps=3, updates=4)
+    with pytest.warns(DeprecationWarning):
+        assert TrainConfig.from_dict({"task": "copy", "steps": 3}).updates == 3
+    with pytest.warns(DeprecationWarning, match="'steps'"):
+        result = train(steps=2, stream=False, out_dir=tmp_path, **TINY)
+    assert result.step == 2 and result.config.updates == 2
+    with pytest.warns(DeprecationWarning, match="'steps'"):
+        assert train(resume=tmp_path / "checkpoint.npz", steps=3, stream=False).step == 3
+
+
+def test_checkpoints_from_before_the_rename_resume_without_a_warning(tmp_path):
+    train(updates=2, out_dir=tmp_path, stream=False, implementation="fused", **TINY)
+    ckpt = tmp_path / "checkpoint.npz"
+
+    def former_names(header, arrays):
+        tc = header["meta"]["train_config"]
+        tc["steps"], tc["step"] = tc.pop("updates"), tc.pop("implementation")
+
+    rewrite_checkpoint(ckpt, header_fn=former_names)
+    _, old = ntm_numpy.load(ckpt, return_checkpoint=True)
+    assert {"steps", "step"} <= set(old.meta["train_config"])
+    settings = recorded_settings(old.meta["train_config"])
+    assert settings["updates"] == 2 and settings["implementation"] == "fused"
+    assert "steps" not in settings and "step" not in settings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        resumed = train(resume=ckpt, updates=3, stream=False, out_dir=tmp_path)
+    assert resumed.step == 3 and resumed.config.implementation == "fused"
+    _, new = ntm_numpy.load(ckpt, return_checkpoint=True)
+    assert new.meta["train_config"]["updates"] == 3 and "steps" not in new.meta["train_config"]

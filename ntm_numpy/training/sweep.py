@@ -1,7 +1,7 @@
 """Train one configuration with several seeds, in parallel, and summarise the runs.
 
 A claim about training holds only if it holds across seeds: :func:`run_sweep` trains the
-same :class:`~ntm_numpy.train.TrainConfig` once per seed, one run per worker, then
+same :class:`~ntm_numpy.training.TrainConfig` once per seed, one run per worker, then
 evaluates each trained model on the task's test lengths and writes::
 
     OUT/seed_S/checkpoint.npz   the run's training checkpoint (as ``ntm-numpy train``)
@@ -25,18 +25,25 @@ import concurrent.futures
 import csv
 import json
 import math
+import multiprocessing
 import os
+import queue
 import signal
 import sys
 import threading
 import time
-from dataclasses import asdict, fields
 
 import numpy as np
 
-from ._threads import single_blas_thread
-from ._validation import check_choice, check_positive_int
-from .train import CONVERGED_BIT_ERRORS, TASK_DEFAULTS, TrainConfig
+from .._validation import check_choice, check_length, check_positive_int
+from .config import (
+    CONVERGED_BIT_ERRORS,
+    TASK_DEFAULTS,
+    TrainConfig,
+    renamed_settings,
+    setting_fields,
+)
+from .threads import single_blas_thread
 
 #: Sequences per length of a sweep's generalisation figures (and the evaluation seed).
 EVAL_SEQUENCES = 64
@@ -54,6 +61,13 @@ _NOT_SWEPT = ("workers",)
 # logged update (runs in worker processes get the signal itself).
 _STOP = threading.Event()
 
+# Set in a worker process of the sweep's own pool when the sweep has died.
+_ORPHANED = threading.Event()
+
+
+#: The most seeds one sweep takes (:func:`parse_seeds`, :func:`run_sweep`).
+MAX_SEEDS = 10_000
+
 
 def parse_seeds(text):
     """``"0-5"`` -> ``[0, 1, 2, 3, 4, 5]``; ``"0,3,7-8"`` -> ``[0, 3, 7, 8]``."""
@@ -69,6 +83,10 @@ def parse_seeds(text):
         if first < 0 or last < first:
             raise ValueError(f"seeds: expected ranges 'a-b' with 0 <= a <= b, got {part!r} "
                              f"in {text!r}")
+        # counted before any list is built: '0-100000000' is a message, not gigabytes
+        if len(seeds) + (last - first + 1) > MAX_SEEDS:
+            raise ValueError(f"seeds: expected at most {MAX_SEEDS:,} seeds in a sweep, got "
+                             f"{len(seeds) + (last - first + 1):,} in {text!r}")
         seeds.extend(range(first, last + 1))
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds: expected each seed once, got {text!r}")
@@ -120,13 +138,77 @@ def _ignore(signum, frame):
     pass
 
 
-def _worker_init():
-    """Worker processes pass over Ctrl-C except while training (which saves, then stops).
+#: Seconds a stopped sweep waits for its runs to save their checkpoints before it kills
+#: the worker processes still running (a stopped or hung worker; its seed resumes later).
+STOP_GRACE_SECONDS = 60
 
-    A handler that does nothing rather than ``SIG_IGN``: training leaves a signal the
-    process ignores ignored, and replaces a handler with its own while it runs.
+
+def _worker_init(pids, parent):
+    """Set up a worker process of the sweep's own pool.
+
+    Ctrl-C is passed over except while training (which saves, then stops): a handler
+    that does nothing rather than ``SIG_IGN``, since training leaves a signal the process
+    ignores ignored and replaces a handler with its own while it runs. The worker puts
+    its pid on ``pids`` (a queue the sweep reads, so that it knows its processes), and
+    watches ``parent``, the read end of a pipe whose write end only the sweep holds:
+    when the sweep dies, however it dies, the pipe closes and the worker sends itself
+    SIGTERM, which stops its run with a complete checkpoint, then ends.
     """
     signal.signal(signal.SIGINT, _ignore)
+    pids.put(os.getpid())
+    threading.Thread(target=_end_with_parent, args=(parent,), daemon=True).start()
+
+
+def _end_with_parent(parent):
+    """Block until the sweep's end of the pipe closes, then stop this worker: SIGTERM
+    makes a run in progress save its checkpoint and return, after which
+    :func:`run_one` ends the process (an idle worker ends at once); one that has not
+    ended after :data:`STOP_GRACE_SECONDS` is ended all the same."""
+    try:
+        parent.recv()
+    except (EOFError, OSError):
+        pass
+    _ORPHANED.set()
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(STOP_GRACE_SECONDS)
+    os._exit(1)
+
+
+class _OwnPool:
+    """The sweep's own process pool: a ProcessPoolExecutor of ``jobs`` workers whose
+    pids it collects as they start (through a queue filled by :func:`_worker_init`) and
+    which end when the sweep's process does (through a pipe they watch)."""
+
+    def __init__(self, jobs):
+        context = multiprocessing.get_context("spawn")
+        self._pids = context.Queue()
+        self._parent, self._alive = context.Pipe(duplex=False)
+        self.executor = concurrent.futures.ProcessPoolExecutor(
+            max_workers=jobs, mp_context=context, initializer=_worker_init,
+            initargs=(self._pids, self._parent))
+        self.pids = set()
+
+    def signal(self, signum):
+        """Send ``signum`` to every worker process started so far."""
+        while True:
+            try:
+                self.pids.add(self._pids.get_nowait())
+            except queue.Empty:
+                break
+        for pid in sorted(self.pids):
+            try:
+                os.kill(pid, signum)
+            except OSError:  # already gone
+                pass
+
+    def close(self):
+        """Shut the executor down (cancelling what has not started) and close the pipe."""
+        try:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+        finally:
+            self._alive.close()
+            self._parent.close()
+            self._pids.close()
 
 
 def _raise_interrupt(signum, frame):
@@ -155,7 +237,8 @@ def run_one(config, run_dir, *, lengths, sequences=EVAL_SEQUENCES, eval_seed=EVA
     is trained or written. Returns ``{"seed": S, "interrupted": True}`` when the run was
     stopped (its checkpoint is then complete and the next call resumes it).
     """
-    from .train import convergence, evaluate_scores, train
+    from .evaluation import convergence, evaluate_scores
+    from .loop import train
 
     config = TrainConfig.from_dict(config) if isinstance(config, dict) else config
     result_path = os.path.join(run_dir, "result.json")
@@ -171,12 +254,14 @@ def run_one(config, run_dir, *, lengths, sequences=EVAL_SEQUENCES, eval_seed=EVA
     ckpt = os.path.join(run_dir, "checkpoint.npz")
     with single_blas_thread():
         if os.path.exists(ckpt):
-            settings = asdict(config)
+            settings = config.to_flat()
             res = train(resume=ckpt, out_dir=run_dir, log_every=log_every, stream=stream,
                         callback=stop_requested, **settings)
         else:
             res = train(config, out_dir=run_dir, log_every=log_every, stream=stream,
                         callback=stop_requested)
+        if _ORPHANED.is_set():  # the sweep has died: the checkpoint is saved, end here
+            os._exit(0)
         if res.interrupted:
             return {"seed": config.seed, "interrupted": True}
         task = config.make_task()
@@ -205,7 +290,8 @@ def _check_sweep_file(out, settings):
     path = os.path.join(out, "sweep.json")
     if os.path.exists(path):
         with open(path) as f:
-            saved = json.load(f)
+            # a sweep.json from before the rename says steps and step: read as today's
+            saved = renamed_settings(json.load(f), warn=False)
         if saved != settings:
             diff = sorted(k for k in set(saved) | set(settings) if saved.get(k) != settings.get(k))
             what = "; ".join(f"{k}: {saved.get(k)!r} there, {settings.get(k)!r} now" for k in diff)
@@ -224,7 +310,7 @@ def run_sweep(config=None, seeds=(0, 1, 2), out="runs/sweep", *, jobs=None, exec
     Parameters
     ----------
     config : TrainConfig, optional (built from ``overrides`` when omitted, e.g.
-        ``run_sweep(task="copy", steps=200, seeds=[0, 1])``); its ``seed`` is replaced
+        ``run_sweep(task="copy", updates=200, seeds=[0, 1])``); its ``seed`` is replaced
         by each of ``seeds``
     seeds : iterable of int, or a string such as ``"0-5"`` (:func:`parse_seeds`)
     out : the sweep's directory (layout in the module docstring)
@@ -252,7 +338,10 @@ def run_sweep(config=None, seeds=(0, 1, 2), out="runs/sweep", *, jobs=None, exec
     if config is None:
         config = TrainConfig(**overrides)
     elif overrides:
-        config = TrainConfig.from_dict({**asdict(config), **overrides})
+        config = TrainConfig.from_flat({**config.to_flat(), **renamed_settings(overrides)})
+    if not isinstance(seeds, str) and hasattr(seeds, "__len__") and len(seeds) > MAX_SEEDS:
+        raise ValueError(f"seeds: expected at most {MAX_SEEDS:,} seeds in a sweep, got "
+                         f"{len(seeds):,}")
     seeds = parse_seeds(seeds) if isinstance(seeds, str) else list(seeds)
     if not seeds:
         raise ValueError("seeds: expected at least one seed, got none")
@@ -265,12 +354,12 @@ def run_sweep(config=None, seeds=(0, 1, 2), out="runs/sweep", *, jobs=None, exec
     jobs = default_jobs() if jobs is None else check_positive_int("jobs", jobs)
     lengths = list(lengths or TASK_DEFAULTS[config.task]["lengths"])
     for length in lengths:
-        check_positive_int("lengths", length)
+        check_length("lengths", length)
     check_positive_int("sequences", sequences)
     stream = sys.stderr if stream is None else stream
     say = (lambda msg: print(msg, file=stream, flush=True)) if stream else (lambda msg: None)
 
-    base = {k: v for k, v in asdict(config).items() if k not in _PER_RUN + _NOT_SWEPT}
+    base = {k: v for k, v in config.to_flat().items() if k not in _PER_RUN + _NOT_SWEPT}
     _check_sweep_file(out, dict(base, lengths=lengths, sequences=sequences,
                                 eval_seed=eval_seed))
     results, todo = {}, []
@@ -285,19 +374,19 @@ def run_sweep(config=None, seeds=(0, 1, 2), out="runs/sweep", *, jobs=None, exec
         say(f"sweep {out}: seeds {sorted(results)} already finished, skipped")
     own = executor is None and todo
     if own:
-        executor = concurrent.futures.ProcessPoolExecutor(
-            max_workers=min(jobs, len(todo)), initializer=_worker_init)
+        pool = _OwnPool(min(jobs, len(todo)))
+        executor = pool.executor
     _STOP.clear()
     previous = _stop_signals_interrupt()
     start = time.perf_counter()
     # At most `in_flight` runs are handed to the executor at a time, so that after Ctrl-C
     # no queued run starts (executors may start a submitted call even after cancel()).
     in_flight = jobs if own or given_jobs is not None else len(todo)
-    queue, futures = list(todo), {}
+    waiting, futures = list(todo), {}
     stopped = False
 
     def submit_next():
-        seed = queue.pop(0)
+        seed = waiting.pop(0)
         cfg = {**base, "seed": seed}
         futures[executor.submit(run_one, cfg, os.path.join(out, f"seed_{seed}"),
                                 lengths=lengths, sequences=sequences, eval_seed=eval_seed,
@@ -306,9 +395,9 @@ def run_sweep(config=None, seeds=(0, 1, 2), out="runs/sweep", *, jobs=None, exec
     try:
         if todo:
             say(f"sweep {out}: {len(todo)} run(s) of {config.model} on {config.task}, "
-                f"{config.steps} updates each, seeds {todo}, {min(in_flight, len(todo))} "
+                f"{config.updates} updates each, seeds {todo}, {min(in_flight, len(todo))} "
                 "at a time")
-        while queue and len(futures) < in_flight:
+        while waiting and len(futures) < in_flight:
             submit_next()
         pending = set(futures)
         while pending:
@@ -324,7 +413,7 @@ def run_sweep(config=None, seeds=(0, 1, 2), out="runs/sweep", *, jobs=None, exec
                 results[seed] = res
                 say(f"seed {seed} finished ({len(results)}/{len(seeds)}, "
                     f"{time.perf_counter() - start:.0f} s into the sweep): {_one_line(res)}")
-                if queue and not stopped:
+                if waiting and not stopped:
                     submit_next()
                     pending.add(list(futures)[-1])
     except KeyboardInterrupt:
@@ -332,17 +421,18 @@ def run_sweep(config=None, seeds=(0, 1, 2), out="runs/sweep", *, jobs=None, exec
         for fut in futures:
             fut.cancel()
         if own:  # the workers may not have had the signal (e.g. a `kill -INT` of this one)
-            for proc in list(getattr(executor, "_processes", {}).values()):
-                try:
-                    os.kill(proc.pid, signal.SIGINT)
-                except OSError:
-                    pass
+            pool.signal(signal.SIGINT)
         say("interrupted: waiting for the runs in progress to save their checkpoints")
-        concurrent.futures.wait(list(futures))
+        _, late = concurrent.futures.wait(list(futures), timeout=STOP_GRACE_SECONDS)
+        if late and own:
+            say(f"{len(late)} run(s) did not stop within {STOP_GRACE_SECONDS} s: their "
+                "processes are killed; the same command resumes their seeds from their "
+                "last checkpoints")
+            pool.signal(signal.SIGKILL)
         raise
     finally:
         if own:
-            executor.shutdown(wait=True, cancel_futures=True)
+            pool.close()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     finished = [results[s] for s in seeds if s in results]
@@ -375,7 +465,7 @@ def summary_rows(results, lengths):
     """One dict per run (then ``median`` and ``worst``) of the summary's columns.
 
     Columns: ``seed``, ``converged_sequences`` and ``converged_s`` (first validation
-    below :data:`~ntm_numpy.train.CONVERGED_BIT_ERRORS`), ``stable_sequences`` and
+    below :data:`~ntm_numpy.training.config.CONVERGED_BIT_ERRORS`), ``stable_sequences`` and
     ``stable_s`` (from which every later validation stayed below), ``worst_after``,
     ``final_val`` (bit errors) and ``final_val_cost`` (cross-entropy in bits, per
     sequence), ``total_s``, then per length ``len_L`` (bit errors per sequence) and
@@ -485,7 +575,7 @@ def ngram_optimal_cost(task, sequences=1000, seed=0):
     The streams are one batch x (T, B, 1), y (T, B, 1), mask (T, B) with B =
     ``sequences``, drawn with ``numpy.random.default_rng(seed)``; returns a float.
     """
-    from .tasks import ngram_cost_bits, ngram_optimal_predictions
+    from ..tasks import ngram_cost_bits, ngram_optimal_predictions
 
     x, y, mask = task.batch(np.random.default_rng(seed), sequences)
     return ngram_cost_bits(ngram_optimal_predictions(x, task.params["context_length"]), y,
@@ -517,7 +607,7 @@ def plot_sweep(results, path, config=None, *, title=None, optimal=None, cost="tr
     """
     import matplotlib.pyplot as plt
 
-    from .plotting import save_figure
+    from ..plotting import save_figure
 
     check_choice("cost", cost, SWEEP_COSTS)
     groups = results if isinstance(results, dict) else {None: results}
@@ -574,6 +664,13 @@ def plot_sweep(results, path, config=None, *, title=None, optimal=None, cost="tr
 
 
 def config_fields():
-    """Names of the :class:`TrainConfig` settings a sweep takes from the command line."""
-    return [f.name for f in fields(TrainConfig)
+    """The settings a sweep takes from the command line: every setting of
+    :class:`TrainConfig` but the task (the command's argument), the seed (``--seeds``),
+    ``lr_start_step`` and ``workers``.
+
+    Returns
+    -------
+    list of str
+    """
+    return [f.name for _, f in setting_fields()
             if f.name not in _PER_RUN + _NOT_SWEPT + ("task",)]

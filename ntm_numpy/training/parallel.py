@@ -1,6 +1,6 @@
 """Data-parallel training updates: one update's batch shared among processes.
 
-Training runs one process, and one BLAS thread in it (:mod:`ntm_numpy._threads`): the
+Training runs one process, and one BLAS thread in it (:mod:`ntm_numpy.training.threads`): the
 matrices are too small for a BLAS to split. On a machine with more cores than runs, the
 other cores can still share the work of each update, by the sequences of its batch.
 :class:`BatchWorkers` does that. With ``n`` shares, the batch of ``B`` sequences is cut
@@ -20,7 +20,7 @@ models were trained with one.
 
 The workers ignore SIGINT, SIGTERM and SIGHUP, so that a Ctrl-C in the terminal
 (which reaches every process of the foreground group) leaves them to the training loop,
-which finishes its update and writes its checkpoint (see :mod:`ntm_numpy.train`). They
+which finishes its update and writes its checkpoint (see :mod:`ntm_numpy.training.loop`). They
 end when :meth:`BatchWorkers.close` is called or when their connection to the training
 process closes, whichever comes first.
 
@@ -31,9 +31,9 @@ import signal
 
 import numpy as np
 
-from ._threads import single_blas_thread
-from ._validation import check_positive_int
-from .losses import sigmoid_cross_entropy_backward, sigmoid_cross_entropy_forward
+from .._validation import check_positive_int
+from .step import batch_gradients
+from .threads import single_blas_thread
 
 
 def batch_slices(batch_size, shares):
@@ -56,33 +56,8 @@ def batch_slices(batch_size, shares):
     return [slice(int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
 
 
-def share_gradients(model, x, y, mask, weight):
-    """Logits, loss and gradients of ``model`` on one share of a batch.
-
-    Parameters
-    ----------
-    model : NTM or LSTMBaseline
-    x : (T, B_s, X) inputs of the share
-    y : (T, B_s, Y) targets
-    mask : (T, B_s)
-    weight : float, B_s / B, the share's part of the batch
-
-    Returns
-    -------
-    logits : (T, B_s, Y)
-    loss : float, ``weight`` times the share's loss (nats per sequence of the share)
-    grads : dict name -> array, the gradients of that weighted loss
-    """
-    logits, cache = model.forward(x)
-    if not np.isfinite(logits).all():  # the caller reports it, with the step
-        return logits, float("nan"), None
-    loss, lcache = sigmoid_cross_entropy_forward(logits, y, mask)
-    dlogits = sigmoid_cross_entropy_backward(weight, lcache)[0]
-    return logits, weight * loss, model.backward(dlogits, cache)
-
-
 def _worker(conn, model):
-    """A worker process: computes :func:`share_gradients` for every share it is sent."""
+    """A worker process: computes :func:`ntm_numpy.training.step.batch_gradients` for every share it is sent."""
     for name in ("SIGINT", "SIGTERM", "SIGHUP"):  # the training process handles them
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), signal.SIG_IGN)
@@ -98,7 +73,7 @@ def _worker(conn, model):
             model.params = params
             try:
                 with np.errstate(**errstate):
-                    reply = ("ok", share_gradients(model, x, y, mask, weight))
+                    reply = ("ok", batch_gradients(model, x, y, mask, weight=weight))
             except Exception as err:  # noqa: BLE001 (sent back and raised there)
                 reply = ("error", err)
             try:
@@ -165,7 +140,7 @@ class BatchWorkers:
         """Logits (T, B, Y), loss (nats per sequence) and gradients of one batch."""
         B = x.shape[1]
         if self.workers == 1:
-            return share_gradients(self.model, x, y, mask, 1.0)
+            return batch_gradients(self.model, x, y, mask)
         parts = batch_slices(B, self.workers)
         errstate = {k: v for k, v in np.geterr().items() if k != "all"}
         params = self.model.params
@@ -177,8 +152,8 @@ class BatchWorkers:
                 raise WorkerError(f"a worker process stopped ({err})") from None
         first = parts[0]
         try:
-            results = [share_gradients(self.model, x[:, first], y[:, first], mask[:, first],
-                                       (first.stop - first.start) / B)]
+            results = [batch_gradients(self.model, x[:, first], y[:, first], mask[:, first],
+                                       weight=(first.stop - first.start) / B)]
         finally:
             # every worker's reply is taken, even when this share failed: none is left
             # behind to be taken for the next batch's
