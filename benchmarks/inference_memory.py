@@ -10,8 +10,8 @@ it once:
   ``evaluate`` did before ``predict`` existed);
 * ``predict``: ``model.predict(x)``, no caches, the output layer step by step;
 
-with each of the NTM's steps (``--step``: "reference", the primitives, which a loaded
-model runs by default, and "fused").
+with each implementation of the NTM's time step (``--implementation``: "reference", the
+primitives, which a loaded model runs by default, and "fused").
 
 Each row gives the process's resident memory before the run (interpreter, NumPy, model
 and the batch), its peak (``VmHWM``, the high-water mark of the resident set) and the
@@ -41,12 +41,12 @@ def child(mode, length, batch_size, seed, step):
     """Run one measurement in this process; print a JSON line."""
     import numpy as np
 
-    from ntm_numpy._threads import single_blas_thread
     from ntm_numpy.pretrained import load_pretrained
     from ntm_numpy.tasks import get_task
+    from ntm_numpy.training.threads import single_blas_thread
 
     model = load_pretrained("copy")
-    model.step = step
+    model.implementation = step
     task = get_task("copy")
     rng = np.random.default_rng([seed, length])
     x, y, mask = task.batch(rng, batch_size, length=length, dtype=model.dtype)
@@ -72,8 +72,10 @@ def main(argv=None):
     parser.add_argument("--forward-max", type=int, default=1000,
                         help="longest length run with the caching forward")
     parser.add_argument("--seed", type=int, default=1234)
-    parser.add_argument("--step", nargs="+", choices=("reference", "fused"),
-                        default=["reference", "fused"], help="the NTM steps to measure")
+    parser.add_argument("--implementation", "--step", dest="step", nargs="+",
+                        choices=("reference", "fused"), default=["reference", "fused"],
+                        help="the implementations of the NTM's time step to measure "
+                        "(--step: their former name)")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "LENGTH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -91,7 +93,7 @@ def main(argv=None):
                     continue
                 out = subprocess.run(
                     [sys.executable, __file__, "--child", mode, str(length), "--batch-size",
-                     str(args.batch_size), "--seed", str(args.seed), "--step", step],
+                     str(args.batch_size), "--seed", str(args.seed), "--implementation", step],
                     capture_output=True, text=True, check=True)
                 r = json.loads(out.stdout.strip().splitlines()[-1])
                 print(f"{head} {r['before_mib']:7.0f} {r['peak_mib']:7.0f} "

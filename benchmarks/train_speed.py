@@ -1,6 +1,6 @@
-"""Training speed of the default copy configuration, for each of the NTM's two time
-steps (``fused``, what ``ntm-numpy train`` runs, and ``reference``, the primitives):
-sequences per second.
+"""Training speed of the default copy configuration, for each of the two implementations
+of the NTM's time step (``fused``, what ``ntm-numpy train`` runs, and ``reference``, the
+primitives): sequences per second.
 
 One "sequence" is a full training update's share: forward, backward, loss and the
 optimiser update, for copy sequences of mean length 10 (L uniform in 1..20, T = 2L+1,
@@ -10,7 +10,7 @@ best of several timed windows, with the median beside it), and the peak resident
 memory of the process.
 
     python benchmarks/train_speed.py            # about two minutes
-    python benchmarks/train_speed.py --seconds 5 --batch-sizes 1 16 --steps fused
+    python benchmarks/train_speed.py --seconds 5 --batch-sizes 1 16 --implementations fused
 """
 import argparse
 import resource
@@ -19,10 +19,10 @@ import time
 import numpy as np
 
 from ntm_numpy import NTM
-from ntm_numpy._threads import single_blas_thread
 from ntm_numpy.losses import sigmoid_cross_entropy_backward, sigmoid_cross_entropy_forward
 from ntm_numpy.optim import Adam, clip_elementwise
 from ntm_numpy.tasks import get_task
+from ntm_numpy.training.threads import single_blas_thread
 
 
 def measure(batch_size, dtype, seconds, repeats=5, seed=0, step_name="fused"):
@@ -33,7 +33,8 @@ def measure(batch_size, dtype, seconds, repeats=5, seed=0, step_name="fused"):
     window is slowed down, never sped up, by whatever else the machine runs), and T.
     """
     task = get_task("copy")
-    model = NTM(task.input_size, task.output_size, dtype=dtype, seed=seed, step=step_name)
+    model = NTM(task.input_size, task.output_size, dtype=dtype, seed=seed,
+                implementation=step_name)
     opt = Adam(lr=1e-3)
     rng = np.random.default_rng(seed)
     batches = [task.batch(rng, batch_size, dtype=dtype) for _ in range(64)]
@@ -73,8 +74,10 @@ def main():
                     help="timed windows per configuration; the best and the median are shown")
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 16, 64])
     ap.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
-    ap.add_argument("--steps", nargs="+", default=["fused", "reference"],
-                    choices=["fused", "reference"], help="the NTM's time steps to time")
+    ap.add_argument("--implementations", "--steps", dest="steps", nargs="+",
+                    default=["fused", "reference"], choices=["fused", "reference"],
+                    help="the implementations of the NTM's time step to time (--steps: "
+                    "their former name)")
     args = ap.parse_args()
     print("copy task, LSTM 100, memory 128 x 20, 1 read + 1 write head, Adam, one BLAS thread")
     print(f"best of {args.repeats} windows (median in brackets)")

@@ -1,9 +1,9 @@
 """Training speed with the batch of each update shared by 1, 2, ... processes
-(``ntm-numpy train --workers N``, :mod:`ntm_numpy.parallel`): sequences per second.
+(``ntm-numpy train --workers N``, :mod:`ntm_numpy.training.parallel`): sequences per second.
 
 One "sequence" is a full training update's share, as in ``train_speed.py``: forward,
 loss, backward, clipping and the Adam step, here through
-:class:`ntm_numpy.parallel.BatchWorkers`. The configurations (``--config``) are built from
+:class:`ntm_numpy.training.parallel.BatchWorkers`. The configurations (``--config``) are built from
 training commands: ``copy`` from the default run's, ``ngrams`` (256 memory rows) and
 ``priority_sort`` (feed-forward controller of 512 units, 4 read and 4 write heads) from
 the shipped models' (:data:`ntm_numpy.pretrained.PRETRAINED`), at batch size 16 in
@@ -21,17 +21,17 @@ import time
 
 import numpy as np
 
-from ntm_numpy._threads import single_blas_thread
 from ntm_numpy.cli import train_config_from_command
 from ntm_numpy.optim import Adam, clip_elementwise, clip_global_norm
-from ntm_numpy.parallel import BatchWorkers
 from ntm_numpy.pretrained import PRETRAINED
+from ntm_numpy.training.parallel import BatchWorkers
+from ntm_numpy.training.threads import single_blas_thread
 
 #: The training command of each configuration: the default run, and the shipped models'.
 CONFIGS = {
     "copy": "ntm-numpy train copy",
-    "ngrams": PRETRAINED["ngrams"][1],
-    "priority_sort": PRETRAINED["priority_sort"][1],
+    "ngrams": PRETRAINED["ngrams"].command,
+    "priority_sort": PRETRAINED["priority_sort"].command,
 }
 
 
@@ -71,7 +71,8 @@ def main():
     ap.add_argument("--batch-size", type=int, default=16)
     args = ap.parse_args()
     config = dataclasses.replace(train_config_from_command(CONFIGS[args.config]),
-                                 batch_size=args.batch_size, step="fused", workers=1)
+                                 batch_size=args.batch_size, implementation="fused",
+                                 workers=1)
     print(f"{args.config}: batch {config.batch_size}, float32, fused step, {os.cpu_count()} "
           f"cores; best of {args.repeats} windows (median in brackets)")
     base = None

@@ -9,19 +9,19 @@ import pytest
 
 import ntm_numpy
 from ntm_numpy import plotting
-from ntm_numpy.cli import (
-    EXIT_INTERRUPTED,
+from ntm_numpy.cli import EXIT_INTERRUPTED, build_parser, main
+from ntm_numpy.pretrained import pretrained_path
+from ntm_numpy.tasks import TASKS, get_task
+from ntm_numpy.training.config import TrainConfig
+from ntm_numpy.training.loop import train
+from ntm_numpy.training.reports import (
     LENGTH_LABELS,
     LENGTH_SETTINGS,
     checkpoint_settled,
     longest_training_length,
-    main,
 )
-from ntm_numpy.pretrained import pretrained_path
-from ntm_numpy.tasks import TASKS, get_task
-from ntm_numpy.train import TrainConfig, train
 
-TINY_ARGS = ["--steps", "4", "--batch-size", "2", "--controller-size", "8", "--memory-rows",
+TINY_ARGS = ["--updates", "4", "--batch-size", "2", "--controller-size", "8", "--memory-rows",
              "8", "--memory-width", "4", "--eval-every", "2"]
 
 NTM_PNGS = ("training_curves.png", "sequence.png", "summary.png", "memory.png",
@@ -72,12 +72,12 @@ def test_train_writes_checkpoint_summary_and_plots(trained):
 
 
 def test_train_progress_on_stderr(tmp_path, capsys):
-    code = main(["train", "copy", "--steps", "2", "--batch-size", "2", "--controller-size",
+    code = main(["train", "copy", "--updates", "2", "--batch-size", "2", "--controller-size",
                  "4", "--memory-rows", "4", "--memory-width", "2", "--eval-every", "2",
                  "--log-every", "1", "--no-plots", "--out", str(tmp_path)])
     assert code == 0
     err = capsys.readouterr().err
-    assert "step" in err and "checkpoint" in err
+    assert "update" in err and "checkpoint" in err
     assert not any(name.endswith(".png") for name in os.listdir(tmp_path))
     assert (tmp_path / "checkpoint.npz").is_file()
 
@@ -113,7 +113,7 @@ def curves(monkeypatch):
 
 
 def test_evaluate_prints_costs_and_the_ngram_optimum(tmp_path, capsys, curves):
-    train(task="ngrams", task_settings={"length": 30}, steps=2, batch_size=2,
+    train(task="ngrams", task_settings={"length": 30}, updates=2, batch_size=2,
           controller_size=4, memory_rows=4, memory_width=3, val_batches=1, val_batch_size=2,
           out_dir=tmp_path, stream=False)
     code = main(["evaluate", str(tmp_path / "checkpoint.npz"), "--lengths", "30", "40",
@@ -127,7 +127,7 @@ def test_evaluate_prints_costs_and_the_ngram_optimum(tmp_path, capsys, curves):
     lines = capsys.readouterr().out.strip().splitlines()
     assert "Bayes-optimal cost" in lines[0]
     model = ntm_numpy.load(tmp_path / "checkpoint.npz")
-    scores = ntm_numpy.train.evaluate_scores(model, ntm_numpy.tasks.get_task("ngrams"),
+    scores = ntm_numpy.training.evaluation.evaluate_scores(model, ntm_numpy.tasks.get_task("ngrams"),
                                              [30, 40], sequences=6)
     for line, (length, s) in zip(lines[1:], scores.items()):
         cols = [float(c) for c in line.split()]
@@ -164,8 +164,8 @@ def test_longest_training_length():
     copy = TrainConfig(task="copy")  # the default curriculum: lengths 1-60 once settled
     assert copy.task_settings_after_converged == {"max_length": 60}
     task = copy.make_task()
-    assert longest_training_length(task, vars(copy), settled=False) == 20
-    assert longest_training_length(task, vars(copy), settled=True) == 60
+    assert longest_training_length(task, copy.to_flat(), settled=False) == 20
+    assert longest_training_length(task, copy.to_flat(), settled=True) == 60
     assert longest_training_length(task) == 20
     assert longest_training_length(get_task("associative_recall", max_items=4)) == 4
     assert longest_training_length(get_task("ngrams")) == 200
@@ -177,7 +177,7 @@ def test_longest_training_length():
 
 
 def test_checkpoint_settled():
-    config = vars(TrainConfig(task="copy", settle_validations=2))
+    config = TrainConfig(task="copy", settle_validations=2).to_flat()
     history = {"val_step": [10, 20, 30], "val_sequences": [1, 2, 3]}
     assert not checkpoint_settled({"train_config": config,
                                    "history": {**history, "val_bit_errors": [30, 0.05, 0.2]}})
@@ -299,7 +299,7 @@ def test_plot_shows_the_heads_asked_for(tmp_path, capsys):
 
 def test_plot_head_options_refuse_a_model_without_heads(tmp_path, capsys):
     out = tmp_path / "lstm"
-    assert main(["train", "copy", "--model", "lstm", "--hidden-size", "8", "--steps", "2",
+    assert main(["train", "copy", "--model", "lstm", "--hidden-size", "8", "--updates", "2",
                  "--batch-size", "2", "--eval-every", "2", "--out", str(out),
                  "--no-plots"]) == 0
     capsys.readouterr()
@@ -367,7 +367,7 @@ def test_evaluate_bad_lengths(trained, tmp_path, capsys):
 
 
 def test_train_bad_value(tmp_path, capsys):
-    code = main(["train", "copy", "--steps", "2", "--batch-size", "0", "--out", str(tmp_path)])
+    code = main(["train", "copy", "--updates", "2", "--batch-size", "0", "--out", str(tmp_path)])
     assert code == 2
     assert "--batch-size" in capsys.readouterr().err
 
@@ -386,13 +386,13 @@ def test_argparse_errors_exit_2(argv, capsys):
 
 
 def test_keyboard_interrupt_exit_code(tmp_path, monkeypatch, capsys):
-    import ntm_numpy.train as train_module
+    import ntm_numpy.training.loop as train_module
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(train_module, "train", interrupted)
-    assert main(["train", "copy", "--steps", "2", "--out", str(tmp_path)]) == EXIT_INTERRUPTED
+    assert main(["train", "copy", "--updates", "2", "--out", str(tmp_path)]) == EXIT_INTERRUPTED
 
 
 def test_python_dash_m_help():
@@ -412,7 +412,7 @@ def test_console_script_help():
 
 
 def test_train_lstm_baseline(tmp_path, capsys):
-    code = main(["train", "copy", "--model", "lstm", "--hidden-size", "8", "--steps", "4",
+    code = main(["train", "copy", "--model", "lstm", "--hidden-size", "8", "--updates", "4",
                  "--batch-size", "2", "--eval-every", "2", "--out", str(tmp_path),
                  "--lengths", "2", "3"])
     assert code == 0
@@ -435,8 +435,8 @@ def test_train_resume_via_cli(tmp_path, capsys):
     args = ["train", "copy", "--batch-size", "2", "--controller-size", "4", "--memory-rows",
             "4", "--memory-width", "2", "--eval-every", "2", "--no-plots", "--out",
             str(tmp_path)]
-    assert main([*args, "--steps", "2"]) == 0
-    assert main([*args, "--steps", "4", "--resume", str(tmp_path / "checkpoint.npz")]) == 0
+    assert main([*args, "--updates", "2"]) == 0
+    assert main([*args, "--updates", "4", "--resume", str(tmp_path / "checkpoint.npz")]) == 0
     _, ck = ntm_numpy.load(tmp_path / "checkpoint.npz", return_checkpoint=True)
     assert ck.meta["step"] == 4
     with open(tmp_path / "summary.json") as f:
@@ -444,7 +444,7 @@ def test_train_resume_via_cli(tmp_path, capsys):
 
 
 def test_evaluate_and_plot_use_the_training_task_settings(tmp_path, capsys):
-    train(task="copy", steps=2, batch_size=2, controller_size=4, memory_rows=4, memory_width=2,
+    train(task="copy", updates=2, batch_size=2, controller_size=4, memory_rows=4, memory_width=2,
           eval_every=2, val_batches=1, val_batch_size=2, stream=False, out_dir=tmp_path,
           task_settings=dict(bits=4, max_length=3))
     ckpt = str(tmp_path / "checkpoint.npz")
@@ -478,7 +478,7 @@ def test_ctrl_c_stops_cleanly_with_a_checkpoint_that_resumes(tmp_path):
     import ntm_numpy
 
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "ntm_numpy", "train", "copy", "--steps", "100000",
+    cmd = [sys.executable, "-m", "ntm_numpy", "train", "copy", "--updates", "100000",
            "--batch-size", "2", "--controller-size", "8", "--memory-rows", "8",
            "--memory-width", "4", "--eval-every", "1000", "--log-every", "1",
            "--out", str(out), "--no-plots"]
@@ -489,7 +489,7 @@ def test_ctrl_c_stops_cleanly_with_a_checkpoint_that_resumes(tmp_path):
         seen = 0
         while seen < 3 and time.time() < deadline:
             line = proc.stderr.readline()
-            if line.startswith("step") or "\rstep" in line:
+            if line.startswith("update") or "\rupdate" in line:
                 seen += 1
         assert seen >= 3, "training did not start"
         proc.send_signal(signal.SIGINT)
@@ -529,27 +529,103 @@ def test_export_drops_the_optimiser_state_and_keeps_the_model(trained, tmp_path)
                  "--out", str(tmp_path / "g.png")]) == 0
 
 
-def test_train_takes_every_ntm_option_and_the_step(tmp_path, capsys):
+def test_train_takes_every_ntm_option_and_the_implementation(tmp_path, capsys):
     """The NTM's options (declared once in NTM_OPTIONS) are flags of ``train``, and reach
     the model: here a learned initial memory, a feed-forward controller, the reference
-    step."""
+    implementation of the time step."""
     from ntm_numpy.cli import build_parser
     from ntm_numpy.model import NTM_OPTIONS, load
 
     args = build_parser().parse_args(["train", "copy"])
     for name, opt in NTM_OPTIONS.items():
         assert getattr(args, name) == opt.default
-    assert args.step == "fused"  # the command's default; the Python API's is "reference"
+    assert args.implementation == "fused"  # the command's default; Python's is "reference"
     out = tmp_path / "run"
-    code = main(["train", "copy", "--steps", "2", "--batch-size", "2", "--controller-size",
+    code = main(["train", "copy", "--updates", "2", "--batch-size", "2", "--controller-size",
                  "4", "--memory-rows", "6", "--memory-width", "3", "--memory-init", "learned",
-                 "--controller", "feedforward", "--step", "reference", "--eval-every", "1",
-                 "--no-plots", "--out", str(out)])
+                 "--controller", "feedforward", "--implementation", "reference",
+                 "--eval-every", "1", "--no-plots", "--out", str(out)])
     assert code == 0
     model, ckpt = load(out / "checkpoint.npz", return_checkpoint=True)
     assert model.config["memory_init"] == "learned" and "memory_init" in model.params
     assert model.config["controller"] == "feedforward"
-    assert ckpt.meta["train_config"]["step"] == "reference"
+    assert ckpt.meta["train_config"]["implementation"] == "reference"
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train", "copy", "--memory-init", "zeros"])
     assert "--memory-init" in capsys.readouterr().err
+
+
+def test_deprecated_flags_are_aliases_that_warn(tmp_path, capsys):
+    out = tmp_path / "run"
+    with pytest.warns(DeprecationWarning) as warned:
+        code = main(["train", "copy", "--steps", "2", "--step", "reference", "--batch-size",
+                     "2", "--controller-size", "4", "--memory-rows", "4", "--memory-width", "2",
+                     "--eval-every", "2", "--no-plots", "--out", str(out)])
+    assert code == 0
+    assert sorted(str(w.message).split()[0] for w in warned) == ["--step", "--steps"]
+    err = capsys.readouterr().err
+    assert "ntm-numpy: warning: --steps is deprecated" in err and "use --updates" in err
+    assert "ntm-numpy: warning: --step is deprecated" in err and "use --implementation" in err
+    _, ckpt = ntm_numpy.load(out / "checkpoint.npz", return_checkpoint=True)
+    config = ckpt.meta["train_config"]
+    assert config["updates"] == 2 and config["implementation"] == "reference"
+    assert "steps" not in config and "step" not in config
+    text = " ".join(build_parser().commands["train"].format_help().split())
+    assert "--steps is a deprecated alias" in text and "--step is a deprecated alias" in text
+
+
+def test_train_and_sweep_have_one_option_per_setting():
+    from ntm_numpy.training.config import setting_fields
+    from ntm_numpy.training.options import has_option
+
+    parser = build_parser()
+    train_options = parser.commands["train"].options
+    flags = {a.dest: a.option_strings[0] for a in train_options if a.option_strings}
+    settings = {f.name for _, f in setting_fields() if has_option(f)}
+    assert settings - {"task"} <= set(flags) and "lr_start_step" not in flags
+    assert flags["batch_size"] == "--batch-size" and flags["updates"] == "--updates"
+    assert flags["task_settings"] == "--task-setting"
+    assert flags["implementation"] == "--implementation"
+    sweep = {a.dest for a in parser.commands["sweep"].options}
+    assert settings - {"seed", "workers"} <= sweep and not {"seed", "workers"} & sweep
+    assert {"task", "seeds", "jobs"} <= sweep
+
+
+def test_the_package_uses_no_private_argparse():
+    import pathlib
+    import re
+
+    private = re.compile(r"\._actions\b|_SubParsersAction|\._add_action\b|"
+                         r"\._option_string_actions|\._get_optional_actions|\._registries")
+    for path in pathlib.Path(ntm_numpy.__file__).parent.rglob("*.py"):
+        assert not private.search(path.read_text()), path
+
+
+def test_render_train_command_parses_back():
+    from ntm_numpy.cli import train_config_from_command
+    from ntm_numpy.training.options import render_train_command
+
+    settings = dict(task="repeat_copy", updates=30, lr=1e-8, clip_norm=None, batch_size=4,
+                    implementation="reference", controller="feedforward",
+                    task_settings={"max_length": 5},
+                    task_settings_after_converged={"max_repeats": 20, "repeat_scale": 10})
+    command = render_train_command({**settings, "seed": 3}, out="runs/a b")
+    assert command.startswith("ntm-numpy train repeat_copy ")
+    assert "--lr 1e-8" in command and "--clip-norm 0" in command
+    assert command.endswith("--seed 3 --out 'runs/a b'")
+    assert train_config_from_command(command) == TrainConfig(**settings, seed=3)
+    # a setting at the command line's default is left out (the seed is always written)
+    assert render_train_command({"task": "copy", "implementation": "fused", "seed": 0}) == \
+        "ntm-numpy train copy --seed 0"
+    with pytest.raises(ValueError, match="^lr_start_step"):
+        render_train_command({"task": "copy", "lr_start_step": 3})
+    assert render_train_command({"task": "copy", "updates": None}) == "ntm-numpy train copy"
+    with pytest.raises(ValueError, match="^batch_size: None"):
+        render_train_command({"task": "copy", "batch_size": None})
+
+
+def test_the_options_table_of_the_docs_is_generated_from_the_settings():
+    from ntm_numpy.training.options import options_table
+
+    with open(os.path.join(REPO, "docs", "training.md")) as f:
+        assert options_table() in f.read()

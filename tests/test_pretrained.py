@@ -1,15 +1,17 @@
-"""The shipped models: present, loadable, made by their documented command, and as good
-as the documentation says (the thresholds are the project's targets, docs/results.md)."""
-import dataclasses
-import shlex
+"""The shipped models: present, loadable, made by their recipe (rendered as the documented
+command), and as good as the documentation says (the thresholds are the project's
+targets, docs/results.md)."""
+import os
 
 import numpy as np
 import pytest
 
 import ntm_numpy
-from ntm_numpy.cli import longest_training_length, train_config_from_command
+from ntm_numpy.cli import train_config_from_command
 from ntm_numpy.pretrained import PRETRAINED, pretrained_command, pretrained_path
-from ntm_numpy.train import evaluate
+from ntm_numpy.training.config import DEPRECATED_SETTINGS
+from ntm_numpy.training.evaluation import evaluate
+from ntm_numpy.training.reports import longest_training_length
 
 #: The tasks' default settings (get_task's).
 TASK_DEFAULT_SETTINGS = {name: ntm_numpy.tasks.get_task(name).params
@@ -18,61 +20,52 @@ TASK_DEFAULT_SETTINGS = {name: ntm_numpy.tasks.get_task(name).params
 SEQUENCES = 64  # per length: enough to see 0.01 bit errors per sequence as < 1 wrong bit
 
 
-def _flags(command):
-    words = shlex.split(command)
-    flags = {}
-    for i, w in enumerate(words):
-        if w.startswith("--"):
-            value = words[i + 1] if i + 1 < len(words) and not words[i + 1].startswith("--") else True
-            flags.setdefault(w[2:], []).append(value)
-    return words[2], flags
+def _recorded(ckpt):
+    """A checkpoint's training settings under today's names (those trained before the
+    rename record ``steps`` and ``step``)."""
+    return {DEPRECATED_SETTINGS.get(k, k): v for k, v in ckpt.meta["train_config"].items()}
 
 
 @pytest.mark.parametrize("name", sorted(PRETRAINED))
-def test_shipped_model_matches_its_command(name):
+def test_shipped_model_matches_its_recipe(name):
+    """The recipe's TrainConfig is the one the checkpoint recorded, setting for setting
+    (settings added since an older model was trained are not in its record)."""
+    recipe = PRETRAINED[name]
     model, ckpt = ntm_numpy.load(pretrained_path(name), return_checkpoint=True)
-    task, flags = _flags(PRETRAINED[name][1])
-    tc = ckpt.meta["train_config"]
-    assert tc["task"] == task
-    assert tc["seed"] == int(flags["seed"][0])
-    if "steps" in flags:
-        assert tc["steps"] == int(flags["steps"][0])
-    assert ckpt.meta["step"] == tc["steps"], "the run was not completed"
-    if "eps" in flags:  # trained before eps was a setting: the default then was 1e-8
-        assert tc.get("eps", 1e-8) == float(flags["eps"][0])
-    if "clip-norm" in flags:  # trained before the default became 1
-        assert tc["clip_norm"] == float(flags["clip-norm"][0])
-    if "model" in flags:
-        assert tc["model"] == flags["model"][0]
-    for setting in flags.get("task-setting", []):
-        key, value = setting.split("=")
-        assert tc["task_settings"][key] == int(value)
-    for setting in flags.get("task-setting-after-converged", []):
-        key, value = setting.split("=")
-        if "task_settings_after_converged" in tc:
-            assert tc["task_settings_after_converged"][key] == int(value)
-        else:  # trained before the setting existed: the flag must change nothing
-            assert tc["task_settings"].get(key, TASK_DEFAULT_SETTINGS[task][key]) == int(value)
-    # every other training flag of the command is the checkpoint's setting
-    for flag, values in flags.items():
-        key = flag.replace("-", "_")
-        if flag in ("out", "task-setting", "task-setting-after-converged", "eps", "clip-norm"):
-            continue
-        assert key in tc, flag
-        want = values[0]
-        assert str(tc[key]) == want or float(tc[key]) == float(want), (flag, tc[key], want)
+    recorded = _recorded(ckpt)
+    config = recipe.train_config().to_flat()
+    assert {key: config[key] for key in recorded} == recorded
+    assert recorded["seed"] == recipe.seed and recorded["task"] == recipe.settings["task"]
+    assert ckpt.meta["step"] == recorded["updates"], "the run was not completed"
+    # a curriculum given to a model trained before the setting existed changes nothing
+    if "task_settings_after_converged" not in recorded:
+        task = recorded["task"]
+        for key, value in config["task_settings_after_converged"].items():
+            assert recorded["task_settings"].get(key, TASK_DEFAULT_SETTINGS[task][key]) == value
     assert ckpt.state == {}, "shipped checkpoints carry no optimiser state"
-    assert "ntm-numpy export" in pretrained_command(name)
+    assert recipe.file == os.path.basename(pretrained_path(name)) and recipe.description
 
 
 @pytest.mark.parametrize("name", sorted(PRETRAINED))
-def test_every_recorded_setting_is_what_the_command_builds(name):
-    """The command line, parsed as ``ntm-numpy train`` parses it, gives every setting the
-    checkpoint recorded (settings added since an older model was trained are not in it)."""
-    config = dataclasses.asdict(train_config_from_command(PRETRAINED[name][1]))
-    _, ckpt = ntm_numpy.load(pretrained_path(name), return_checkpoint=True)
-    recorded = ckpt.meta["train_config"]
-    assert {key: config.get(key) for key in recorded} == recorded
+def test_a_rendered_recipe_parses_back_to_its_config(name):
+    """pretrained_command renders the recipe; ntm-numpy train parses the command into
+    the recipe's TrainConfig; the command says the seed and the output folder."""
+    recipe = PRETRAINED[name]
+    train_line, export_line = pretrained_command(name).splitlines()
+    assert train_line == recipe.command
+    assert train_config_from_command(train_line) == recipe.train_config()
+    assert f"--seed {recipe.seed}" in train_line and train_line.endswith(f"--out {recipe.out}")
+    assert "--steps" not in train_line and "--step " not in train_line
+    assert export_line == (f"ntm-numpy export {recipe.out}/checkpoint.npz "
+                           f"ntm_numpy/pretrained/{recipe.file}")
+
+
+def test_indexing_a_recipe_is_deprecated():
+    recipe = PRETRAINED["copy"]
+    with pytest.warns(DeprecationWarning, match="PRETRAINED"):
+        assert recipe[0] == "copy.npz"
+    with pytest.warns(DeprecationWarning):
+        assert recipe[1] == recipe.command and recipe[2] == recipe.description
 
 
 @pytest.mark.parametrize("command", ["ntm-numpy evaluate x.npz", "train copy", "",
@@ -84,15 +77,11 @@ def test_train_config_from_command_refuses_other_commands(command):
 
 @pytest.mark.parametrize("name", sorted(PRETRAINED))
 def test_shipped_models_are_small(name):
-    import os
-
     # the largest, priority sort's (a 512-unit controller and 8 heads), is 890 KiB
     assert os.path.getsize(pretrained_path(name)) < 1024 * 1024
 
 
 def test_shipped_models_together_are_under_3_mb():
-    import os
-
     total = sum(os.path.getsize(pretrained_path(name)) for name in PRETRAINED)
     assert total < 3 * 1024 * 1024, total
 
@@ -150,7 +139,7 @@ def test_ngrams_close_to_the_bayes_optimal_estimator():
     # about 0.5, its LSTM about 3)
     model = ntm_numpy.load_pretrained("ngrams")
     assert model.config["memory_rows"] == 256
-    s = ntm_numpy.train.evaluate_scores(model, "ngrams", [200], sequences=256)[200]
+    s = ntm_numpy.training.evaluation.evaluate_scores(model, "ngrams", [200], sequences=256)[200]
     assert s["cost_bits"] - s["optimal_cost_bits"] < 0.5, s
     assert s["optimal_cost_bits"] < s["cost_bits"] < 199  # a fair coin costs 199 bits
 
@@ -163,7 +152,7 @@ def test_priority_sort_cost_and_bit_errors():
     assert model.config["controller"] == "feedforward"
     assert model.config["controller_size"] == 512
     assert (model.config["read_heads"], model.config["write_heads"]) == (4, 4)
-    s = ntm_numpy.train.evaluate_scores(model, "priority_sort", [20], sequences=256)[20]
+    s = ntm_numpy.training.evaluation.evaluate_scores(model, "priority_sort", [20], sequences=256)[20]
     assert s["cost_bits"] < 6 and s["bit_errors"] < 1.5, s
 
 

@@ -80,7 +80,7 @@ def env(wheel, tmp_path_factory):
 
 def test_wheel_holds_the_package_and_the_shipped_models_only(wheel):
     names = zipfile.ZipFile(wheel).namelist()
-    for file, _, _ in PRETRAINED.values():
+    for file in (recipe.file for recipe in PRETRAINED.values()):
         assert f"ntm_numpy/pretrained/{file}" in names, f"{file} missing from the wheel"
     tops = {n.split("/")[0] for n in names}
     dist_info = {t for t in tops if t.endswith(".dist-info")}
@@ -89,7 +89,7 @@ def test_wheel_holds_the_package_and_the_shipped_models_only(wheel):
               or "/tests/" in n or "/runs/" in n or n.endswith(".pyc")]
     assert not strays, f"the wheel holds {strays[:5]}"
     npz = [n for n in names if n.endswith(".npz")]
-    assert sorted(npz) == sorted(f"ntm_numpy/pretrained/{f}" for f, _, _ in PRETRAINED.values())
+    assert sorted(npz) == sorted(f"ntm_numpy/pretrained/{r.file}" for r in PRETRAINED.values())
 
 
 def test_installed_package_is_the_wheel(env, tmp_path):
@@ -124,7 +124,7 @@ def test_load_every_shipped_model(env, tmp_path):
 
 def test_train_copy_from_the_wheel(env, tmp_path):
     run = tmp_path / "run"
-    _run([env / "ntm-numpy", "train", "copy", "--steps", "50", "--out", run], cwd=tmp_path,
+    _run([env / "ntm-numpy", "train", "copy", "--updates", "50", "--out", run], cwd=tmp_path,
          env=dict(os.environ, MPLBACKEND="Agg"))
     assert (run / "checkpoint.npz").stat().st_size > 0
     assert list(run.glob("*.png")), "no plots written"

@@ -1,83 +1,165 @@
-"""Trained models shipped with the package, and the commands that made them.
+"""Trained models shipped with the package, and the recipes that made them.
 
-Each model is an ``.npz`` checkpoint in this folder, written by the two commands listed
-in :data:`PRETRAINED`: a training run with a fixed seed, then ``ntm-numpy export``,
-which keeps the parameters and the training settings and drops the optimiser state.
-``docs/results.md`` gives the time each took and the bit errors each reaches;
-``ntm_numpy.cli.train_config_from_command(PRETRAINED[name][1])`` gives the
-:class:`ntm_numpy.train.TrainConfig` of a training command.
+Each model is an ``.npz`` checkpoint in this folder, made by a training run with a
+fixed seed and then ``ntm-numpy export``, which keeps the parameters and the training
+settings and drops the optimiser state. :data:`PRETRAINED` holds each model's
+:class:`Recipe`: its file, what it is, and the run's settings as data (the flat
+settings of :class:`ntm_numpy.training.config.TrainConfig`, the seed and the output
+folder). ``pretrained_command(name)`` renders the two commands from the recipe;
+``PRETRAINED[name].train_config()`` is the run's
+:class:`~ntm_numpy.training.config.TrainConfig`. ``docs/results.md`` gives the time each
+took and the bit errors each reaches.
 """
 import os
+from dataclasses import dataclass
 
-from .._validation import check_choice
+from .._validation import check_choice, warn_deprecated
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
-#: name -> (file in this folder, command that trains it, what it is)
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a shipped model was made: a training run, then ``ntm-numpy export``.
+
+    Parameters
+    ----------
+    file : str
+        The checkpoint in this folder.
+    description : str
+        What the model is.
+    settings : dict
+        The run's settings but the seed, flat (:meth:`TrainConfig.to_flat` names), each
+        one the run did not leave at the command line's default.
+    seed : int
+    out : str
+        The run's output folder (``--out``).
+
+    Indexing (``PRETRAINED[name][0]``, ``[1]``, ``[2]``: the file, the command, the
+    description, as when :data:`PRETRAINED` held tuples) is deprecated; it warns.
+    """
+
+    file: str
+    description: str
+    settings: dict
+    seed: int
+    out: str
+
+    def train_config(self):
+        """The run's :class:`~ntm_numpy.training.config.TrainConfig`.
+
+        Returns
+        -------
+        TrainConfig
+        """
+        from ..training.config import TrainConfig
+
+        return TrainConfig(**self.settings, seed=self.seed)
+
+    @property
+    def command(self):
+        """The ``ntm-numpy train`` command line of the run, rendered from the settings
+        (:func:`ntm_numpy.training.options.render_train_command`)."""
+        from ..training.options import render_train_command
+
+        return render_train_command({**self.settings, "seed": self.seed}, out=self.out)
+
+    def __getitem__(self, index):
+        warn_deprecated("PRETRAINED[name][index]",
+                        "PRETRAINED[name].file, .command or .description")
+        return (self.file, self.command, self.description)[index]
+
+
+#: name -> :class:`Recipe` of each shipped model.
 PRETRAINED = {
-    "copy": (
-        "copy.npz",
-        "ntm-numpy train copy --steps 15000 --eps 1e-8 --clip-norm 10 "
-        "--task-setting-after-converged max_length=20 --seed 0 --out runs/copy_15k",
-        "NTM, copy task, lengths 1..20",
-    ),
-    "copy_lstm": (
-        "copy_lstm.npz",
-        "ntm-numpy train copy --model lstm --hidden-size 192 --task-setting max_length=10 "
-        "--steps 20000 --eps 1e-8 --clip-norm 10 --seed 0 --out runs/copy_lstm",
-        "LSTM without memory (192 units), copy task, lengths 1..10",
-    ),
-    "repeat_copy": (
+    "copy": Recipe(
+        "copy.npz", "NTM, copy task, lengths 1..20",
+        dict(task="copy", implementation="fused", updates=15000, eps=1e-8, clip_norm=10.0,
+             task_settings_after_converged={"max_length": 20}),
+        seed=0, out="runs/copy_15k"),
+    "copy_lstm": Recipe(
+        "copy_lstm.npz", "LSTM without memory (192 units), copy task, lengths 1..10",
+        dict(task="copy", model="lstm", hidden_size=192, implementation="fused",
+             task_settings={"max_length": 10}, updates=20000, eps=1e-8, clip_norm=10.0),
+        seed=0, out="runs/copy_lstm"),
+    "repeat_copy": Recipe(
         "repeat_copy.npz",
-        "ntm-numpy train repeat_copy --steps 30000 --clip-norm 10 --controller-size 50 "
-        "--task-setting-after-converged max_repeats=20 "
-        "--task-setting-after-converged repeat_scale=10 --seed 2 --out runs/repeat_copy",
         "NTM with a controller of 50 units, repeat copy, lengths 1..10; 1..10 repeats until "
         "converged, then 1..20 repeats",
-    ),
-    "associative_recall": (
-        "associative_recall.npz",
-        "ntm-numpy train associative_recall --eps 1e-8 --clip-norm 10 --seed 0 "
-        "--out runs/associative_recall",
-        "NTM, associative recall, 2..6 items of 3 six-bit vectors",
-    ),
-    "ngrams": (
-        "ngrams.npz",
-        "ntm-numpy train ngrams --steps 12000 --eval-every 500 --memory-rows 256 --workers 2 "
-        "--seed 2 --out runs/ngrams",
-        "NTM with 256 memory rows, dynamic 6-grams, 200-bit streams",
-    ),
-    "priority_sort": (
+        dict(task="repeat_copy", controller_size=50, implementation="fused", updates=30000,
+             clip_norm=10.0,
+             task_settings_after_converged={"max_repeats": 20, "repeat_scale": 10}),
+        seed=2, out="runs/repeat_copy"),
+    "associative_recall": Recipe(
+        "associative_recall.npz", "NTM, associative recall, 2..6 items of 3 six-bit vectors",
+        dict(task="associative_recall", implementation="fused", eps=1e-8, clip_norm=10.0),
+        seed=0, out="runs/associative_recall"),
+    "ngrams": Recipe(
+        "ngrams.npz", "NTM with 256 memory rows, dynamic 6-grams, 200-bit streams",
+        dict(task="ngrams", memory_rows=256, implementation="fused", updates=12000,
+             eval_every=500, workers=2),
+        seed=2, out="runs/ngrams"),
+    "priority_sort": Recipe(
         "priority_sort.npz",
-        "ntm-numpy train priority_sort --steps 24000 --batch-size 8 --eval-every 1000 "
-        "--controller feedforward --controller-size 512 --read-heads 4 --write-heads 4 "
-        "--memory-init learned --seed 0 --out runs/priority_sort",
         "NTM, feed-forward controller of 512 units, 4 read and 4 write heads, priority sort "
         "of 20 vectors (16 outputs)",
-    ),
+        dict(task="priority_sort", controller="feedforward", controller_size=512,
+             read_heads=4, write_heads=4, memory_init="learned", implementation="fused",
+             updates=24000, batch_size=8, eval_every=1000),
+        seed=0, out="runs/priority_sort"),
 }
 
 
 def pretrained_path(name):
-    """Path of the shipped checkpoint ``name`` (one of :data:`PRETRAINED`)."""
+    """Path of the shipped checkpoint ``name`` (one of :data:`PRETRAINED`).
+
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    str
+    """
     check_choice("name", name, PRETRAINED)
-    return os.path.join(_HERE, PRETRAINED[name][0])
+    return os.path.join(_HERE, PRETRAINED[name].file)
 
 
 def pretrained_command(name):
-    """The two commands that reproduce the shipped checkpoint ``name``."""
+    """The two commands that reproduce the shipped checkpoint ``name``, rendered from its
+    recipe: the training run, then the export.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`PRETRAINED`.
+
+    Returns
+    -------
+    str
+        Two lines, e.g. ``ntm-numpy train copy --updates 15000 ... --out runs/copy_15k``
+        and ``ntm-numpy export runs/copy_15k/checkpoint.npz ntm_numpy/pretrained/copy.npz``.
+    """
     check_choice("name", name, PRETRAINED)
-    file, command, _ = PRETRAINED[name]
-    out = command.split("--out ")[1].split()[0]
-    return f"{command}\nntm-numpy export {out}/checkpoint.npz ntm_numpy/pretrained/{file}"
+    recipe = PRETRAINED[name]
+    return (f"{recipe.command}\nntm-numpy export {recipe.out}/checkpoint.npz "
+            f"ntm_numpy/pretrained/{recipe.file}")
 
 
 def load_pretrained(name):
     """A trained model from the package data, e.g. ``load_pretrained("copy")``.
 
-    Returns an :class:`ntm_numpy.NTM` (an :class:`ntm_numpy.LSTMBaseline` for
-    ``"copy_lstm"``). The command that trained it is ``pretrained_command(name)``; its
-    training settings are also in the checkpoint's metadata.
+    Parameters
+    ----------
+    name : str
+        One of :data:`PRETRAINED`.
+
+    Returns
+    -------
+    NTM or LSTMBaseline
+        An :class:`ntm_numpy.NTM` (an :class:`ntm_numpy.LSTMBaseline` for
+        ``"copy_lstm"``). The commands that made it are ``pretrained_command(name)``;
+        its training settings are also in the checkpoint's metadata.
     """
     from ..model import load
 
