@@ -3,6 +3,8 @@
 Every failure raises :class:`ValueError` (or :class:`ShapeError`, a subclass) whose
 message names the argument, what was expected and what was given.
 """
+import warnings
+
 import numpy as np
 
 
@@ -61,9 +63,24 @@ def check_index(name, value, size, what):
     return int(value)
 
 
+def check_length(name, value):
+    """Check that ``value`` is a sequence length: an integer in
+    ``[1, ntm_numpy.constants.MAX_LENGTH]``."""
+    from .constants import MAX_LENGTH
+
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not (
+            1 <= value <= MAX_LENGTH):
+        raise ValueError(f"{name}: expected a length from 1 to {MAX_LENGTH:,}, got {value!r}")
+    return int(value)
+
+
 def check_choice(name, value, choices):
-    """Check that ``value`` is one of ``choices``."""
-    if value not in choices:
+    """Check that ``value`` is one of ``choices`` (an unhashable value is not one)."""
+    try:
+        known = value in choices
+    except TypeError:  # e.g. a list looked up in a dict
+        known = False
+    if not known:
         raise ValueError(f"{name}: expected one of {sorted(choices)}, got {value!r}")
     return value
 
@@ -109,3 +126,60 @@ def check_model_size(sizes, values):
             f"model sizes: expected a model of at most {MAX_MODEL_VALUES:,} values "
             f"(parameters and memory), got {values:,} from {given}")
     return values
+
+
+def warn_deprecated(old, new, stacklevel=3):
+    """Warn that the name ``old`` is a deprecated alias of ``new``.
+
+    Parameters
+    ----------
+    old, new : str
+        The deprecated name (an argument, attribute or flag) and the one to use instead.
+    stacklevel : int
+        Passed to :func:`warnings.warn`: 3 points at the caller of the function that
+        calls this one.
+
+    Warns
+    -----
+    DeprecationWarning
+        Always; the alias is kept for one release.
+    """
+    warnings.warn(f"{old} is deprecated and will be removed in the next release; use {new}",
+                  DeprecationWarning, stacklevel=stacklevel)
+
+
+class DeprecatedAlias:
+    """A class attribute that is a deprecated alias of another attribute.
+
+    Reading or assigning it reads or assigns the attribute ``new`` and emits a
+    :class:`DeprecationWarning` naming both (:func:`warn_deprecated`).
+
+    Parameters
+    ----------
+    new : str
+        The name of the attribute to use instead.
+
+    Examples
+    --------
+    >>> class Model:
+    ...     implementation = "reference"
+    ...     step = DeprecatedAlias("implementation")
+    """
+
+    def __init__(self, new):
+        self.new = new
+        self.old = None
+        self.__doc__ = f"Deprecated alias of ``{new}`` (warns; kept for one release)."
+
+    def __set_name__(self, owner, name):
+        self.owner, self.old = owner.__name__, name
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        warn_deprecated(f"{self.owner}.{self.old}", f"{self.owner}.{self.new}")
+        return getattr(obj, self.new)
+
+    def __set__(self, obj, value):
+        warn_deprecated(f"{self.owner}.{self.old}", f"{self.owner}.{self.new}")
+        setattr(obj, self.new, value)

@@ -35,9 +35,15 @@ Guarantees
   suffix is appended).
 * :func:`load_checkpoint` either returns the exact arrays that were saved (same names,
   shapes, dtypes and bytes) or raises :class:`CheckpointError`.
-* Loading is bounded: each member's .npy header (shape, dtype) is read and checked
+* Loading is bounded in time and memory: only a regular file is read (opened without
+  blocking, then checked: a FIFO, a device or a directory is refused), of at most
+  :data:`ntm_numpy.constants.MAX_CHECKPOINT_BYTES`; the JSON header is at most
+  :data:`~ntm_numpy.constants.MAX_CHECKPOINT_HEADER_CHARS` long and
+  :data:`~ntm_numpy.constants.MAX_CHECKPOINT_HEADER_DEPTH` deep; each member's .npy header (shape, dtype) is read and checked
   against the JSON header, and the JSON header against the caller's expectations
   (``expect``), before any array data is decompressed.
+* A temporary file left by a writer that was killed during a save (its name holds the
+  writer's process id) is removed by the next save to the same path.
 * A new checkpoint's permissions are ``0o666`` less the umask, like any file Python
   creates; an existing checkpoint that is replaced keeps its own.
 * Parameters holding NaN or infinity are not saved.
@@ -45,6 +51,7 @@ Guarantees
 import hashlib
 import json
 import os
+import re
 import stat
 import tempfile
 import zipfile
@@ -243,7 +250,10 @@ def save_checkpoint(path, params, config, *, state=None, meta=None):
         mode = stat.S_IMODE(os.stat(path).st_mode)
     except OSError:
         mode = new_file_mode()  # mkstemp creates 0o600 files whatever the umask
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
+    # the temporary file's name holds this process's id, so that one left by a writer
+    # that died (SIGKILL during a save) can be told from one being written right now
+    prefix = f".{os.path.basename(path)}.{os.getpid()}."
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
             _write_npz(f, arrays)
@@ -258,6 +268,35 @@ def save_checkpoint(path, params, config, *, state=None, meta=None):
             pass
         raise
     _fsync_directory(directory)
+    _remove_stale_temporaries(directory, os.path.basename(path))
+
+
+def _remove_stale_temporaries(directory, name):
+    """Remove the temporary files of saves to ``name`` whose writer process has died."""
+    pattern = re.compile(r"\." + re.escape(name) + r"\.(\d+)\.[^/]*\.tmp\Z")
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return
+    for entry in entries:
+        match = pattern.match(entry)
+        if match is None or _process_alive(int(match.group(1))):
+            continue
+        try:
+            os.unlink(os.path.join(directory, entry))
+        except OSError:
+            pass
+
+
+def _process_alive(pid):
+    """Whether a process with this id exists (another user's counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 # ------------------------------------------------------------------------------ load
@@ -321,6 +360,54 @@ def _parse_entries(section, entries, path):
     return entries
 
 
+def _open_regular_file(path):
+    """Open ``path`` for reading if it is a regular file of at most
+    :data:`ntm_numpy.constants.MAX_CHECKPOINT_BYTES`, in bounded time.
+
+    The file is opened without blocking (a FIFO or a device does not make ``open``
+    wait) and the open file, not the path, is checked, so nothing can be swapped in
+    between (a symbolic link is followed to what it names).
+    """
+    from .constants import MAX_CHECKPOINT_BYTES
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+                     | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError as exc:
+        raise CheckpointNotFoundError(f"{path}: no checkpoint file at this path") from exc
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot open the checkpoint ({exc})") from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = ("directory" if stat.S_ISDIR(info.st_mode) else
+                    "FIFO" if stat.S_ISFIFO(info.st_mode) else
+                    "device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else
+                    "socket" if stat.S_ISSOCK(info.st_mode) else "special file")
+            raise CheckpointError(f"{path}: cannot open the checkpoint: expected a regular "
+                                  f"file, got a {kind}")
+        if info.st_size > MAX_CHECKPOINT_BYTES:
+            raise CheckpointError(
+                f"{path}: a file of {info.st_size:,} bytes, more than the "
+                f"{MAX_CHECKPOINT_BYTES:,} a checkpoint may have")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _json_depth(value):
+    """How deeply ``value`` (parsed JSON) nests: 0 for a number or a string."""
+    depth, level = 0, [(value, 1)]
+    while level:
+        item, d = level.pop()
+        if isinstance(item, (dict, list)):
+            depth = max(depth, d)
+            level.extend((v, d + 1) for v in (item.values() if isinstance(item, dict)
+                                              else item))
+    return depth
+
+
 def load_checkpoint(path, *, expect=None):
     """Read a checkpoint written by :func:`save_checkpoint`.
 
@@ -358,13 +445,7 @@ def load_checkpoint(path, *, expect=None):
     if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
         raise ValueError(f"path: expected a str or os.PathLike, got {type(path).__name__}")
     path = os.fspath(path)
-    try:
-        f = open(path, "rb")
-    except FileNotFoundError as exc:
-        raise CheckpointNotFoundError(f"{path}: no checkpoint file at this path") from exc
-    except OSError as exc:
-        raise CheckpointError(f"{path}: cannot open the checkpoint ({exc})") from exc
-    with f:
+    with _open_regular_file(path) as f:
         if f.read(6) == b"\x93NUMPY":
             raise CheckpointError(f"{path}: expected an .npz archive, got a single .npy array")
         f.seek(0)
@@ -380,7 +461,7 @@ def load_checkpoint(path, *, expect=None):
 
 
 def _load_zip(zf, path, expect):
-    from .constants import MAX_CHECKPOINT_HEADER_CHARS
+    from .constants import MAX_CHECKPOINT_HEADER_CHARS, MAX_CHECKPOINT_HEADER_DEPTH
 
     members = {}
     for info in zf.infolist():
@@ -405,8 +486,14 @@ def _load_zip(zf, path, expect):
     raw = _read_member(zf, members[HEADER_KEY], HEADER_KEY, path, check_header)
     try:
         header = json.loads(str(raw[()]))
+        deep = _json_depth(header) > MAX_CHECKPOINT_HEADER_DEPTH
     except ValueError as exc:
         raise CheckpointError(f"{path}: header is not valid JSON ({exc})") from exc
+    except RecursionError:  # nested too deeply for the parser itself
+        deep = True
+    if deep:
+        raise CheckpointError(f"{path}: header nests more than {MAX_CHECKPOINT_HEADER_DEPTH} "
+                              "levels deep; not an ntm_numpy checkpoint")
     if not isinstance(header, dict):
         raise CheckpointError(
             f"{path}: header should be a JSON object, got {type(header).__name__}")

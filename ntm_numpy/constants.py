@@ -65,3 +65,18 @@ MAX_MODEL_VALUES = 2**28
 #: Upper bound on the characters of a checkpoint's JSON header (config, metadata and
 #: training history); checked from the member's .npy header before it is read.
 MAX_CHECKPOINT_HEADER_CHARS = 2**26
+
+#: Upper bound on the size of a checkpoint file, in bytes, checked before anything is
+#: read: 4 GiB, several thousand times the largest shipped model (priority sort, under
+#: 1 MiB), and room for any model within :data:`MAX_MODEL_VALUES` with its optimiser's
+#: state once compressed.
+MAX_CHECKPOINT_BYTES = 2**32
+
+#: Upper bound on how deeply a checkpoint's JSON header may nest (objects in lists in
+#: objects ...): the headers written here nest at most 5 deep.
+MAX_CHECKPOINT_HEADER_DEPTH = 32
+
+#: The longest sequence a task is evaluated or plotted at (``evaluate``'s lengths, a
+#: plot's length): twice the 10,000 steps of the inference benchmark, and far past any
+#: length the shipped models were trained on; longer is refused before any work.
+MAX_LENGTH = 20_000

@@ -11,7 +11,7 @@ wrong axis, or that swaps two outputs, can still agree with the numerical gradie
 """
 import numpy as np
 
-from ._validation import check_positive_number
+from ._validation import check_finite, check_positive_number
 from .constants import GRADCHECK_STEP, REL_ERROR_FLOOR
 
 
@@ -37,9 +37,9 @@ def numerical_gradient(f, x, dout=None, h=GRADCHECK_STEP):
     its input (``lambda a: a[::2]``) is differentiated correctly.
     """
     h = check_positive_number("h", h)
-    x = np.array(x, dtype=np.float64, copy=True)
+    x = check_finite("x", np.array(x, dtype=np.float64, copy=True))
     if dout is not None:
-        dout = np.asarray(dout, dtype=np.float64)
+        dout = check_finite("dout", np.asarray(dout, dtype=np.float64))
     grad = np.zeros_like(x)
     flat = x.reshape(-1)
     gflat = grad.reshape(-1)
@@ -50,6 +50,10 @@ def numerical_gradient(f, x, dout=None, h=GRADCHECK_STEP):
         flat[i] = old - h
         minus = np.array(f(x), dtype=np.float64, copy=True)
         flat[i] = old
+        if not (np.all(np.isfinite(plus)) and np.all(np.isfinite(minus))):
+            raise ValueError("f: expected finite outputs, got NaN or infinity with entry "
+                             f"{tuple(int(j) for j in np.unravel_index(i, x.shape))} of x "
+                             "moved by h; a central difference needs f finite around x")
         diff = plus - minus
         if dout is None:
             gflat[i] = diff.sum() / (2 * h)
@@ -75,10 +79,11 @@ def rel_error(a, b, floor=REL_ERROR_FLOOR):
     The floor keeps two (nearly) all-zero gradients from comparing as 0/0.
 
     Returns a float; 0 means identical. Values below 1e-7 mean the two agree to the
-    precision a float64 central difference can show.
+    precision a float64 central difference can show. NaN or infinity in ``a`` or ``b``
+    is a ValueError (no relative error can be computed).
     """
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
+    a = check_finite("a", np.asarray(a, dtype=np.float64))
+    b = check_finite("b", np.asarray(b, dtype=np.float64))
     if a.shape != b.shape:
         raise ValueError(f"b: expected the shape of a, {a.shape}, got {b.shape}")
     if a.size == 0:
@@ -111,7 +116,8 @@ def check_backward(forward, backward, inputs, dout=None, h=GRADCHECK_STEP, rng=N
     """
     h = check_positive_number("h", h)
     rng = np.random.default_rng(0) if rng is None else rng
-    inputs = [np.asarray(v, dtype=np.float64) for v in inputs]
+    inputs = [check_finite(f"inputs[{k}]", np.asarray(v, dtype=np.float64))
+              for k, v in enumerate(inputs)]
     out, cache = forward(*inputs)
     multi = isinstance(out, tuple)
     outs = out if multi else (out,)

@@ -263,8 +263,8 @@ class Optimizer:
 
         Raises ValueError (nothing is changed) for a non-dict, a key that does not belong
         to this optimiser, a missing ``"<name>.step"``, a parameter whose slots are
-        incomplete or of different shapes, a non-float slot array, or a counter that is
-        not a non-negative 0-d integer.
+        incomplete or of different shapes, a non-float slot array or one holding NaN or
+        infinity, or a counter that is not a non-negative 0-d integer.
         """
         if not isinstance(state, Mapping):
             raise ValueError(f"state: expected a dict of numpy arrays, got {type(state).__name__}")
@@ -294,6 +294,10 @@ class Optimizer:
                 self._check_count(k, v)
             elif v.dtype.kind != "f":
                 raise ValueError(f"state[{k!r}]: expected a floating-point array, got dtype {v.dtype}")
+            elif not np.all(np.isfinite(v)):
+                bad = int(v.size - np.count_nonzero(np.isfinite(v)))
+                raise ValueError(f"state[{k!r}]: expected finite values, got {bad} NaN or "
+                                 "infinite entries")
             parsed.setdefault(pname, {})[slot] = v
         if steps is None:
             raise ValueError(f"state: expected the key {step_key!r}, which is missing")
@@ -405,6 +409,7 @@ class RMSProp(Optimizer):
         self.eps = _check_real_number("eps", eps, low=0.0, low_open=True)
 
     def config(self):
+        """The constructor's arguments, as :func:`make_optimizer` takes them."""
         return {"name": self.name, "lr": self.lr, "decay": self.decay,
                 "momentum": self.momentum, "eps": self.eps}
 
@@ -462,6 +467,7 @@ class Adam(Optimizer):
         self.eps = _check_real_number("eps", eps, low=0.0, low_open=True)
 
     def config(self):
+        """The constructor's arguments, as :func:`make_optimizer` takes them."""
         return {"name": self.name, "lr": self.lr, "beta1": self.beta1,
                 "beta2": self.beta2, "eps": self.eps}
 

@@ -8,7 +8,7 @@ import pytest
 
 import ntm_numpy
 from ntm_numpy.cli import EXIT_RUNTIME, EXIT_USAGE, main
-from ntm_numpy.train import train
+from ntm_numpy.training.loop import train
 
 from support import wait_for_steps
 
@@ -22,7 +22,7 @@ TINY_API = dict(task="copy", batch_size=2, controller_size=8, memory_rows=8, mem
 def run(tmp_path):
     """A finished 4-step run trained through the command line: its folder."""
     out = tmp_path / "run"
-    assert main(["train", "copy", "--steps", "4", *TINY, "--out", str(out)]) == 0
+    assert main(["train", "copy", "--updates", "4", *TINY, "--out", str(out)]) == 0
     return out
 
 
@@ -41,29 +41,29 @@ def test_train_refuses_a_folder_holding_a_checkpoint(run, capsys):
     ck = run / "checkpoint.npz"
     before = ck.read_bytes()
     capsys.readouterr()
-    assert main(["train", "copy", "--steps", "2", *TINY, "--out", str(run)]) == EXIT_USAGE
+    assert main(["train", "copy", "--updates", "2", *TINY, "--out", str(run)]) == EXIT_USAGE
     one_line_error(capsys, "--out", "--resume", "--overwrite")
     assert ck.read_bytes() == before
 
 
 def test_train_overwrite_flag_replaces(run, capsys):
-    assert main(["train", "copy", "--steps", "2", *TINY, "--out", str(run),
+    assert main(["train", "copy", "--updates", "2", *TINY, "--out", str(run),
                  "--overwrite"]) == 0
     assert ntm_numpy.load(run / "checkpoint.npz", return_checkpoint=True)[1].meta["step"] == 2
 
 
 def test_train_refuses_the_default_folder_holding_a_run(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    assert main(["train", "copy", "--steps", "2", *TINY]) == 0
+    assert main(["train", "copy", "--updates", "2", *TINY]) == 0
     before = (tmp_path / "runs" / "copy" / "checkpoint.npz").read_bytes()
-    assert main(["train", "copy", "--steps", "2", *TINY]) == EXIT_USAGE
+    assert main(["train", "copy", "--updates", "2", *TINY]) == EXIT_USAGE
     one_line_error(capsys, "runs/copy", "--resume")
     assert (tmp_path / "runs" / "copy" / "checkpoint.npz").read_bytes() == before
 
 
 @pytest.mark.parametrize("make", ["file", "dir_named_checkpoint"])
 def test_train_checks_its_output_before_training(tmp_path, capsys, make, monkeypatch):
-    import ntm_numpy.train as train_module
+    import ntm_numpy.training.loop as train_module
 
     monkeypatch.setattr(train_module, "train", lambda *a, **k: pytest.fail("trained"))
     out = tmp_path / "out"
@@ -71,7 +71,7 @@ def test_train_checks_its_output_before_training(tmp_path, capsys, make, monkeyp
         out.write_text("not a folder")
     else:
         (out / "checkpoint.npz").mkdir(parents=True)
-    assert main(["train", "copy", "--steps", "2", *TINY, "--out", str(out)]) == EXIT_USAGE
+    assert main(["train", "copy", "--updates", "2", *TINY, "--out", str(out)]) == EXIT_USAGE
     one_line_error(capsys, "--out")
 
 
@@ -103,7 +103,7 @@ def test_export_refuses_its_input_and_existing_files(run, tmp_path, capsys):
     one_line_error(capsys, "out", "being exported")
     assert ck.read_bytes() == before
     # the checkpoint still resumes
-    assert main(["train", "copy", *TINY, "--steps", "5", "--resume", str(ck)]) == 0
+    assert main(["train", "copy", *TINY, "--updates", "5", "--resume", str(ck)]) == 0
     small = tmp_path / "small.npz"
     small.write_bytes(b"precious")
     capsys.readouterr()
@@ -133,21 +133,21 @@ def test_plot_refuses_a_file_as_its_folder(run, tmp_path, capsys):
 def test_resume_refuses_another_task_and_names_the_flags(run, capsys):
     ck = str(run / "checkpoint.npz")
     capsys.readouterr()
-    assert main(["train", "repeat_copy", "--resume", ck, "--steps", "6"]) == EXIT_USAGE
+    assert main(["train", "repeat_copy", "--resume", ck, "--updates", "6"]) == EXIT_USAGE
     one_line_error(capsys, "task", "'copy'", "'repeat_copy'")
     assert main(["train", "copy", "--resume", ck, "--memory-rows", "16"]) == EXIT_USAGE
     one_line_error(capsys, "--memory-rows", "memory_rows=8", "16")
-    assert main(["train", "copy", "--resume", ck, "--steps", "2"]) == EXIT_USAGE
-    one_line_error(capsys, "--steps", "step 4")
+    assert main(["train", "copy", "--resume", ck, "--updates", "2"]) == EXIT_USAGE
+    one_line_error(capsys, "--updates", "update 4")
 
 
 def test_resume_applies_lr_and_batch_size_and_says_so(run, capsys):
     ck = run / "checkpoint.npz"
     capsys.readouterr()
-    assert main(["train", "copy", "--resume", str(ck), "--steps", "6", "--lr", "0.005",
+    assert main(["train", "copy", "--resume", str(ck), "--updates", "6", "--lr", "0.005",
                  "--batch-size", "3", "--no-plots"]) == 0
     err = capsys.readouterr().err
-    assert f"resumed {ck} at step 4 of 6" in err
+    assert f"resumed {ck} at update 4 of 6" in err
     _, ckpt = ntm_numpy.load(ck, return_checkpoint=True)
     tc = ckpt.meta["train_config"]
     assert ckpt.meta["step"] == 6 and tc["batch_size"] == 3 and tc["lr"] == 0.005
@@ -156,7 +156,7 @@ def test_resume_applies_lr_and_batch_size_and_says_so(run, capsys):
 
 def test_resume_default_flags_do_not_count_as_given(run, capsys):
     """Flags left at their defaults (e.g. --batch-size 16) do not conflict on resume."""
-    assert main(["train", "copy", "--resume", str(run / "checkpoint.npz"), "--steps", "5",
+    assert main(["train", "copy", "--resume", str(run / "checkpoint.npz"), "--updates", "5",
                  "--no-plots"]) == 0
     _, ckpt = ntm_numpy.load(run / "checkpoint.npz", return_checkpoint=True)
     assert ckpt.meta["train_config"]["batch_size"] == 2
@@ -164,9 +164,9 @@ def test_resume_default_flags_do_not_count_as_given(run, capsys):
 
 # ---------------------------------------------------------------------- messages
 @pytest.mark.parametrize("argv, words", [
-    (["train", "copy", "--seed", "-1", "--steps", "1"], ["--seed", "-1"]),
-    (["train", "copy", "--memory-rows", str(10**12), "--steps", "1"], ["memory_rows=10"]),
-    (["train", "copy", "--lr", "nan", "--steps", "1"], ["--lr"]),
+    (["train", "copy", "--seed", "-1", "--updates", "1"], ["--seed", "-1"]),
+    (["train", "copy", "--memory-rows", str(10**12), "--updates", "1"], ["memory_rows=10"]),
+    (["train", "copy", "--lr", "nan", "--updates", "1"], ["--lr"]),
 ])
 def test_bad_training_values_name_the_flag(tmp_path, capsys, argv, words):
     assert main([*argv, "--out", str(tmp_path / "o")]) == EXIT_USAGE
@@ -189,10 +189,10 @@ def test_evaluate_task_model_mismatch_is_a_message(run, capsys):
 
 
 def test_diverging_run_is_a_runtime_error_naming_the_step(tmp_path, capsys):
-    code = main(["train", "copy", "--lr", "1e300", "--steps", "5", *TINY,
+    code = main(["train", "copy", "--lr", "1e300", "--updates", "5", *TINY,
                  "--out", str(tmp_path / "o")])
     assert code == EXIT_RUNTIME
-    one_line_error(capsys, "diverged at step", "lower learning rate")
+    one_line_error(capsys, "diverged at update", "lower learning rate")
     assert not (tmp_path / "o" / "checkpoint.npz").exists()
 
 
@@ -209,7 +209,7 @@ def test_os_error_is_one_line_with_exit_1(run, tmp_path, capsys, monkeypatch):
 
 
 def test_memory_error_is_one_line_with_exit_1(run, capsys, monkeypatch):
-    import ntm_numpy.train as train_module
+    import ntm_numpy.training.evaluation as train_module
 
     def boom(*args, **kwargs):
         raise MemoryError
@@ -234,7 +234,7 @@ def test_stop_signals_leave_a_checkpoint_that_resumes_bit_for_bit(tmp_path, sign
     if signum is None:
         pytest.skip(f"no {signame} on this platform")
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "ntm_numpy", "train", "copy", "--steps", "100000",
+    cmd = [sys.executable, "-m", "ntm_numpy", "train", "copy", "--updates", "100000",
            *TINY, "--log-every", "1", "--eval-every", "1000", "--out", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -245,12 +245,12 @@ def test_stop_signals_leave_a_checkpoint_that_resumes_bit_for_bit(tmp_path, sign
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 128 + signum, err
-    assert f"{signame}: stopped at step" in err
+    assert f"{signame}: stopped at update" in err
     model, ckpt = ntm_numpy.load(out / "checkpoint.npz", return_checkpoint=True)
     k = ckpt.meta["step"]
     assert 3 <= k < 100000 and int(ckpt.state["adam.step"]) == k
     # resuming it for two more updates equals an uninterrupted run of k + 2 updates
-    settings = dict(TINY_API, steps=100000, eval_every=1000, step="fused")  # the CLI default
+    settings = dict(TINY_API, updates=100000, eval_every=1000, implementation="fused")  # the CLI default
 
     def stop_at(n):
         def callback(step, history):
@@ -267,10 +267,10 @@ def test_stop_signals_leave_a_checkpoint_that_resumes_bit_for_bit(tmp_path, sign
 
 
 def test_train_checks_the_plot_paths_before_training(tmp_path, capsys, monkeypatch):
-    import ntm_numpy.train as train_module
+    import ntm_numpy.training.loop as train_module
 
     monkeypatch.setattr(train_module, "train", lambda *a, **k: pytest.fail("trained"))
     (tmp_path / "out" / "memory.png").mkdir(parents=True)
-    assert main(["train", "copy", "--steps", "2", "--batch-size", "2",
+    assert main(["train", "copy", "--updates", "2", "--batch-size", "2",
                  "--out", str(tmp_path / "out")]) == EXIT_USAGE
     one_line_error(capsys, "--out", "memory.png", "directory")

@@ -116,7 +116,7 @@ def test_defaults():
     """RMSProp's are Graves (2013)'s; Adam's betas are Kingma & Ba's, its rate and epsilon
     the ones training uses (2e-3 and 1e-4, see ntm_numpy.constants). The same defaults
     reach training: TrainConfig takes them from the same constants."""
-    from ntm_numpy.train import TrainConfig
+    from ntm_numpy.training.config import TrainConfig
 
     r = RMSProp()
     assert (r.lr, r.decay, r.momentum, r.eps) == (1e-4, 0.95, 0.9, 1e-4)
@@ -264,6 +264,8 @@ def _valid_adam_state():
         (lambda d: d.update({"adam.t.W": np.array(-1)}), ["adam.t.W", "non-negative"]),
         (lambda d: d.update({"adam.step": np.array([1])}), ["adam.step", "0-d"]),
         (lambda d: d.update({"adam.m.W": np.zeros((2, 3), dtype=int)}), ["adam.m.W", "float"]),
+        (lambda d: d["adam.v.W"].__setitem__((1, 2), np.nan), ["adam.v.W", "1 NaN"]),
+        (lambda d: d["adam.m.W"].__setitem__((0, 0), -np.inf), ["adam.m.W", "infinite"]),
     ],
 )
 def test_load_state_dict_rejects_bad_state(mutate, words):
