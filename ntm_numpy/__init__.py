@@ -11,8 +11,13 @@ Every forward and backward pass is hand-written; each differentiable operation i
 * :mod:`ntm_numpy.losses` - sigmoid cross-entropy with a mask
 * :class:`NTM` - the model unrolled over time, with backpropagation through time
 * :mod:`ntm_numpy.gradcheck` - central differences and relative error
-* :mod:`ntm_numpy.tasks`, :mod:`ntm_numpy.optim`, :mod:`ntm_numpy.train` - the paper's
-  tasks, optimisers and the training loop; :func:`load_pretrained` - trained models
+* :mod:`ntm_numpy.tasks`, :mod:`ntm_numpy.optim` - the paper's tasks and optimisers;
+  :func:`load_pretrained` - trained models
+
+Around the model, in subpackages that import it and are never imported by it:
+:mod:`ntm_numpy.training` (the training loop, evaluation, sweeps),
+:mod:`ntm_numpy.course` (the notebooks' checkers and the capstone) and
+:mod:`ntm_numpy.plotting` (figures and animations of a recorded forward pass).
 """
 from . import activations, addressing, controller, gradcheck, heads, losses, memory, optim, tasks
 from .baseline import LSTMBaseline

@@ -74,6 +74,8 @@ def softmax_backward(dout, cache):
 
 
 class AffineCache(NamedTuple):
+    """What :func:`affine_backward` needs: the input and the weights."""
+
     x: np.ndarray  # (..., D)
     W: np.ndarray  # (D, F)
 

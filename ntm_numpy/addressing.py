@@ -45,6 +45,8 @@ from .constants import NORM_EPS, SHARPEN_EPS
 # Eq (6): cosine similarity
 # ----------------------------------------------------------------------------------------
 class CosineCache(NamedTuple):
+    """What :func:`cosine_similarity_backward` needs of eq (6)."""
+
     memory: np.ndarray  # (B, N, M)
     key: np.ndarray  # (B, M)
     mem_norm: np.ndarray  # (B, N) smoothed row norms
@@ -105,6 +107,8 @@ def cosine_similarity_backward(dK, cache):
 # Eq (5): content weighting
 # ----------------------------------------------------------------------------------------
 class ContentCache(NamedTuple):
+    """What :func:`content_weighting_backward` needs of eq (5)."""
+
     cosine: CosineCache
     beta: np.ndarray  # (B, 1)
     w: np.ndarray  # (B, N)
@@ -159,6 +163,8 @@ def content_weighting_backward(dw, cache):
 # Eq (7): interpolation gate
 # ----------------------------------------------------------------------------------------
 class InterpolationCache(NamedTuple):
+    """What :func:`interpolation_backward` needs of eq (7)."""
+
     w_c: np.ndarray  # (B, N)
     w_prev: np.ndarray  # (B, N)
     g: np.ndarray  # (B, 1)
@@ -203,6 +209,8 @@ def interpolation_backward(dw_g, cache):
 # Eq (8): circular convolution with the shift distribution
 # ----------------------------------------------------------------------------------------
 class ShiftCache(NamedTuple):
+    """What :func:`shift_backward` needs of eq (8)."""
+
     gathered: np.ndarray  # (B, N, S) gathered[b, i, j] = w_g[b, (i - off_j) mod N]
     s: np.ndarray  # (B, S)
     back_index: np.ndarray  # (N, S) (i + off_j) mod N
@@ -275,6 +283,8 @@ def shift_backward(dw_s, cache):
 # Eq (9): sharpening
 # ----------------------------------------------------------------------------------------
 class SharpenCache(NamedTuple):
+    """What :func:`sharpen_backward` needs of eq (9)."""
+
     w: np.ndarray  # (B, N) input weighting
     gamma: np.ndarray  # (B, 1)
     scale: np.ndarray  # (B, 1) largest entry of each row of w (the smallest normal
@@ -343,6 +353,8 @@ def sharpen_backward(dout, cache):
 # Eqs (5)-(9): the whole addressing chain
 # ----------------------------------------------------------------------------------------
 class AddressCache(NamedTuple):
+    """What :func:`address_backward` needs: the caches of eqs (5)-(9) and their weightings."""
+
     content: ContentCache
     interpolation: InterpolationCache
     shift: ShiftCache

@@ -21,6 +21,8 @@ from ._validation import check_array
 
 
 class LSTMGatesCache(NamedTuple):
+    """What :func:`lstm_gates_backward` needs: the previous cell state, the gates and tanh(c)."""
+
     c_prev: np.ndarray  # (B, H)
     i: np.ndarray
     f: np.ndarray
@@ -86,6 +88,8 @@ def lstm_gates_backward(dout, cache):
 
 
 class LSTMStepCache(NamedTuple):
+    """What :func:`lstm_step_backward` needs: the inputs, the weights and the gates' cache."""
+
     x: np.ndarray  # (B, D)
     h_prev: np.ndarray  # (B, H)
     Wx: np.ndarray  # (D, 4H)
@@ -136,6 +140,8 @@ def lstm_step_backward(dout, cache):
 
 
 class FeedforwardCache(NamedTuple):
+    """What :func:`feedforward_backward` needs: the input, the weights and the output."""
+
     x: np.ndarray  # (B, D)
     W: np.ndarray  # (D, H)
     h: np.ndarray  # (B, H)

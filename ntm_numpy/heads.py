@@ -50,6 +50,8 @@ class HeadParams(NamedTuple):
 
 
 class HeadParamsCache(NamedTuple):
+    """What :func:`head_params_backward` needs: the raw values, the activated parameters and the sizes."""
+
     raw: np.ndarray  # (B, P)
     params: HeadParams
     memory_width: int

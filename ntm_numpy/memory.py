@@ -28,11 +28,15 @@ from ._validation import check_array
 
 
 class ReadCache(NamedTuple):
+    """What :func:`read_backward` needs of eq (2)."""
+
     memory: np.ndarray  # (B, N, M)
     w: np.ndarray  # (B, N)
 
 
 class WriteCache(NamedTuple):
+    """What :func:`write_backward` needs of eqs (3)-(4)."""
+
     memory: np.ndarray  # (B, N, M) memory before the write
     w: np.ndarray  # (B, N)
     e: np.ndarray  # (B, M)
