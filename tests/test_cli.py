@@ -360,10 +360,12 @@ def test_plot_missing_file(tmp_path, capsys):
 
 def test_evaluate_bad_lengths(trained, tmp_path, capsys):
     _, out = trained
-    code = main(["evaluate", str(out / "checkpoint.npz"), "--lengths", "0", "--sequences", "2",
-                 "--out", str(tmp_path / "g.png")])
-    assert code == 2
-    assert "lengths" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:  # refused when the command line is parsed
+        main(["evaluate", str(out / "checkpoint.npz"), "--lengths", "0", "--sequences", "2",
+              "--out", str(tmp_path / "g.png")])
+    assert info.value.code == 2
+    assert "argument --lengths: expected a length from 1" in capsys.readouterr().err
+    assert not (tmp_path / "g.png").exists()
 
 
 def test_train_bad_value(tmp_path, capsys):

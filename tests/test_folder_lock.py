@@ -80,3 +80,22 @@ def test_the_lock_ends_with_the_run(tmp_path):
     with folder_lock(tmp_path):
         pass
     assert time.monotonic() - started < 5
+
+
+def test_a_sweep_and_the_command_line_are_refused_a_folder_in_use(tmp_path, capsys):
+    from ntm_numpy.cli import main
+    from ntm_numpy.training.sweep import run_sweep
+
+    holder = _hold_in_subprocess(tmp_path)
+    try:
+        with pytest.raises(FolderInUse, match=f"^out: .*process {holder.pid}"):
+            run_sweep(seeds=[0], out=tmp_path, stream=False, progress=False, updates=2, **{
+                k: v for k, v in TINY.items() if k != "task"})
+        assert not (tmp_path / "sweep.json").exists()
+        assert main(["train", "copy", "--updates", "2", "--out", str(tmp_path)]) == 2
+        err = capsys.readouterr().err.splitlines()[-1]
+        assert err.startswith(f"ntm-numpy: error: --out: '{tmp_path}' is in use by another "
+                              f"run (process {holder.pid}")
+    finally:
+        holder.kill()
+        holder.wait()

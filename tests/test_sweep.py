@@ -10,7 +10,7 @@ import pytest
 
 import ntm_numpy
 from ntm_numpy.cli import main
-from ntm_numpy.training import sweep
+from ntm_numpy.training import sweep, sweep_results
 from ntm_numpy.training.config import TrainConfig
 from ntm_numpy.training.loop import train
 
@@ -109,7 +109,7 @@ def test_summary_rows_by_hand():
                         sequences=conv, time=conv / 1000, stable_sequences=stable,
                         stable_time=None if stable is None else stable / 1000))
 
-    rows = sweep.summary_rows([run(0, 1600, 1600, 0.05, 0.0, 0.5),
+    rows = sweep_results.summary_rows([run(0, 1600, 1600, 0.05, 0.0, 0.5),
                                run(1, 3200, None, 2.0, 0.3, 4.0),
                                run(2, None, None, None, 9.0, 30.0)], [20])
     assert rows[1]["stable_sequences"] == math.inf  # relapsed at the end
@@ -122,9 +122,9 @@ def test_summary_rows_by_hand():
     assert median["total_s"] == 20.0 and worst["total_s"] == 30.0
     # results written before costs were recorded: NaN, shown as "-", left out of median
     assert math.isnan(rows[0]["cost_20"]) and math.isnan(median["final_val_cost"])
-    assert sweep._fmt("cost_20", math.nan) == "-"
-    assert sweep._fmt("converged_sequences", math.inf) == "never"
-    assert sweep._fmt("converged_sequences", 3200.0) == "3,200"
+    assert sweep_results._fmt("cost_20", math.nan) == "-"
+    assert sweep_results._fmt("converged_sequences", math.inf) == "never"
+    assert sweep_results._fmt("converged_sequences", 3200.0) == "3,200"
 
 
 def test_ngram_sweep_reports_the_bayes_optimal_cost(tmp_path):
@@ -153,7 +153,7 @@ def test_ngram_optimal_cost_is_the_estimators_mean_cost():
     probs = ntm_numpy.tasks.ngram_optimal_predictions(x)
     p_seen = np.where(y > 0.5, probs, 1 - probs)
     want = -np.log2(p_seen).sum() / 40
-    assert sweep.ngram_optimal_cost(task, sequences=40, seed=5) == pytest.approx(want)
+    assert sweep_results.ngram_optimal_cost(task, sequences=40, seed=5) == pytest.approx(want)
 
 
 def test_plot_with_an_optimum_has_linear_axes_and_its_line(tmp_path, monkeypatch):
@@ -165,9 +165,9 @@ def test_plot_with_an_optimum_has_linear_axes_and_its_line(tmp_path, monkeypatch
                                    sequences=[16, 32], loss=[120.0, 95.0]))
     learnt = dict(seed=0, curves=dict(val_sequences=[16, 32], val_bit_errors=[60.0, 0.0],
                                       sequences=[16, 32], loss=[120.0, 2.0]))
-    sweep.plot_sweep([run], tmp_path / "a.png", optimal=132.1)
-    sweep.plot_sweep([learnt], tmp_path / "b.png")
-    sweep.plot_sweep([run], tmp_path / "c.png")  # within a decade: linear as well
+    sweep_results.plot_sweep([run], tmp_path / "a.png", optimal=132.1)
+    sweep_results.plot_sweep([learnt], tmp_path / "b.png")
+    sweep_results.plot_sweep([run], tmp_path / "c.png")  # within a decade: linear as well
     with_optimum, falling, flat = (f.axes for f in figs)
     assert [ax.get_yscale() for ax in with_optimum] == ["linear", "linear"]
     assert [ax.get_yscale() for ax in falling] == ["symlog", "symlog"]
@@ -251,8 +251,10 @@ def test_command_line_runs_seeds_in_processes(tmp_path, capsys):
 
 
 def test_command_line_bad_seeds(tmp_path, capsys):
-    assert main(["sweep", "copy", "--seeds", "3-1", "--out", str(tmp_path / "x")]) == 2
-    assert "seeds" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:  # refused when the command line is parsed
+        main(["sweep", "copy", "--seeds", "3-1", "--out", str(tmp_path / "x")])
+    assert info.value.code == 2
+    assert "argument --seeds: expected ranges 'a-b' with 0 <= a <= b" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
 
 
@@ -298,12 +300,12 @@ def test_load_results_and_a_plot_of_two_sweeps(tmp_path):
     with CountingExecutor() as ex:
         _sweep(tmp_path / "a", [0, 1], ex)
         _sweep(tmp_path / "b", [2], ex, model="lstm", hidden_size=8)
-    a, b = sweep.load_results(tmp_path / "a"), sweep.load_results(tmp_path / "b")
+    a, b = sweep_results.load_results(tmp_path / "a"), sweep_results.load_results(tmp_path / "b")
     assert [r["seed"] for r in a] == [0, 1] and [r["seed"] for r in b] == [2]
-    path = sweep.plot_sweep({"NTM": a, "LSTM": b}, tmp_path / "both.png", title="two")
+    path = sweep_results.plot_sweep({"NTM": a, "LSTM": b}, tmp_path / "both.png", title="two")
     assert _png(path)
     with pytest.raises(ValueError, match="out"):
-        sweep.load_results(tmp_path)
+        sweep_results.load_results(tmp_path)
 
 
 def test_plot_of_the_validation_cost(tmp_path, monkeypatch):
@@ -316,8 +318,8 @@ def test_plot_of_the_validation_cost(tmp_path, monkeypatch):
     run = dict(seed=0, curves=dict(val_sequences=[16, 32, 48], val_bit_errors=[60.0, 0.0, 0.0],
                                    val_cost=[90.0, 0.5, 0.25],
                                    sequences=[16, 32, 48], loss=[120.0, 2.0, 40.0]))
-    sweep.plot_sweep([run], tmp_path / "v.png", cost="validation")
-    sweep.plot_sweep([run], tmp_path / "t.png")
+    sweep_results.plot_sweep([run], tmp_path / "v.png", cost="validation")
+    sweep_results.plot_sweep([run], tmp_path / "t.png")
     (_, validation), (_, training) = (f.axes for f in figs)
     assert validation.get_ylabel() == "validation cost per sequence (bits)"
     assert training.get_ylabel() == "training cost per sequence (bits)"
@@ -325,8 +327,8 @@ def test_plot_of_the_validation_cost(tmp_path, monkeypatch):
     assert list(median.get_ydata()) == [90.0, 0.5, 0.25]
     assert list(median.get_xdata()) == [0.016, 0.032, 0.048]
     with pytest.raises(ValueError, match="^cost"):
-        sweep.plot_sweep([run], tmp_path / "x.png", cost="test")
+        sweep_results.plot_sweep([run], tmp_path / "x.png", cost="test")
     old = dict(run, curves={**run["curves"], "val_cost": [None, None, None]})
     with pytest.raises(ValueError, match="^cost: 'validation'.*seed 0"):
-        sweep.plot_sweep([old], tmp_path / "y.png", cost="validation")
+        sweep_results.plot_sweep([old], tmp_path / "y.png", cost="validation")
     assert not (tmp_path / "x.png").exists() and not (tmp_path / "y.png").exists()

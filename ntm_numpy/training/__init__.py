@@ -16,7 +16,8 @@ never imported by them:
   lengths (:func:`evaluate`), and when a run converged;
 - :mod:`~ntm_numpy.training.reports`: the plots and curves written about a trained model;
 - :mod:`~ntm_numpy.training.parallel`: worker processes that share an update's batch;
-- :mod:`~ntm_numpy.training.sweep`: one run per seed and a summary table;
+- :mod:`~ntm_numpy.training.sweep`: one run per seed, and
+  :mod:`~ntm_numpy.training.sweep_results` their summary table and curves;
 - :mod:`~ntm_numpy.training.lock`: one run per output folder;
 - :mod:`~ntm_numpy.training.threads`: one BLAS thread while training.
 """

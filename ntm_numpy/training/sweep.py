@@ -22,9 +22,7 @@ Ctrl-C (or SIGTERM, SIGHUP) stops the runs in progress the way it stops
 ``ntm-numpy train``: each writes a complete checkpoint first.
 """
 import concurrent.futures
-import csv
 import json
-import math
 import multiprocessing
 import os
 import queue
@@ -33,15 +31,19 @@ import sys
 import threading
 import time
 
-import numpy as np
-
-from .._validation import check_choice, check_length, check_positive_int
+from .._validation import check_length, check_positive_int
 from .config import (
-    CONVERGED_BIT_ERRORS,
     TASK_DEFAULTS,
     TrainConfig,
     renamed_settings,
     setting_fields,
+)
+from .lock import folder_lock
+from .sweep_results import (
+    ngram_optimal_cost,
+    one_line,
+    plot_sweep,
+    write_summary,
 )
 from .threads import single_blas_thread
 
@@ -339,6 +341,44 @@ def run_sweep(config=None, seeds=(0, 1, 2), out="runs/sweep", *, jobs=None, exec
         config = TrainConfig(**overrides)
     elif overrides:
         config = TrainConfig.from_flat({**config.to_flat(), **renamed_settings(overrides)})
+    seeds = _checked_seeds(seeds)
+    if config.workers != 1:
+        raise ValueError("workers: a sweep runs each seed in one process (jobs sets how many "
+                         f"at a time); expected workers=1, got {config.workers}")
+    given_jobs = jobs
+    jobs = default_jobs() if jobs is None else check_positive_int("jobs", jobs)
+    lengths = [check_length("lengths", n)
+               for n in (lengths or TASK_DEFAULTS[config.task]["lengths"])]
+    check_positive_int("sequences", sequences)
+    stream = sys.stderr if stream is None else stream
+    say = (lambda msg: print(msg, file=stream, flush=True)) if stream else (lambda msg: None)
+    base = {k: v for k, v in config.to_flat().items() if k not in _PER_RUN + _NOT_SWEPT}
+    settings = dict(base, lengths=lengths, sequences=sequences, eval_seed=eval_seed)
+    os.makedirs(out, exist_ok=True)
+    with folder_lock(out, name="out"):  # one sweep per folder
+        _check_sweep_file(out, settings)
+        results, todo = _finished_runs(out, seeds)
+        if results:
+            say(f"sweep {out}: seeds {sorted(results)} already finished, skipped")
+        if todo:
+            in_flight = min(len(todo), jobs if executor is None or given_jobs else len(todo))
+            say(f"sweep {out}: {len(todo)} run(s) of {config.model} on {config.task}, "
+                f"{config.updates} updates each, seeds {todo}, {in_flight} at a time")
+            run = dict(lengths=lengths, sequences=sequences, eval_seed=eval_seed,
+                       log_every=log_every, progress=progress)
+            _run_seeds(base, todo, out, run, results, executor, in_flight, say, len(seeds))
+        finished = [results[s] for s in seeds if s in results]
+        left = [s for s in seeds if s not in results]
+        if left:
+            say(f"seeds {left} not finished: the same command continues them")
+        if finished:
+            _write_outputs(finished, out, lengths, config, plot, say)
+    return finished
+
+
+def _checked_seeds(seeds):
+    """The seeds of a sweep as a list: a string is parsed (:func:`parse_seeds`), a sized
+    collection is counted before it is listed; each must be an integer >= 0."""
     if not isinstance(seeds, str) and hasattr(seeds, "__len__") and len(seeds) > MAX_SEEDS:
         raise ValueError(f"seeds: expected at most {MAX_SEEDS:,} seeds in a sweep, got "
                          f"{len(seeds):,}")
@@ -347,21 +387,12 @@ def run_sweep(config=None, seeds=(0, 1, 2), out="runs/sweep", *, jobs=None, exec
         raise ValueError("seeds: expected at least one seed, got none")
     for s in seeds:
         check_positive_int("seeds", s, minimum=0)
-    if config.workers != 1:
-        raise ValueError("workers: a sweep runs each seed in one process (jobs sets how many "
-                         f"at a time); expected workers=1, got {config.workers}")
-    given_jobs = jobs
-    jobs = default_jobs() if jobs is None else check_positive_int("jobs", jobs)
-    lengths = list(lengths or TASK_DEFAULTS[config.task]["lengths"])
-    for length in lengths:
-        check_length("lengths", length)
-    check_positive_int("sequences", sequences)
-    stream = sys.stderr if stream is None else stream
-    say = (lambda msg: print(msg, file=stream, flush=True)) if stream else (lambda msg: None)
+    return seeds
 
-    base = {k: v for k, v in config.to_flat().items() if k not in _PER_RUN + _NOT_SWEPT}
-    _check_sweep_file(out, dict(base, lengths=lengths, sequences=sequences,
-                                eval_seed=eval_seed))
+
+def _finished_runs(out, seeds):
+    """``(results, todo)``: the result of each seed whose run has finished (its
+    ``result.json`` exists), and the seeds still to run, in order."""
     results, todo = {}, []
     for seed in seeds:
         path = os.path.join(out, f"seed_{seed}", "result.json")
@@ -370,297 +401,84 @@ def run_sweep(config=None, seeds=(0, 1, 2), out="runs/sweep", *, jobs=None, exec
                 results[seed] = json.load(f)
         else:
             todo.append(seed)
-    if results:
-        say(f"sweep {out}: seeds {sorted(results)} already finished, skipped")
-    own = executor is None and todo
-    if own:
-        pool = _OwnPool(min(jobs, len(todo)))
-        executor = pool.executor
+    return results, todo
+
+
+def _run_seeds(base, todo, out, run, results, executor, in_flight, say, total):
+    """Run the seeds ``todo`` (on the sweep's own pool unless ``executor`` is given),
+    adding each finished run's result to ``results``. At most ``in_flight`` runs are
+    handed to the executor at a time (``jobs`` on the own pool, all of them on a given
+    executor without ``jobs``), so that after Ctrl-C no queued run starts (executors may
+    start a submitted call even after cancel()); ``total`` counts the sweep's seeds. Ctrl-C, SIGTERM and SIGHUP stop the
+    runs in progress, each with a complete checkpoint; one that has not stopped after
+    :data:`STOP_GRACE_SECONDS` is killed."""
+    own = executor is None
+    pool = _OwnPool(in_flight) if own else None
+    executor = pool.executor if own else executor
     _STOP.clear()
     previous = _stop_signals_interrupt()
     start = time.perf_counter()
-    # At most `in_flight` runs are handed to the executor at a time, so that after Ctrl-C
-    # no queued run starts (executors may start a submitted call even after cancel()).
-    in_flight = jobs if own or given_jobs is not None else len(todo)
     waiting, futures = list(todo), {}
     stopped = False
 
     def submit_next():
         seed = waiting.pop(0)
-        cfg = {**base, "seed": seed}
-        futures[executor.submit(run_one, cfg, os.path.join(out, f"seed_{seed}"),
-                                lengths=lengths, sequences=sequences, eval_seed=eval_seed,
-                                log_every=log_every, progress=progress)] = seed
+        futures[executor.submit(run_one, {**base, "seed": seed},
+                                os.path.join(out, f"seed_{seed}"), **run)] = seed
+        return list(futures)[-1]
 
     try:
-        if todo:
-            say(f"sweep {out}: {len(todo)} run(s) of {config.model} on {config.task}, "
-                f"{config.updates} updates each, seeds {todo}, {min(in_flight, len(todo))} "
-                "at a time")
-        while waiting and len(futures) < in_flight:
-            submit_next()
-        pending = set(futures)
+        pending = {submit_next() for _ in range(min(in_flight, len(waiting)))}
         while pending:
             done, pending = concurrent.futures.wait(
                 pending, return_when=concurrent.futures.FIRST_COMPLETED)
             for fut in done:
-                res = fut.result()
-                seed = futures[fut]
+                res, seed = fut.result(), futures[fut]
                 if res.get("interrupted"):
                     stopped = True  # no further run starts after a run was interrupted
                     say(f"seed {seed}: interrupted; the same command resumes it")
                     continue
                 results[seed] = res
-                say(f"seed {seed} finished ({len(results)}/{len(seeds)}, "
-                    f"{time.perf_counter() - start:.0f} s into the sweep): {_one_line(res)}")
+                say(f"seed {seed} finished ({len(results)}/{total}, "
+                    f"{time.perf_counter() - start:.0f} s into the sweep): {one_line(res)}")
                 if waiting and not stopped:
-                    submit_next()
-                    pending.add(list(futures)[-1])
+                    pending.add(submit_next())
     except KeyboardInterrupt:
-        _STOP.set()
-        for fut in futures:
-            fut.cancel()
-        if own:  # the workers may not have had the signal (e.g. a `kill -INT` of this one)
-            pool.signal(signal.SIGINT)
-        say("interrupted: waiting for the runs in progress to save their checkpoints")
-        _, late = concurrent.futures.wait(list(futures), timeout=STOP_GRACE_SECONDS)
-        if late and own:
-            say(f"{len(late)} run(s) did not stop within {STOP_GRACE_SECONDS} s: their "
-                "processes are killed; the same command resumes their seeds from their "
-                "last checkpoints")
-            pool.signal(signal.SIGKILL)
+        _stop_runs(futures, pool, say)
         raise
     finally:
         if own:
             pool.close()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    finished = [results[s] for s in seeds if s in results]
-    left = [s for s in seeds if s not in results]
-    if left:
-        say(f"seeds {left} not finished: the same command continues them")
-    if finished:
-        for path in write_summary(finished, out, lengths):
-            say(f"wrote {path}")
-        if plot:
-            optimal = (ngram_optimal_cost(config.make_task()) if config.task == "ngrams"
-                       else None)
-            path = plot_sweep(finished, os.path.join(out, "curves.png"), config,
-                              optimal=optimal)
-            say(f"wrote {path}")
-    return finished
 
 
-def _one_line(res):
-    conv = res["converged"]
-    txt = "never below 0.1" if conv is None else (
-        f"converged at {conv['sequences']:,} sequences ({conv['time']:.0f} s)")
-    gen = ", ".join(f"{k}: {v:.3g}" for k, v in res["generalisation"].items())
-    return f"{txt}; bit errors per sequence at lengths {gen}"
+def _stop_runs(futures, pool, say):
+    """After Ctrl-C (or SIGTERM, SIGHUP): cancel what has not started, let the runs in
+    progress save their checkpoints, and kill the processes of the sweep's own pool
+    that have not stopped within :data:`STOP_GRACE_SECONDS` (their seeds resume)."""
+    _STOP.set()
+    for fut in futures:
+        fut.cancel()
+    if pool is not None:  # the workers may not have had the signal (a `kill -INT` of this one)
+        pool.signal(signal.SIGINT)
+    say("interrupted: waiting for the runs in progress to save their checkpoints")
+    _, late = concurrent.futures.wait(list(futures), timeout=STOP_GRACE_SECONDS)
+    if late and pool is not None:
+        say(f"{len(late)} run(s) did not stop within {STOP_GRACE_SECONDS} s: their "
+            "processes are killed; the same command resumes their seeds from their "
+            "last checkpoints")
+        pool.signal(signal.SIGKILL)
 
 
-# ----------------------------------------------------------------------------- summary
-
-def summary_rows(results, lengths):
-    """One dict per run (then ``median`` and ``worst``) of the summary's columns.
-
-    Columns: ``seed``, ``converged_sequences`` and ``converged_s`` (first validation
-    below :data:`~ntm_numpy.training.config.CONVERGED_BIT_ERRORS`), ``stable_sequences`` and
-    ``stable_s`` (from which every later validation stayed below), ``worst_after``,
-    ``final_val`` (bit errors) and ``final_val_cost`` (cross-entropy in bits, per
-    sequence), ``total_s``, then per length ``len_L`` (bit errors per sequence) and
-    ``cost_L`` (cost per sequence, bits); for the N-gram task also ``optimal_L``, the
-    Bayes-optimal cost on the same sequences. A run that never converged (or did not
-    stay below) has ``inf`` there.
-    """
-    rows = []
-    for r in results:
-        conv = r["converged"] or {}
-        stable = conv.get("stable_sequences") is not None
-        inf = math.inf
-        row = dict(seed=r["seed"],
-                   converged_sequences=conv.get("sequences", inf),
-                   converged_s=conv.get("time", inf),
-                   stable_sequences=conv["stable_sequences"] if stable else inf,
-                   stable_s=conv["stable_time"] if stable else inf,
-                   worst_after=(r["worst_after_converged"] if conv else inf),
-                   final_val=r["final_val_bit_errors"],
-                   final_val_cost=_number(r.get("final_val_cost")), total_s=r["seconds"])
-        for length in lengths:
-            row[f"len_{length}"] = r["generalisation"][str(length)]
-        for length in lengths:
-            row[f"cost_{length}"] = _number((r.get("generalisation_cost") or {}).get(str(length)))
-        if "optimal_cost" in r:
-            for length in lengths:
-                row[f"optimal_{length}"] = r["optimal_cost"][str(length)]
-        rows.append(row)
-    if rows:
-        keys = [k for k in rows[0] if k != "seed"]
-        rows.append(dict(seed="median", **{k: _over_seeds(np.median, [r[k] for r in rows])
-                                           for k in keys}))
-        rows.append(dict(seed="worst", **{k: _over_seeds(max, [r[k] for r in rows[:-1]])
-                                          for k in keys}))
-    return rows
-
-
-def _over_seeds(fn, values):
-    """``fn`` of the values that are not NaN (NaN: not recorded), NaN if none is."""
-    values = [v for v in values if not math.isnan(v)]
-    return float(fn(values)) if values else math.nan
-
-
-def _number(value):
-    """A figure of a result dict, NaN where an older result did not record it."""
-    return math.nan if value is None else value
-
-
-def _fmt(key, value):
-    if isinstance(value, str) or key == "seed":
-        return str(value)
-    if math.isnan(value):
-        return "-"
-    if math.isinf(value):
-        return "never"
-    if key.endswith("_sequences"):
-        return f"{value:,.0f}"
-    if key.endswith("_s"):
-        return f"{value:.0f}"
-    return f"{value:.3f}" if value < 100 else f"{value:.1f}"
-
-
-def write_summary(results, out, lengths):
-    """Write ``summary.csv`` and ``summary.md`` into ``out``; returns their paths."""
-    rows = summary_rows(results, lengths)
-    csv_path, md_path = os.path.join(out, "summary.csv"), os.path.join(out, "summary.md")
-    with open(csv_path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    head = (["seed", "converged: sequences", "s", "stays below 0.1 from: sequences", "s",
-             "worst validation after", "final validation", "final validation cost", "run s"]
-            + [f"length {n}" for n in lengths] + [f"cost at {n}" for n in lengths]
-            + [f"Bayes-optimal cost at {n}" for n in lengths if f"optimal_{n}" in rows[0]])
-    lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
-    for row in rows:
-        lines.append("| " + " | ".join(_fmt(k, v) for k, v in row.items()) + " |")
-    note = (f"\nValidation: bit errors per sequence on the run's validation set; converged: "
-            f"first validation below {CONVERGED_BIT_ERRORS}. Cost: cross-entropy per sequence "
-            f"in bits. Lengths: bit errors (then cost) per sequence, "
-            f"{results[0]['eval_sequences']} sequences per length (evaluation seed "
-            f"{results[0]['eval_seed']}). 'worst' is the largest value over seeds (the latest "
-            "time).\n")
-    with open(md_path, "w") as f:
-        f.write("\n".join(lines) + "\n" + note)
-    return [csv_path, md_path]
-
-
-def load_results(out):
-    """The result dicts of the finished runs of the sweep in ``out``, by seed."""
-    results = []
-    for name in os.listdir(out):
-        path = os.path.join(out, name, "result.json")
-        if name.startswith("seed_") and os.path.exists(path):
-            with open(path) as f:
-                results.append(json.load(f))
-    if not results:
-        raise ValueError(f"out: expected a sweep directory with finished runs, got {out!r}")
-    return sorted(results, key=lambda r: r["seed"])
-
-
-def ngram_optimal_cost(task, sequences=1000, seed=0):
-    """The Bayes-optimal estimator's mean cost per sequence (bits) on ``sequences`` fresh
-    sequences of the N-gram ``task`` (a :class:`~ntm_numpy.tasks.Task`): what the
-    training cost of a perfect model would average, for the line of :func:`plot_sweep`.
-
-    The streams are one batch x (T, B, 1), y (T, B, 1), mask (T, B) with B =
-    ``sequences``, drawn with ``numpy.random.default_rng(seed)``; returns a float.
-    """
-    from ..tasks import ngram_cost_bits, ngram_optimal_predictions
-
-    x, y, mask = task.batch(np.random.default_rng(seed), sequences)
-    return ngram_cost_bits(ngram_optimal_predictions(x, task.params["context_length"]), y,
-                           mask)
-
-
-#: The cost panels :func:`plot_sweep` can draw: (x key, y key, factor to bits, y label).
-SWEEP_COSTS = {
-    "training": ("sequences", "loss", 1.0 / math.log(2), "training cost per sequence (bits)"),
-    "validation": ("val_sequences", "val_cost", 1.0, "validation cost per sequence (bits)"),
-}
-
-
-def plot_sweep(results, path, config=None, *, title=None, optimal=None, cost="training"):
-    """Median and min-max over seeds of the validation bit errors and the training cost.
-
-    Two panels against sequences seen (the paper's figures' axis): the validation bit
-    errors per sequence and the training cost per sequence in bits (``cost="training"``,
-    the default) or the cost on the validation set (``cost="validation"``: the measure
-    to compare where a curriculum makes the training sequences longer once a run has
-    settled, as copy's default does). Each thin line is one seed. ``results`` is a list
-    of result dicts (one sweep) or a dict label -> list (several sweeps, one colour
-    each, e.g. the NTM against the LSTM baseline).
-    ``optimal``, a cost in bits per sequence (the N-gram task's Bayes-optimal one,
-    :func:`ngram_optimal_cost`), is drawn as a line on the cost panel. A panel whose
-    curves fall by a decade or more, or to 0, has a symmetric-log axis (with the 0.1 bit
-    errors of convergence marked), any other a linear one, as do both when ``optimal``
-    is given. Writes ``path``; returns it.
-    """
-    import matplotlib.pyplot as plt
-
-    from ..plotting import save_figure
-
-    check_choice("cost", cost, SWEEP_COSTS)
-    groups = results if isinstance(results, dict) else {None: results}
-    if cost == "validation":
-        for name, runs in groups.items():
-            for r in runs:
-                if any(v is None for v in r["curves"].get("val_cost", [None])):
-                    raise ValueError(f"cost: 'validation' needs every run's validation cost, "
-                                     f"but seed {r.get('seed')!r} of {name or 'the sweep'} "
-                                     "has none recorded (a run from before it was)")
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    panels = [("val_sequences", "val_bit_errors", 1.0, "validation bit errors per sequence"),
-              SWEEP_COSTS[cost]]
-    for ax, (xkey, ykey, scale, label) in zip(axes, panels):
-        low, high = math.inf, 0.0
-        for i, (name, runs) in enumerate(groups.items()):
-            n = min(len(r["curves"][ykey]) for r in runs)
-            if n == 0:
-                continue
-            xs = np.asarray(runs[0]["curves"][xkey][:n], dtype=float) / 1000
-            ys = np.array([r["curves"][ykey][:n] for r in runs], dtype=float) * scale
-            low, high = min(low, float(ys.min())), max(high, float(ys.max()))
-            for y in ys:
-                ax.plot(xs, y, color=f"C{i}", lw=0.5, alpha=0.5)
-            prefix = "" if name is None else f"{name}: "
-            ax.fill_between(xs, ys.min(0), ys.max(0), color=f"C{i}", alpha=0.2,
-                            label=f"{prefix}min-max")
-            ax.plot(xs, np.median(ys, axis=0), color=f"C{i}", lw=2,
-                    label=f"{prefix}median of {len(runs)}")
-        # curves that fall by decades, or to 0: a scale that shows both; else linear
-        decades = optimal is None and not (0 < 10 * low and high < 10 * low)
-        if decades:
-            ax.set_yscale("symlog", linthresh=0.1 if ykey == "val_bit_errors" else 1.0)
-        ax.set_xlabel("sequences seen (thousands)")
-        ax.set_ylabel(label)
-        if ykey == "val_bit_errors" and decades:
-            ax.axhline(CONVERGED_BIT_ERRORS, color="k", ls=":", lw=1,
-                       label=f"{CONVERGED_BIT_ERRORS} (converged)")
-        elif ykey != "val_bit_errors" and optimal is not None:
-            ax.axhline(optimal, color="k", ls="--", lw=1,
-                       label=f"Bayes-optimal ({optimal:.1f} bits)")
-        ax.legend(loc="center right", fontsize="small")
-        ax.grid(alpha=0.3)
-    if title is None and config is not None:
-        runs = next(iter(groups.values()))
-        title = (f"{config.model} on {config.task}: {len(runs)} seeds "
-                 f"({', '.join(str(r['seed']) for r in runs)})")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    written = save_figure(fig, path)
-    plt.close(fig)
-    return written
+def _write_outputs(finished, out, lengths, config, plot, say):
+    """Write the summary tables and, with ``plot``, the curves of the finished runs."""
+    for path in write_summary(finished, out, lengths):
+        say(f"wrote {path}")
+    if plot:
+        optimal = ngram_optimal_cost(config.make_task()) if config.task == "ngrams" else None
+        path = plot_sweep(finished, os.path.join(out, "curves.png"), config, optimal=optimal)
+        say(f"wrote {path}")
 
 
 def config_fields():
