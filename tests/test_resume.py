@@ -190,6 +190,18 @@ def test_a_diverged_run_stops_with_a_message_and_keeps_the_last_checkpoint(tmp_p
     assert math.isfinite(float(ntm_numpy.load(ck).params["output_b"][0]))
 
 
+def test_a_diverged_run_resumed_into_a_new_folder_names_only_files_that_exist(tmp_path):
+    train(updates=2, out_dir=tmp_path / "a", stream=False, **TINY)
+    ck = tmp_path / "a" / "checkpoint.npz"
+    with pytest.raises(TrainingDiverged) as info:
+        train(resume=ck, updates=6, lr=1e300, checkpoint_every=1000, out_dir=tmp_path / "b",
+              stream=False)
+    msg = str(info.value)
+    assert f"no checkpoint was written to {tmp_path / 'b' / 'checkpoint.npz'}" in msg
+    assert f"the checkpoint resumed, {ck}, is untouched" in msg
+    assert not (tmp_path / "b" / "checkpoint.npz").exists() and ck.exists()
+
+
 @pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="no SIGHUP on this platform")
 def test_an_ignored_sighup_stays_ignored(tmp_path):
     """Under nohup, closing the terminal must not stop training."""
@@ -206,3 +218,21 @@ def test_an_ignored_sighup_stays_ignored(tmp_path):
     finally:
         signal.signal(signal.SIGHUP, old)
     assert result.step == 4 and not result.interrupted
+
+
+def test_a_resumed_run_logs_the_same_losses_as_an_uninterrupted_one(tmp_path):
+    settings = dict(TINY, updates=8, checkpoint_every=6, dtype="float64")
+    saved = {}
+
+    def keep_the_checkpoint_of_update_6(step, history):
+        if step == 8:  # called before this update's save: the file is update 6's
+            saved["bytes"] = (tmp_path / "a" / "checkpoint.npz").read_bytes()
+
+    full = train(out_dir=tmp_path / "a", log_every=4, stream=False,
+                 callback=keep_the_checkpoint_of_update_6, **settings)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "checkpoint.npz").write_bytes(saved["bytes"])
+    resumed = train(resume=tmp_path / "b" / "checkpoint.npz", log_every=4, stream=False)
+    assert resumed.history["step"] == full.history["step"] == [4, 8]
+    assert resumed.history["loss"] == full.history["loss"]
+    assert resumed.history["bit_errors"] == full.history["bit_errors"]

@@ -186,10 +186,14 @@ def _deferred_signals():
 
 
 def _checkpoint(path, model, optimizer, config, rng, step, sequences, elapsed, history,
-                resumes):
+                resumes, window=None):
+    """Save a training checkpoint: the model, the optimiser's state, and in ``meta`` the
+    settings, the counters, the random state, the history, the resumes and ``window``
+    (the training loss and bit errors summed since the last logged update, so that a
+    resumed run logs the same averages as an uninterrupted one)."""
     meta = dict(train_config=config.to_flat(), step=step, sequences=sequences, elapsed=elapsed,
                 rng_state=rng.bit_generator.state, optimizer=optimizer.config(),
-                history=history, resumes=resumes)
+                history=history, resumes=resumes, window=window)
     model.save(path, state=optimizer.state_dict(), meta=meta)
 
 
@@ -356,6 +360,8 @@ class _Run:
     resumes: list = field(default_factory=list)
     ckpt_path: Optional[str] = None
     saved_step: Optional[int] = None  # the step of the last checkpoint written
+    # training loss and bit errors summed since the last logged update, and their count
+    window: dict = field(default_factory=lambda: {"loss": 0.0, "bits": 0.0, "n": 0})
 
     def save(self):
         """Write the checkpoint (if the run has a folder); parameters must be finite."""
@@ -365,13 +371,19 @@ class _Run:
         if bad:
             raise self.diverged(f"parameters {bad} are not finite")
         _checkpoint(self.ckpt_path, self.model, self.optimizer, self.config, self.rng,
-                    self.step, self.sequences, self.elapsed, self.history, self.resumes)
+                    self.step, self.sequences, self.elapsed, self.history, self.resumes,
+                    dict(self.window))
         self.saved_step = self.step
 
     def diverged(self, what):
         """The :class:`TrainingDiverged` to raise: ``what`` went wrong at this update."""
-        kept = ("no checkpoint was written" if self.saved_step is None or self.ckpt_path is None
-                else f"the checkpoint of update {self.saved_step} in {self.ckpt_path} is kept")
+        if self.saved_step is not None and self.ckpt_path is not None:
+            kept = f"the checkpoint of update {self.saved_step} in {self.ckpt_path} is kept"
+        else:
+            kept = "no checkpoint was written" + (
+                f" to {self.ckpt_path}" if self.ckpt_path is not None else "")
+            if self.resumes:
+                kept += f"; the checkpoint resumed, {self.resumes[-1]['path']}, is untouched"
         return TrainingDiverged(
             f"training diverged at update {self.step}: {what}; {kept}. Try a lower learning "
             f"rate (lr: this run uses {self.config.lr:g})")
@@ -409,22 +421,30 @@ def _resumed_run(resume, overrides, ckpt_path):
     resumes = list(meta.get("resumes") or [])
     resumes.append(dict(path=os.fspath(resume), step=step, changes=changes))
     run = _Run(config, model, optimizer, rng, task, step, meta["sequences"], meta["elapsed"],
-               history, resumes, ckpt_path, saved_step=step)
+               history, resumes, ckpt_path,
+               # the run's own checkpoint is the one resumed only when it resumes in place
+               saved_step=step if _same_file(ckpt_path, resume) else None)
+    window = meta.get("window")  # checkpoints written before it was saved have none
+    if isinstance(window, dict) and set(window) == {"loss", "bits", "n"}:
+        run.window.update(window)
     changed = "".join(f"; {k} {_fmt(a)} -> {_fmt(b)}" for k, (a, b) in changes.items())
     if {"updates", "lr", "lr_schedule"} & set(changes):
         changed += f" (a new {config.lr_schedule} learning-rate schedule from here)"
     return run, f"resumed {os.fspath(resume)} at update {step} of {config.updates}{changed}\n"
 
 
-@dataclass
-class _Window:
-    """Training loss and bit errors since the last logged update, and the speed."""
+def _same_file(a, b):
+    """Whether the paths ``a`` and ``b`` (either may be None) name one existing file."""
+    return a is not None and b is not None and os.path.exists(a) and os.path.exists(b) \
+        and os.path.samefile(a, b)
 
-    loss: float = 0.0
-    bits: float = 0.0
-    n: int = 0
-    time: float = field(default_factory=time.perf_counter)
-    sequences: int = 0
+
+@dataclass
+class _Speed:
+    """When the last logged update was, and the sequences seen by then."""
+
+    time: float
+    sequences: int
 
 
 def _run_updates(run, gradients_of, progress, log_every, callback, signal_received):
@@ -433,7 +453,7 @@ def _run_updates(run, gradients_of, progress, log_every, callback, signal_receiv
     deferred. Returns the signal that stopped the run, or None."""
     config, history = run.config, run.history
     run_start = time.perf_counter() - run.elapsed
-    window = _Window(sequences=run.sequences)
+    speed = _Speed(time.perf_counter(), run.sequences)
     val_set = _validation_set(config, run.task, run.model.dtype)
     # settled: the run trains with lr_after_converged and task_settings_after_converged
     settled = settled_index(history["val_bit_errors"], config.settle_validations) is not None
@@ -444,11 +464,11 @@ def _run_updates(run, gradients_of, progress, log_every, callback, signal_receiv
             if settled and train_task is run.task and config.task_settings_after_converged:
                 train_task = config.make_task(after_converged=True)
             run.optimizer.lr = learning_rate(config, run.step, settled)
-            _update(run, train_task, gradients_of, window)
+            _update(run, train_task, gradients_of)
             if run.step % config.eval_every == 0 or run.step == config.updates:
                 settled = _validate(run, val_set, run_start) or settled
             if run.step % log_every == 0 or run.step == config.updates:
-                _log(run, window, progress, run_start)
+                _log(run, speed, progress, run_start)
                 if callback is not None:
                     callback(run.step, history)
             if run.ckpt_path is not None and run.step % config.checkpoint_every == 0:
@@ -468,7 +488,7 @@ def _run_updates(run, gradients_of, progress, log_every, callback, signal_receiv
     return stop_signal
 
 
-def _update(run, train_task, gradients_of, window):
+def _update(run, train_task, gradients_of):
     """One update (:func:`ntm_numpy.training.step.train_step`) on a batch drawn from
     ``train_task``; a non-finite result stops the run with :class:`TrainingDiverged`."""
     config = run.config
@@ -490,9 +510,9 @@ def _update(run, train_task, gradients_of, window):
         raise WorkerError(f"{err} during update {run.step + 1}{kept}") from None
     run.step += 1
     run.sequences += config.batch_size
-    window.loss += result.loss
-    window.bits += result.bit_errors
-    window.n += 1
+    run.window["loss"] += result.loss
+    run.window["bits"] += result.bit_errors
+    run.window["n"] += 1
 
 
 def _validate(run, val_set, run_start):
@@ -510,21 +530,21 @@ def _validate(run, val_set, run_start):
                          config.settle_validations) is not None
 
 
-def _log(run, window, progress, run_start):
+def _log(run, speed, progress, run_start):
     """Record the training loss and bit errors since the last entry; show progress."""
-    history, config = run.history, run.config
+    history, config, window = run.history, run.config, run.window
     now = time.perf_counter()
     run.elapsed = now - run_start
-    speed = (run.sequences - window.sequences) / max(now - window.time, 1e-9)
+    rate = (run.sequences - speed.sequences) / max(now - speed.time, 1e-9)
     for key, value in (("step", run.step), ("sequences", run.sequences), ("time", run.elapsed),
-                       ("loss", window.loss / window.n), ("bit_errors", window.bits / window.n)):
+                       ("loss", window["loss"] / window["n"]),
+                       ("bit_errors", window["bits"] / window["n"])):
         history[key].append(value)
     if progress:
-        left = (config.updates - run.step) * config.batch_size / max(speed, 1e-9)
+        left = (config.updates - run.step) * config.batch_size / max(rate, 1e-9)
         val = history["val_bit_errors"][-1] if history["val_bit_errors"] else None
         progress.show(run.step, run.sequences, history["loss"][-1], history["bit_errors"][-1],
-                      val, speed, left, final=run.step == config.updates,
+                      val, rate, left, final=run.step == config.updates,
                       val_cost=history["val_cost"][-1] if history["val_cost"] else None)
-    window.loss = window.bits = 0.0
-    window.n = 0
-    window.time, window.sequences = now, run.sequences
+    window.update(loss=0.0, bits=0.0, n=0)
+    speed.time, speed.sequences = now, run.sequences
