@@ -458,6 +458,24 @@ def _add_sweep(sub):
     p.options += add_sweep_options(p)
 
 
+#: Seconds ``sweep --scheduler`` waits to reach the dask scheduler.
+DASK_CONNECT_SECONDS = 30
+
+
+def _dask_client(address):
+    """A dask.distributed client of the scheduler at ``address`` (``--scheduler``)."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ValueError("--scheduler: running on a cluster needs dask.distributed; install "
+                         "it with pip install 'ntm_numpy[cluster]'") from None
+    try:
+        return Client(address, timeout=DASK_CONNECT_SECONDS)
+    except (OSError, TimeoutError) as err:
+        raise ValueError(f"--scheduler: cannot reach a dask scheduler at {address!r} "
+                         f"({err})") from None
+
+
 def _cmd_sweep(args):
     from .training.config import TrainConfig
     from .training.options import settings_from_args
@@ -466,8 +484,14 @@ def _cmd_sweep(args):
     config = TrainConfig(**settings_from_args(args))
     config.make_task()  # unknown task settings fail here, before anything is written
     out = args.out or os.path.join("runs", f"sweep_{args.task}")
-    results = run_sweep(config, args.seeds, out, jobs=args.jobs, lengths=args.lengths,
-                        sequences=args.sequences, log_every=args.log_every)
+    kwargs = dict(jobs=args.jobs, lengths=args.lengths, sequences=args.sequences,
+                  log_every=args.log_every)
+    if args.scheduler is None:
+        results = run_sweep(config, args.seeds, out, **kwargs)
+    else:
+        with _dask_client(args.scheduler) as client:
+            results = run_sweep(config, args.seeds, out, executor=client.get_executor(),
+                                **kwargs)
     summary = os.path.join(out, "summary.md")
     if results and os.path.exists(summary):
         with open(summary) as f:

@@ -285,6 +285,10 @@ def add_sweep_options(parser):
             help=f"sequences per length (default {EVAL_SEQUENCES})"),
         add("--log-every", type=int, default=500,
             help="updates between progress lines of each run (default 500)"),
+        add("--scheduler", default=None, metavar="ADDRESS",
+            help="run the seeds on a dask.distributed cluster whose scheduler is at "
+                 "ADDRESS (e.g. tcp://10.0.0.5:8786; needs the 'cluster' extra, and --out "
+                 "on a file system the workers share); default: processes on this machine"),
         *add_train_options(parser, names=["task", *config_fields()]),
     ]
 
