@@ -54,22 +54,24 @@ class CosineCache(NamedTuple):
     K: np.ndarray  # (B, N)
 
 
-def cosine_similarity_forward(memory, key):
+def cosine_similarity_forward(memory, key, *, check=True):
     """Cosine similarity of a key with every memory row, eq (6).
 
     Parameters
     ----------
     memory : (B, N, M)
     key : (B, M)
+    check : bool, keyword-only (default True); False skips the shape checks, for the
+        model's loop, whose inputs were checked on entry
 
     Returns
     -------
     K : (B, N), in [-1, 1]
     cache : CosineCache
     """
-    check_array("memory", memory, ndim=3)
-    B, N, M = memory.shape
-    check_array("key", key, ndim=2, shape=(B, M))
+    if check:
+        check_array("memory", memory, ndim=3)
+        check_array("key", key, ndim=2, shape=(memory.shape[0], memory.shape[2]))
     dot = (memory @ key[:, :, None])[:, :, 0]  # (B, N)  u . v
     mem_norm = np.sqrt(np.vecdot(memory, memory) + NORM_EPS)  # row by row, u . u
     key_norm = np.sqrt(np.vecdot(key, key) + NORM_EPS)[:, None]
@@ -114,7 +116,7 @@ class ContentCache(NamedTuple):
     w: np.ndarray  # (B, N)
 
 
-def content_weighting_forward(memory, key, beta):
+def content_weighting_forward(memory, key, beta, *, check=True):
     """Focus by content, eq (5): a softmax over rows of ``beta * K[key, M(i)]``.
 
     Parameters
@@ -122,14 +124,17 @@ def content_weighting_forward(memory, key, beta):
     memory : (B, N, M)
     key : (B, M)
     beta : (B, 1), key strength > 0
+    check : bool, keyword-only (default True); False skips the shape checks, for the
+        model's loop, whose inputs were checked on entry
 
     Returns
     -------
     w_c : (B, N), non-negative, rows sum to 1
     cache : ContentCache
     """
-    K, cos_cache = cosine_similarity_forward(memory, key)
-    check_array("beta", beta, ndim=2, shape=(memory.shape[0], 1))
+    K, cos_cache = cosine_similarity_forward(memory, key, check=check)
+    if check:
+        check_array("beta", beta, ndim=2, shape=(memory.shape[0], 1))
     z = beta * K
     z = z - z.max(axis=1, keepdims=True)  # stable softmax
     ez = np.exp(z)
@@ -170,7 +175,7 @@ class InterpolationCache(NamedTuple):
     g: np.ndarray  # (B, 1)
 
 
-def interpolation_forward(w_c, w_prev, g):
+def interpolation_forward(w_c, w_prev, g, *, check=True):
     """Blend the content weighting with the previous weighting, eq (7).
 
     Parameters
@@ -178,15 +183,18 @@ def interpolation_forward(w_c, w_prev, g):
     w_c : (B, N) content weighting
     w_prev : (B, N) the head's weighting at the previous step
     g : (B, 1) interpolation gate in [0, 1]
+    check : bool, keyword-only (default True); False skips the shape checks, for the
+        model's loop, whose inputs were checked on entry
 
     Returns
     -------
     w_g : (B, N) = g w_c + (1 - g) w_prev
     cache : InterpolationCache
     """
-    check_array("w_c", w_c, ndim=2)
-    check_array("w_prev", w_prev, ndim=2, shape=w_c.shape)
-    check_array("g", g, ndim=2, shape=(w_c.shape[0], 1))
+    if check:
+        check_array("w_c", w_c, ndim=2)
+        check_array("w_prev", w_prev, ndim=2, shape=w_c.shape)
+        check_array("g", g, ndim=2, shape=(w_c.shape[0], 1))
     w_g = g * w_c + (1.0 - g) * w_prev  # exactly w_c at g = 1 and w_prev at g = 0
     return w_g, InterpolationCache(w_c, w_prev, g)
 
@@ -232,7 +240,7 @@ def shift_indices(N, S):
     return fwd, bwd
 
 
-def shift_forward(w_g, s):
+def shift_forward(w_g, s, *, check=True):
     """Rotate the weighting by the shift distribution, eq (8) (circular convolution).
 
     ``out[i] = sum_j s[j] * w_g[(i - o_j) mod N]`` with offset ``o_j = j - S//2``, so a
@@ -243,14 +251,17 @@ def shift_forward(w_g, s):
     ----------
     w_g : (B, N) gated weighting
     s : (B, S) shift distribution, S odd
+    check : bool, keyword-only (default True); False skips the shape checks, for the
+        model's loop, whose inputs were checked on entry
 
     Returns
     -------
     w_s : (B, N)
     cache : ShiftCache
     """
-    check_array("w_g", w_g, ndim=2)
-    check_array("s", s, ndim=2, shape=(w_g.shape[0], None))
+    if check:
+        check_array("w_g", w_g, ndim=2)
+        check_array("s", s, ndim=2, shape=(w_g.shape[0], None))
     S = s.shape[1]
     if S % 2 == 0:
         raise ValueError(f"s: expected an odd number of shift offsets S = 2k+1, got S = {S}")
@@ -295,7 +306,7 @@ class SharpenCache(NamedTuple):
     out: np.ndarray  # (B, N)
 
 
-def sharpen_forward(w, gamma):
+def sharpen_forward(w, gamma, *, check=True):
     """Sharpen a weighting, eq (9): ``w**gamma`` renormalised.
 
     Eq (9) does not change when w is multiplied by a constant, so the rows are first
@@ -308,14 +319,17 @@ def sharpen_forward(w, gamma):
     ----------
     w : (B, N) non-negative weighting
     gamma : (B, 1) >= 1
+    check : bool, keyword-only (default True); False skips the shape checks, for the
+        model's loop, whose inputs were checked on entry
 
     Returns
     -------
     out : (B, N), non-negative, rows sum to 1 (to within ``SHARPEN_EPS``)
     cache : SharpenCache
     """
-    check_array("w", w, ndim=2)
-    check_array("gamma", gamma, ndim=2, shape=(w.shape[0], 1))
+    if check:
+        check_array("w", w, ndim=2)
+        check_array("gamma", gamma, ndim=2, shape=(w.shape[0], 1))
     # the largest entry of each row; the floor only matters for an all-zero row (then 0/tiny = 0)
     tiny = np.finfo(w.dtype if w.dtype.kind == "f" else np.float64).tiny
     scale = np.maximum(w.max(axis=1, keepdims=True), tiny)

@@ -31,22 +31,25 @@ class LSTMGatesCache(NamedTuple):
     tanh_c: np.ndarray  # (B, H)
 
 
-def lstm_gates_forward(z, c_prev):
+def lstm_gates_forward(z, c_prev, *, check=True):
     """The non-linear half of an LSTM step: gate pre-activations to ``(h, c)``.
 
     Parameters
     ----------
     z : (B, 4H) gate pre-activations, order i, f, o, g
     c_prev : (B, H) previous cell state
+    check : bool, keyword-only (default True); False skips the shape checks, for the
+        model's loop, whose inputs were checked on entry
 
     Returns
     -------
     (h, c) : each (B, H)
     cache : LSTMGatesCache
     """
-    check_array("c_prev", c_prev, ndim=2)
-    B, H = c_prev.shape
-    check_array("z", z, ndim=2, shape=(B, 4 * H))
+    if check:
+        check_array("c_prev", c_prev, ndim=2)
+        check_array("z", z, ndim=2, shape=(c_prev.shape[0], 4 * c_prev.shape[1]))
+    H = c_prev.shape[1]
     # sigmoid of the three gates as (1 + tanh(z/2)) / 2: one transcendental call on the
     # largest activation of the step; exact to 1e-16 absolutely, which is all a gate needs
     ifo = 0.5 + 0.5 * np.tanh(0.5 * z[:, : 3 * H])

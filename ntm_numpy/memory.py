@@ -51,20 +51,23 @@ def _check_memory_w(memory, w):
     return memory.shape
 
 
-def read_forward(memory, w):
+def read_forward(memory, w, *, check=True):
     """Read a weighted sum of memory rows, eq (2).
 
     Parameters
     ----------
     memory : (B, N, M)
     w : (B, N) read weighting
+    check : bool, keyword-only (default True); False skips the shape checks, for the
+        model's loop, whose inputs were checked on entry
 
     Returns
     -------
     r : (B, M) read vector
     cache : ReadCache
     """
-    _check_memory_w(memory, w)
+    if check:
+        _check_memory_w(memory, w)
     # r_b = sum_i w_b(i) M_b(i): a (1, N) @ (N, M) product per batch entry
     r = (w[:, None, :] @ memory)[:, 0, :]
     return r, ReadCache(memory, w)
@@ -89,7 +92,7 @@ def read_backward(dr, cache):
     return dmemory, dw
 
 
-def write_forward(memory, w, e, a):
+def write_forward(memory, w, e, a, *, check=True):
     """Erase then add, eqs (3)-(4): ``M_i * (1 - w_i e) + w_i a``.
 
     Parameters
@@ -98,15 +101,18 @@ def write_forward(memory, w, e, a):
     w : (B, N) write weighting
     e : (B, M) erase vector (entries in [0, 1] for a true erase)
     a : (B, M) add vector
+    check : bool, keyword-only (default True); False skips the shape checks, for the
+        model's loop, whose inputs were checked on entry
 
     Returns
     -------
     new_memory : (B, N, M)
     cache : WriteCache
     """
-    B, N, M = _check_memory_w(memory, w)
-    check_array("e", e, ndim=2, shape=(B, M))
-    check_array("a", a, ndim=2, shape=(B, M))
+    if check:
+        B, N, M = _check_memory_w(memory, w)
+        check_array("e", e, ndim=2, shape=(B, M))
+        check_array("a", a, ndim=2, shape=(B, M))
     wi = w[:, :, None]  # (B, N, 1)
     keep = wi * e[:, None, :]
     np.subtract(1.0, keep, out=keep)  # keep = 1 - w_i e, (B, N, M), eq (3)

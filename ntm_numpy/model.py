@@ -396,7 +396,7 @@ class NTM:
                                  "the primitives; expected implementation='reference', got "
                                  "implementation='fused'")
             return module.step_forward, module.step_backward
-        ops = self.ops
+        ops = self.ops.for_the_loop()  # the primitives' input checks were made on entry
         return (lambda *a: module.step_forward(*a, ops=ops),
                 lambda *a: module.step_backward(*a, ops=ops))
 

@@ -27,6 +27,8 @@ heads       key, beta, g, s, gamma (and erase, add) from :math:`h_t W + b`
 (2)         :math:`r = \\sum_i w(i) M_{t-1}(i)` for each read head
 (3)-(4)     :math:`M \\leftarrow M (1 - w e) + w a` for each write head in turn
 """
+import inspect
+from functools import partial
 from types import MappingProxyType
 from typing import List, NamedTuple, Optional
 
@@ -73,6 +75,12 @@ DEFAULT_OPS = MappingProxyType({
 })
 
 
+#: The primitives with a keyword ``check`` (their input checks): the model's loop calls
+#: the package's own with ``check=False``, since it checked its inputs on entry.
+CHECKED_OPS = frozenset(name for name, fn in DEFAULT_OPS.items()
+                        if "check" in inspect.signature(fn).parameters)
+
+
 class Ops(dict):
     """The primitives a model's reference step calls: name -> function.
 
@@ -101,6 +109,14 @@ class Ops(dict):
     def __delitem__(self, name):
         raise ValueError(f"ops: cannot remove {name!r}; assign ntm_numpy.reference_step."
                          f"DEFAULT_OPS[{name!r}] to restore the package's own")
+
+    def for_the_loop(self):
+        """The functions the model's loop calls: the package's own checked primitives
+        with ``check=False`` (what they would check was checked when the model's
+        forward pass began), and replacements exactly as given."""
+        return {name: (partial(fn, check=False)
+                       if name in CHECKED_OPS and fn is DEFAULT_OPS[name] else fn)
+                for name, fn in self.items()}
 
     def replaced(self):
         """The names whose function is not the package's own."""

@@ -91,3 +91,23 @@ def test_the_loop_refuses_an_unknown_keep():
 def test_backward_without_a_forward_cache_says_so(model):
     with pytest.raises(ValueError, match="^cache: expected the"):
         model.backward(np.zeros((2, 1, 2)), None)
+
+
+def test_the_loop_calls_the_packages_primitives_without_their_checks_but_students_as_given():
+    from ntm_numpy.reference_step import CHECKED_OPS, DEFAULT_OPS, Ops
+
+    assert {"read_forward", "write_forward", "content_weighting_forward",
+            "interpolation_forward", "shift_forward", "sharpen_forward",
+            "lstm_gates_forward"} <= CHECKED_OPS
+
+    def mine(memory, w):
+        return DEFAULT_OPS["read_forward"](memory, w)
+
+    calls = Ops({"read_forward": mine}).for_the_loop()
+    assert calls["read_forward"] is mine  # a replacement is called exactly as given
+    unchecked = calls["write_forward"]
+    assert unchecked.func is DEFAULT_OPS["write_forward"] and unchecked.keywords == {
+        "check": False}
+    # called directly, a primitive still checks its inputs
+    with pytest.raises(ValueError, match="^w: expected"):
+        DEFAULT_OPS["read_forward"](np.zeros((2, 3, 4)), np.zeros((2, 5)))
