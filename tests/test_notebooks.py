@@ -13,11 +13,14 @@ followed by a check cell tagged ``["answer-check", qid]``; shipped blank, each c
 prints "not answered yet" or "not implemented yet". The answer cells may define the
 forward functions the student writes.
 """
+import ast
 import json
 import pathlib
 import re
 
 import pytest
+
+from ntm_numpy.training import TrainConfig, evaluate, train
 
 from support import TEST_KERNEL
 
@@ -99,6 +102,9 @@ def test_notebook_executes_and_draws(path, monkeypatch, executed_notebooks):
     for qid, text in checks.items():
         assert text.startswith((f"{qid}: not answered yet", f"{qid}: not implemented yet")), \
             text
+    # every figure the prose states about a run of the notebook is what the run printed
+    if path.stem in STATED:
+        STATED[path.stem](_printed(nb), _prose(nb))
 
 
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.stem)
@@ -137,3 +143,212 @@ def test_notebooks_link_the_course_path():
         for target in targets:
             if not re.match(r"^[a-z]+://", target):
                 assert (here.parent / target.split("#")[0]).exists(), (here.name, target)
+
+
+
+# --------------------------------------------------------------------------- stated figures
+# What the markdown of a notebook says about a run in it, checked against what the run
+# printed in the executed notebook (``test_notebook_executes_and_draws`` calls these).
+# Each check first finds the sentence it checks: edit the sentence, and its check fails
+# until it is edited too.
+def _printed(nb):
+    """What each code cell printed (its stream outputs), by cell id."""
+    return {c.get("id"): "".join(o.get("text", "") for o in c.get("outputs", [])
+                                 if o.get("output_type") == "stream")
+            for c in _code_cells(nb)}
+
+
+def _prose(nb):
+    """The markdown of the notebook, its whitespace runs made single spaces."""
+    return " ".join(" ".join(c.source for c in nb.cells if c.cell_type == "markdown").split())
+
+
+def _says(prose, sentence):
+    assert sentence in prose, f"the notebook no longer says: {sentence!r}"
+
+
+def _number(pattern, text):
+    found = re.search(pattern, text)
+    assert found, (pattern, text)
+    return float(found[1])
+
+
+def _stated_01(out, prose):
+    table = {}  # length -> (NTM, LSTM) wrong bits per sequence
+    for line in out["01-05"].splitlines()[1:]:
+        cells = [c.split()[0] for c in line.split("|")]
+        table[int(cells[0])] = (float(cells[2]), float(cells[3]))
+    lstm = {L: errs[1] / (8 * L) for L, errs in table.items()}  # fraction of the 8L bits
+    _says(prose, "its errors are close to zero up to length 10. Past 10 they climb at once")
+    assert all(lstm[L] < 0.01 for L in lstm if L <= 10) and lstm[15] > 0.1, lstm
+    _says(prose, "at length 20, twice its longest training sequence, it gets close to half the "
+                 "bits wrong, nearly as many as guessing, and at 40, 80 and 120 it is at chance")
+    assert lstm[20] > 0.4 and all(abs(lstm[L] - 0.5) < 0.03 for L in (40, 80, 120)), lstm
+    _says(prose, "goes on copying at 40, 80 and 120 (six times its longest training sequence) "
+                 "with no wrong bit in these sequences")
+    assert all(table[L][0] == 0 for L in (40, 80, 120)), table
+    _says(prose, "with red boxes over much of the scored part (the cell prints how many")
+    assert _number(r"LSTM, length 20: (\d+) wrong bits of 160", out["01-09"]) > 160 / 4
+
+
+def _stated_02(out, prose):
+    _says(prose, "each input step stores a new pattern in one row, next to the previous one")
+    rows = [int(r) for r in out["02-15"].split("[")[1].split("]")[0].split()]
+    assert all(b - a in (0, 1) for a, b in zip(rows, rows[1:])) and len(set(rows)) >= 9, rows
+
+
+def _stated_03(out, prose):
+    step = out["03-17"]
+    _says(prose, "Its content weighting is almost flat, close to $1/N$ on every row")
+    assert _number(r"largest content weight ([\d.]+)", step) < 2 * _number(r"1/N = ([\d.]+)",
+                                                                            step)
+    _says(prose, "$s$ puts nearly all its mass on one offset, and $\\gamma > 1$ keeps the "
+                 "weighting sharp (the cell prints these values)")
+    s = [float(v) for v in re.search(r"s = \[([^\]]*)\]", step)[1].split()]
+    assert max(s) > 0.9 and _number(r"gamma = ([\d.]+)", step) > 1, step
+    assert _number(r"final weight ([\d.]+)", step) > 0.95, step
+
+
+def _stated_05(out, prose):
+    run = out["05-03"]
+    _says(prose, "With these settings seed 0, the run below, gets there at update 800")
+    assert "first validation below 0.1 bit errors per sequence: update 800\n" in run, run
+    assert "below 0.1 from then to the end: True" in run, run
+    _says(prose, "It copies length 5 without a wrong bit; past 5 it makes a few wrong bits per "
+                 "sequence, more as the length grows (the cell prints how many)")
+    errs = {int(L): float(e) for L, e in re.findall(r"length +(\d+): +([\d.]+) bit errors",
+                                                    out["05-07"])}
+    longer = [errs[L] for L in sorted(errs) if L > 5]
+    assert errs[5] == 0 and all(0 < e < 2 * L for L, e in errs.items() if L > 5), errs
+    assert longer == sorted(longer), errs  # half of the 4L bits is chance
+    _says(prose, "shows it working inside and beyond its training range, with no wrong bit at "
+                 "any of the three lengths")
+    shipped = re.findall(r"length +(\d+): +([\d.]+) bit errors", out["05-09"])
+    assert [L for L, _ in shipped] == ["10", "20", "40"], shipped
+    assert all(float(e) == 0 for _, e in shipped), shipped
+    _says(prose, "trained by the command the cell prints")
+    assert "trained with: ntm-numpy train copy " in out["05-09"] and "--updates" in out["05-09"]
+
+
+def _stated_06(out, prose):
+    _says(prose, "LSTM controller of 100 units, one read and one write head, memory of $N = 128$ "
+                 "rows of width $M = 20$")
+    assert "controller_size=100, memory=128x20, heads=1R/1W" in out["06-01"]
+    heads = out["06-06"]
+    _says(prose, "walks down the memory ($+1$) from row 0, and its read head needs no jump, "
+                 "because it waits on row 0 while the input arrives")
+    assert "write head, input: from row 0 to row 19, likeliest shift +1" in heads, heads
+    assert "read head, input: from row 0 to row 0, likeliest shift +0 at 21 of 21" in heads
+    assert "=> no content jump: the read head sits on row 0 from step 0" in out["06-12"]
+    _says(prose, "The write head spends two steps on row 0 and so reaches row $i$ at step $i + 1$")
+    write_rows = [int(v) for v in re.search(r"write head row: \[([^\]]*)\]", heads)[1].split()]
+    assert write_rows == [0] + list(range(20)), write_rows
+    _says(prose, "when the output starts it draws the same diagonal as the write head")
+    assert "the read head is on the row the write head was on at step i+1, for every i = 0..19" \
+        in heads
+    _says(prose, "the controller holds each input for one step before writing it")
+    assert "=> a_t mostly encodes x_(t-1)" in out["06-16"]
+    for cell, what in (("06-10", "The write head in the middle of the input. Its content "
+                                 "weighting is almost flat (close to $1/N$ on every row)"),
+                       ("06-14", "a weak content weighting (its largest weight is printed), a "
+                                 "shift of one row, and sharpening that keeps it on a single row")):
+        _says(prose, what)  # a head that moves by location, one row, and stays sharp
+        step = out[cell]
+        assert _number(r"largest content weight ([\d.]+)", step) < 2 * _number(
+            r"flat: ([\d.]+)", step), step
+        before, after = (int(r) for r in re.search(r"row (\d+) -> row (\d+)", step).groups())
+        assert after == before + 1 and _number(r"final weight ([\d.]+)", step) > 0.95, step
+        assert _number(r"gamma = ([\d.]+)", step) > 1, step
+    _says(prose, "though it is a large part of the total (the cell prints how much)")
+    assert _number(r"([\d.]+) spread over the other", out["06-10"]) > 0.3
+    _says(prose, "runs past the last row (127) and wraps round to row 0")
+    assert "wrapping round past row 127" in out["06-18"]
+
+
+def _stated_07(out, prose):
+    _says(prose, "none or a few wrong bits per sequence there, many at 25 and 30")
+    errs = {int(L): float(e) for L, e in re.findall(r"(\d+): ([\d.]+)",
+                                                    out["07-05"].split("up to 10:")[1])}
+    assert max(errs[15], errs[20]) <= 3 and min(errs[25], errs[30]) >= 10, errs
+    _says(prose, "so was the shipped model trained, on 2 to 6 items")
+    assert "trained on lists of 2 to 6 items" in out["07-07"]
+    how = out["07-09"]
+    _says(prose, "the write head moves one row on at every step of the list")
+    assert "write head, list: one row on at 100% of the steps" in how, how
+    _says(prose, "explains them best with no delay, $k = 0$")
+    assert "a_t encodes x_(t-0) best" in how, how
+    _says(prose, "its largest weight stays small")
+    assert _number(r"read head, list: largest weight ([\d.]+)", how) < 0.1, how
+    _says(prose, "in most of the lists, and the shift of that same step moves it one row on")
+    found, lists = (int(v) for v in re.search(r"vector in (\d+) of (\d+) lists", how).groups())
+    moved, of = (int(v) for v in re.search(r"one row further on in (\d+) of (\d+)", how).groups())
+    assert found >= 0.75 * lists and moved >= 0.9 * of, how
+    _says(prose, "from there it walks one row per step through the next item")
+    assert "on it moves one row on at 100% of the steps" in how, how
+    _says(prose, "a list of $n$ items takes $4n + 8$ steps")
+    assert "6 items, T = 32 steps" in out["07-07"] and "20 items, T = 88 steps" in out["07-11"]
+    costs = {name.strip(): float(c) for name, c in
+             re.findall(r"^(.*?): +([\d.]+) bits per sequence$", out["07-13"], re.M)}
+    optimal = costs["optimal: eq (10), 5-bit contexts"]
+    _says(prose, "a fair coin costs exactly 1 bit per prediction (199 per sequence)")
+    assert costs["fair coin, p = 1/2"] == 199.0, costs
+    _says(prose, "the same estimator with shorter contexts (1 to 4 bits) misses part of the "
+                 "structure")
+    assert all(costs[f"eq (10), {k}-bit contexts"] > optimal + 5 for k in (1, 2, 3, 4)), costs
+    _says(prose, "has had no time to learn to count")
+    tiny = next(c for name, c in costs.items() if name.startswith("tiny LSTM"))
+    assert tiny > costs["eq (10), 4-bit contexts"], costs
+    _says(prose, "it comes within a bit per sequence of the optimum")
+    assert _number(r"the shipped NTM pays ([\d.]+) bits per sequence more than the optimum",
+                   out["07-13"]) < 1
+    _says(prose, "Early on its predictions stay near 1/2; as contexts recur, they move")
+    first, last = (float(v) for v in re.search(
+        r"pays ([\d.]+) bits per prediction over the first 50 bits and ([\d.]+) over the last",
+        out["07-13"]).groups())
+    assert first > last
+    _says(prose, "a few bits of cross-entropy and less than one wrong bit per sequence, out of "
+                 "128 (the cell prints both")
+    scores = ast.literal_eval(re.search(r"(\{[^}]*\}) per sequence", out["07-19"])[1])
+    assert scores["bit_errors"] < 1 and scores["cost_bits"] < 5, scores
+
+
+STATED = {"01_why_memory": _stated_01, "02_memory": _stated_02, "03_addressing": _stated_03,
+          "05_training_copy": _stated_05, "06_inside_a_trained_ntm": _stated_06,
+          "07_other_tasks": _stated_07}
+
+
+def _notebook_05():
+    """Notebook 05's TrainConfig, as its first code cell builds it, and its prose."""
+    nb = nbformat.read(NOTEBOOKS_DIR / "05_training_copy.ipynb", as_version=4)
+    source = next(c.source for c in nb.cells if c.get("id") == "05-01")
+    tree = ast.parse("\n".join(ln for ln in source.splitlines() if not ln.startswith("%")))
+    call = next(n for n in ast.walk(tree) if isinstance(n, ast.Call)
+                and getattr(n.func, "id", None) == "TrainConfig")
+    config = eval(compile(ast.Expression(call), "05-01", "eval"),  # noqa: S307
+                  {"TrainConfig": TrainConfig, "dict": dict})
+    return config, _prose(nb)
+
+
+@pytest.mark.slow
+def test_notebook_05_settings_converge_for_every_seed_it_states():
+    """Notebook 05 says how its settings do over several seeds: train them all again
+    (about 10 s each on one core) and check every figure it gives."""
+    config, prose = _notebook_05()
+    stated = re.search(
+        r"We trained seeds 0 to (\d) with the same settings: all (\w+) got there, at updates "
+        r"([\d, and]+), stayed below 0\.1 to the end, and then copied (\d+) fresh sequences of "
+        r"length (\d+) without a wrong bit\.", prose)
+    assert stated, "notebook 05 no longer says how the seeds do"
+    steps = [int(s) for s in re.findall(r"\d+", stated[3])]
+    seeds = range(int(stated[1]) + 1)
+    assert len(steps) == len(seeds), (steps, seeds)
+    assert stated[2] == ["one", "two", "three", "four", "five", "six"][len(seeds) - 1]
+    assert config.seed == 0 and f"gets there at update {steps[0]}" in prose
+    sequences, length = int(stated[4]), int(stated[5])
+    for seed, step in zip(seeds, steps):
+        result = train(config, seed=seed, stream=False)
+        conv = result.converged
+        assert conv and conv["step"] == step, (seed, conv)
+        assert conv["stable_step"] == conv["step"], (seed, conv)  # stayed below 0.1
+        errors = evaluate(result.model, config.make_task(), [length], sequences=sequences)
+        assert errors[length] == 0, (seed, errors)

@@ -472,3 +472,82 @@ def test_plot_memory_over_time_crops_to_the_rows_in_use():
     assert f"(rows {lo}-{lo + n_rows - 1} of 128)" in fig.axes[0].get_title()
     with pytest.raises(ValueError, match="rows"):
         plot_memory_over_time(trace, rows=(3, 200))
+
+
+def _trained_copy_trace(length=3):
+    from ntm_numpy import load_pretrained
+
+    model = load_pretrained("copy")  # a trained model: each head walks a few of 128 rows
+    x, y, mask = copy_batch(np.random.default_rng(0), 1, min_length=length,
+                            max_length=length)
+    logits, cache = model.forward(x)
+    return x, y, mask, logits, cache.trace()
+
+
+def test_plot_weightings_crops_to_the_rows_in_use():
+    from ntm_numpy.plotting import USED_WEIGHT
+
+    *_, trace = _trained_copy_trace()
+    used = np.flatnonzero((trace.weights[:, :, 0] > USED_WEIGHT).any(axis=(0, 1)))
+    assert 0 < used.size < 20
+    lo, hi = max(used[0] - 1, 0), min(used[-1] + 1, 127)
+    full = plot_weightings(trace)  # the default: every row
+    assert panels(full)[0].images[0].get_array().shape[0] == 128
+    assert "rows" not in full.get_suptitle()
+    fig = plot_weightings(trace, rows="used")
+    for k, ax in enumerate(panels(fig)):
+        img = ax.images[0]
+        np.testing.assert_array_equal(img.get_array(), trace.weights[:, k, 0, lo:hi + 1].T)
+        assert ax.get_ylim() == (hi + 0.5, lo - 0.5)  # the rows keep their numbers
+    assert f"rows {lo}-{hi} of 128" in fig.get_suptitle()
+    fig = plot_weightings(trace, rows=(2, 5))
+    assert panels(fig)[1].images[0].get_array().shape[0] == 4
+    for bad in ("all", (5, 2), (0, 128), 3):
+        with pytest.raises(ValueError, match="^rows: expected"):
+            plot_weightings(trace, rows=bad)
+
+
+def test_plot_copy_summary_crops_the_weightings_to_the_rows_in_use(run):
+    from ntm_numpy.plotting import USED_WEIGHT
+
+    x, y, mask, logits, trace = _trained_copy_trace()
+    used = np.flatnonzero((trace.weights[:, :, 0] > USED_WEIGHT).any(axis=(0, 1)))
+    lo, hi = max(used[0] - 1, 0), min(used[-1] + 1, 127)
+    fig = plot_copy_summary(x, y, logits, trace, mask=mask, rows="used")
+    ww, rw = panels(fig)[4:6]
+    np.testing.assert_array_equal(ww.images[0].get_array(), trace.weights[:, 1, 0, lo:hi + 1].T)
+    np.testing.assert_array_equal(rw.images[0].get_array(), trace.weights[:, 0, 0, lo:hi + 1].T)
+    assert f"rows {lo}-{hi} of 128" in ww.get_title() and ww.get_ylim() == (hi + 0.5, lo - 0.5)
+    full = plot_copy_summary(x, y, logits, trace, mask=mask)
+    assert panels(full)[4].images[0].get_array().shape[0] == 128
+    # an untrained model's heads spread their weight: no row is in use, all are drawn
+    fig = plot_copy_summary(run["x"], run["y"], run["logits"], run["trace"], rows="used")
+    assert panels(fig)[4].images[0].get_array().shape[0] == N
+    with pytest.raises(ValueError, match="^rows: expected"):
+        plot_copy_summary(x, y, logits, trace, rows=(0, 200))
+
+
+def test_plot_addressing_rows_and_log_scale(run):
+    from ntm_numpy.plotting import ADDRESSING_LOG_FLOOR
+
+    *_, trace = _trained_copy_trace(length=10)
+    fig = plot_addressing(trace, head=1, step=5, scale="log")
+    for ax, stage in zip(fig.axes[:4], [trace.content, trace.gated, trace.shifted,
+                                         trace.weights]):
+        assert ax.get_yscale() == "log" and ax.get_ylim() == (ADDRESSING_LOG_FLOOR, 1.5)
+        np.testing.assert_allclose([p.get_height() for p in ax.patches], stage[5, 1, 0])
+    assert "log" in fig.axes[0].get_ylabel()
+    assert fig.axes[4].get_yscale() == "linear"  # the shift distribution stays 0..1
+    assert plot_addressing(trace, head=1, step=5).axes[0].get_yscale() == "linear"
+    fig = plot_addressing(trace, head=1, step=5, rows=(0, 20))
+    for ax, stage in zip(fig.axes[:4], [trace.content, trace.gated, trace.shifted,
+                                         trace.weights]):
+        assert [p.get_x() + p.get_width() / 2 for p in ax.patches] == list(range(21))
+        np.testing.assert_allclose([p.get_height() for p in ax.patches], stage[5, 1, 0, :21])
+        assert ax.get_xlim() == (-0.5, 20.5)
+    np.testing.assert_allclose(fig.axes[1].lines[0].get_ydata(), trace.weights[4, 1, 0, :21])
+    assert "rows 0-20 of 128" in fig.get_suptitle()
+    for kwargs, name in ((dict(rows="used"), "rows"), (dict(rows=(3, 1)), "rows"),
+                         (dict(scale="symlog"), "scale")):
+        with pytest.raises(ValueError, match=f"^{name}: expected"):
+            plot_addressing(run["trace"], **kwargs)

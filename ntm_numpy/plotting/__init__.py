@@ -89,8 +89,9 @@ from matplotlib.ticker import MaxNLocator as MaxNLocator
 from .._validation import check_index as check_index
 from .._validation import check_positive_number as check_positive_number
 from ..activations import sigmoid as sigmoid
-from ._common import WEIGHTING_GAMMA
+from ._common import USED_WEIGHT, WEIGHTING_GAMMA
 from .addressing import (
+    ADDRESSING_LOG_FLOOR,
     ADDRESSING_SETTINGS,
     explore_addressing,
     plot_addressing,
@@ -134,6 +135,8 @@ __all__ = [
     "MEMORY_REDUCTIONS",
     "ANIMATION_FPS",
     "WEIGHTING_GAMMA",
+    "USED_WEIGHT",
     "MEASURE_LABELS",
     "ADDRESSING_SETTINGS",
+    "ADDRESSING_LOG_FLOOR",
 ]

@@ -19,6 +19,12 @@ from .._validation import check_positive_number
 WEIGHTING_GAMMA = 0.3
 _WEIGHTING_TICKS = (0.0, 0.01, 0.05, 0.2, 0.5, 1.0)
 
+#: A head "uses" a memory row when its weighting on it exceeds this at some step
+#: (``rows="used"`` of :func:`~ntm_numpy.plotting.plot_weightings` and
+#: :func:`~ntm_numpy.plotting.plot_copy_summary`). A trained head's floor, a weight of
+#: about 1/N spread over every row, stays below it.
+USED_WEIGHT = 0.05
+
 _CMAP_MEMORY = "viridis"
 _CMAP_WEIGHTS = "magma"
 _CMAP_SIGNED = "RdBu_r"
@@ -162,6 +168,40 @@ def _time_heatmap(ax, a, *, cmap, norm=None, vmin=None, vmax=None, title, ylabel
     ax.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
     ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
     return im
+
+
+def _row_span(rows, in_use, N):
+    """(first, last) rows to draw: all N for None; for ``"used"`` the rows flagged in
+    ``in_use`` ((N,) booleans) with one row of margin each side (all N if none is); or
+    a given ``(first, last)``, inclusive."""
+    if rows is None:
+        return 0, N - 1
+    if isinstance(rows, str) and rows == "used":
+        used = np.flatnonzero(in_use)
+        if used.size == 0:
+            return 0, N - 1
+        return max(int(used[0]) - 1, 0), min(int(used[-1]) + 1, N - 1)
+    try:
+        lo, hi = (int(r) for r in rows)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"rows: expected None, 'used' or (first, last), got {rows!r}") from None
+    if not 0 <= lo <= hi < N:
+        raise ValueError(f"rows: expected 0 <= first <= last < {N}, got {rows!r}")
+    return lo, hi
+
+
+def _changed_rows(changed):
+    """The rows whose change ``changed`` (N,) is above a small fraction of the largest."""
+    return changed > 1e-3 * max(float(changed.max()), 1e-12)
+
+
+def _crop_rows(ax, im, lo, hi):
+    """Show rows ``lo..hi`` of a heat map drawn by :func:`_time_heatmap` from its cropped
+    data: the y axis keeps the memory rows' own numbers."""
+    left, right = im.get_extent()[:2]
+    im.set_extent((left, right, hi + 0.5, lo - 0.5))
+    ax.set_ylim(hi + 0.5, lo - 0.5)
 
 
 def _symmetric_limit(a, floor=0.0):

@@ -13,15 +13,27 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from .._validation import check_index
-from ._common import _check_shape, _check_trace, _clip, _head_name, _new_figure, _quiet_fp
+from ._common import (
+    _check_shape,
+    _check_trace,
+    _clip,
+    _head_name,
+    _new_figure,
+    _quiet_fp,
+    _row_span,
+)
 
 __all__ = ["plot_addressing", "plot_addressing_chain", "explore_addressing",
-           "ADDRESSING_SETTINGS"]
+           "ADDRESSING_SETTINGS", "ADDRESSING_LOG_FLOOR"]
+
+#: The bottom of the y axis of :func:`plot_addressing` with ``scale="log"``: smaller
+#: weights (a sharpened weighting's off-peak rows) are drawn as nothing.
+ADDRESSING_LOG_FLOOR = 1e-4
 
 
 # --------------------------------------------------------------------------- trace
 @_quiet_fp
-def plot_addressing(trace, head=0, step=0, batch_index=0):
+def plot_addressing(trace, head=0, step=0, batch_index=0, *, rows=None, scale="linear"):
     """The four addressing stages of one head at one step, side by side.
 
     Parameters
@@ -31,11 +43,17 @@ def plot_addressing(trace, head=0, step=0, batch_index=0):
     head : int in ``[0, K)``, over all heads, reads first (``R`` is the first write head)
     step : int in ``[0, T)``
     batch_index : int in ``[0, B)``
+    rows : None (all N rows, the default) or ``(first, last)``, inclusive: the memory
+        rows drawn
+    scale : ``"linear"`` (the default: 0 up to a little above the largest weight) or
+        ``"log"`` (from :data:`ADDRESSING_LOG_FLOOR` to 1.5), for weightings whose mass
+        is spread thin: a floor of about 1/N over many rows is invisible on a linear
+        axis beside a peak near 1
 
     Returns
     -------
     Figure
-        Five axes. Four bar charts over the N memory rows, sharing the y range:
+        Five axes. Four bar charts over the memory rows, sharing the y range:
         content weighting w_c (eq 5, title gives beta), gated w_g (eq 7, title gives g;
         the previous weighting w_{t-1} is drawn dashed when ``step > 0``), shifted w_s
         (eq 8) and sharpened w (eq 9, title gives gamma); then the shift distribution s
@@ -49,32 +67,43 @@ def plot_addressing(trace, head=0, step=0, batch_index=0):
     k = check_index("head", head, d.K, f"{d.R} read heads then {d.W} write heads")
     t = check_index("step", step, d.T, "time step")
     b = check_index("batch_index", batch_index, d.B, "sequence of the batch")
-    stages = [trace.content[t, k, b], trace.gated[t, k, b], trace.shifted[t, k, b],
-              trace.weights[t, k, b]]
+    if isinstance(rows, str):
+        raise ValueError(f"rows: expected None or (first, last), got {rows!r}")
+    lo, hi = _row_span(rows, None, d.N)
+    if scale not in ("linear", "log"):
+        raise ValueError(f"scale: expected 'linear' or 'log', got {scale!r}")
+    part = slice(lo, hi + 1)
+    stages = [trace.content[t, k, b, part], trace.gated[t, k, b, part],
+              trace.shifted[t, k, b, part], trace.weights[t, k, b, part]]
     beta, g, gamma = (float(trace.beta[t, k, b]), float(trace.g[t, k, b]),
                       float(trace.gamma[t, k, b]))
     s = trace.shift[t, k, b]
-    prev = trace.weights[t - 1, k, b] if t > 0 else None
+    prev = trace.weights[t - 1, k, b, part] if t > 0 else None
     top = max(float(max(a.max() for a in stages)), float(prev.max()) if prev is not None else 0)
     top = 1.08 * top if top > 0 else 1.0
-    fig = _new_figure(_clip(0.04 * d.N + 13.0, 14.0, 19.0), 3.8)
+    ylim = (ADDRESSING_LOG_FLOOR, 1.5) if scale == "log" else (0, top)
+    n = hi - lo + 1
+    fig = _new_figure(_clip(0.04 * n + 13.0, 14.0, 19.0), 3.8)
     axes = fig.subplots(1, 5, gridspec_kw=dict(width_ratios=[1, 1, 1, 1, 0.55]))
     titles = [f"content $w^c$ (eq 5)\n$\\beta$ = {beta:.3g}",
               f"gated $w^g$ (eq 7)\n$g$ = {g:.3g}",
               "shifted $\\tilde{w}$ (eq 8)\nshift s (right panel)",
               f"sharpened $w$ (eq 9)\n$\\gamma$ = {gamma:.3g}"]
     colours = ["#4c72b0", "#55a868", "#c44e52", "#8172b2"]
-    rows = np.arange(d.N)
+    shown = np.arange(lo, hi + 1)
     for i, (ax, a) in enumerate(zip(axes[:4], stages)):
-        ax.bar(rows, a, width=0.85 if d.N <= 40 else 1.0, linewidth=0, color=colours[i])
-        ax.set_ylim(0, top)
-        ax.set_xlim(-0.5, d.N - 0.5)
+        ax.bar(shown, a, width=0.85 if n <= 40 else 1.0, linewidth=0, color=colours[i])
+        if scale == "log":
+            ax.set_yscale("log")
+        ax.set_ylim(*ylim)
+        ax.set_xlim(lo - 0.5, hi + 0.5)
         ax.set_title(titles[i], fontsize=10)
         ax.set_xlabel("memory row")
-        ax.set_ylabel("weighting" if i == 0 else "")
+        ax.set_ylabel(("weighting (log scale)" if scale == "log" else "weighting")
+                      if i == 0 else "")
         ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
     if prev is not None:
-        axes[1].step(rows, prev, where="mid", color="0.3", linestyle="--", linewidth=1.0,
+        axes[1].step(shown, prev, where="mid", color="0.3", linestyle="--", linewidth=1.0,
                      label="$w_{t-1}$")
         axes[1].legend(loc="best", fontsize=8, framealpha=0.85)
     ks = (d.S - 1) // 2
@@ -86,7 +115,8 @@ def plot_addressing(trace, head=0, step=0, batch_index=0):
     ax.set_xlabel("shift offset")
     ax.set_ylabel("probability")
     ax.set_title("shift s (eq 8)", fontsize=10)
-    fig.suptitle(f"Addressing of {_head_name(k, d.R)} at step {t}, sequence {b}:  "
+    span = "" if (lo, hi) == (0, d.N - 1) else f", rows {lo}-{hi} of {d.N}"
+    fig.suptitle(f"Addressing of {_head_name(k, d.R)} at step {t}, sequence {b}{span}:  "
                  f"$\\beta$ = {beta:.3g},  $g$ = {g:.3g},  $\\gamma$ = {gamma:.3g}")
     return fig
 

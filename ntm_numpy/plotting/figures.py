@@ -18,13 +18,17 @@ from ._common import (
     _CMAP_SIGNED,
     _CMAP_WEIGHTS,
     _WEIGHTING_TICKS,
+    USED_WEIGHT,
     WEIGHTING_GAMMA,
+    _changed_rows,
     _check_path_dpi,
     _check_trace,
     _clip,
+    _crop_rows,
     _head_name,
     _new_figure,
     _quiet_fp,
+    _row_span,
     _symmetric_limit,
     _time_heatmap,
     _weighting_label,
@@ -87,7 +91,7 @@ def plot_memory(trace, steps=None, batch_index=0, rows=None):
     data = trace.memory[steps, b]  # (n, N, M)
     changed = np.abs(data - trace.memory[0, b]).max(axis=(0, 2))  # (N,) vs the initial memory
     used = np.flatnonzero(changed > 1e-3 * max(float(np.abs(data).max()), 1e-12))
-    lo, hi = _row_span(rows, changed, d.N)
+    lo, hi = _row_span(rows, _changed_rows(changed), d.N)
     data = data[:, lo : hi + 1]
     lim = _symmetric_limit(data)
     n = len(steps)
@@ -187,7 +191,7 @@ def plot_memory_over_time(trace, batch_index=0, reduce="row_norm", column=None, 
         kw = dict(cmap=_CMAP_MEMORY, vmin=0.0)
         label, title, xlabel = ("change $\\|M_{t+1}[i] - M_t[i]\\|$",
                                 "change of every memory row made by step t", "time step t")
-    lo, hi = _row_span(rows, np.abs(mem - mem[0]).max(axis=(0, 2)), d.N)
+    lo, hi = _row_span(rows, _changed_rows(np.abs(mem - mem[0]).max(axis=(0, 2))), d.N)
     a = a[lo : hi + 1]
     fig = _new_figure(_clip(0.1 * a.shape[1] + 3.0, 5.0, 12.0),
                       _clip(0.04 * a.shape[0] + 2.2, 3.0, 7.0))
@@ -195,37 +199,15 @@ def plot_memory_over_time(trace, batch_index=0, reduce="row_norm", column=None, 
     im = _time_heatmap(ax, a, title=f"{title}, sequence {b}", ylabel="memory row",
                        xlabel=xlabel, **kw)
     if (lo, hi) != (0, d.N - 1):
-        left, right = im.get_extent()[:2]
-        im.set_extent((left, right, hi + 0.5, lo - 0.5))
-        ax.set_ylim(hi + 0.5, lo - 0.5)
+        _crop_rows(ax, im, lo, hi)
         ax.set_title(f"{title}, sequence {b} (rows {lo}-{hi} of {d.N})", fontsize=10)
     fig.colorbar(im, ax=ax, label=label)
     return fig
 
 
-def _row_span(rows, changed, N):
-    """(first, last) rows to draw: all for None, the rows in use (``changed`` above a
-    small fraction of its largest value) with a margin for "used", or a given range."""
-    if rows is None:
-        return 0, N - 1
-    if isinstance(rows, str) and rows == "used":
-        used = np.flatnonzero(changed > 1e-3 * max(float(changed.max()), 1e-12))
-        if used.size == 0:
-            return 0, N - 1
-        return max(int(used[0]) - 1, 0), min(int(used[-1]) + 1, N - 1)
-    try:
-        lo, hi = (int(r) for r in rows)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"rows: expected None, 'used' or (first, last), got {rows!r}") from None
-    if not 0 <= lo <= hi < N:
-        raise ValueError(f"rows: expected 0 <= first <= last < {N}, got {rows!r}")
-    return lo, hi
-
-
 # --------------------------------------------------------------------------- weightings
 @_quiet_fp
-def plot_weightings(trace, batch_index=0, colour_gamma=WEIGHTING_GAMMA):
+def plot_weightings(trace, batch_index=0, colour_gamma=WEIGHTING_GAMMA, rows=None):
     """Read and write weightings over time, one heat map per head.
 
     Parameters
@@ -233,6 +215,10 @@ def plot_weightings(trace, batch_index=0, colour_gamma=WEIGHTING_GAMMA):
     trace : Trace; uses ``trace.weights`` (T, K, B, N), heads ordered reads then writes
     batch_index : int in ``[0, B)``
     colour_gamma : float > 0, the exponent of the colour scale (default 0.3; 1 = linear)
+    rows : None (all N rows, the default), ``"used"`` (the rows on which some head's
+        weighting exceeds :data:`USED_WEIGHT` at some step, one row of margin each
+        side; all N if there is none) or ``(first, last)``, inclusive; every panel shows
+        the same rows, and the figure's title says which
 
     Returns
     -------
@@ -256,10 +242,11 @@ def plot_weightings(trace, batch_index=0, colour_gamma=WEIGHTING_GAMMA):
     trace, d = _check_trace(trace)
     b = check_index("batch_index", batch_index, d.B, "sequence of the batch")
     gamma = check_positive_number("colour_gamma", colour_gamma)
+    lo, hi = _row_span(rows, (trace.weights[:, :, b] > USED_WEIGHT).any(axis=(0, 1)), d.N)
     ncols = min(4, d.K)
     nrows = math.ceil(d.K / ncols)
     pw = _clip(0.08 * d.T + 2.0, 2.8, 6.0)
-    ph = _clip(0.03 * d.N + 2.0, 2.6, 5.5)
+    ph = _clip(0.03 * (hi - lo + 1) + 2.0, 2.6, 5.5)
     fig = _new_figure(pw * ncols + 1.2, ph * nrows + 0.6)
     axes = fig.subplots(nrows, ncols, squeeze=False)
     norm = _weighting_norm(gamma)
@@ -268,13 +255,16 @@ def plot_weightings(trace, batch_index=0, colour_gamma=WEIGHTING_GAMMA):
         if k >= d.K:
             ax.remove()
             continue
-        im = _time_heatmap(ax, trace.weights[:, k, b].T, cmap=_CMAP_WEIGHTS, norm=norm,
-                           title=_head_name(k, d.R), ylabel="memory row")
+        im = _time_heatmap(ax, trace.weights[:, k, b, lo : hi + 1].T, cmap=_CMAP_WEIGHTS,
+                           norm=norm, title=_head_name(k, d.R), ylabel="memory row")
+        if (lo, hi) != (0, d.N - 1):
+            _crop_rows(ax, im, lo, hi)
         used.append(ax)
     cb = fig.colorbar(im, ax=used, label=_weighting_label(gamma))
     if gamma != 1:
         cb.set_ticks(list(_WEIGHTING_TICKS))
-    fig.suptitle(f"Head weightings over time, sequence {b}")
+    span = "" if (lo, hi) == (0, d.N - 1) else f", rows {lo}-{hi} of {d.N}"
+    fig.suptitle(f"Head weightings over time, sequence {b}{span}")
     return fig
 
 

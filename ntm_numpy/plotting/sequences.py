@@ -16,12 +16,15 @@ from ._common import (
     _CMAP_WEIGHTS,
     _ERROR_COLOUR,
     _WEIGHTING_TICKS,
+    USED_WEIGHT,
     WEIGHTING_GAMMA,
     _check_shape,
     _check_trace,
     _clip,
+    _crop_rows,
     _new_figure,
     _quiet_fp,
+    _row_span,
     _symmetric_limit,
     _time_heatmap,
     _weighting_label,
@@ -140,7 +143,7 @@ def plot_sequence(x, y, logits=None, mask=None, batch_index=0, show_errors=True)
 
 @_quiet_fp
 def plot_copy_summary(x, y, logits, trace, batch_index=0, mask=None, read_head=0,
-                      write_head=0, colour_gamma=WEIGHTING_GAMMA, task="copy"):
+                      write_head=0, colour_gamma=WEIGHTING_GAMMA, task="copy", rows=None):
     """One sequence of the copy task (or another) in the layout of the paper's figure 6.
 
     Parameters
@@ -154,6 +157,11 @@ def plot_copy_summary(x, y, logits, trace, batch_index=0, mask=None, read_head=0
     colour_gamma : float > 0, exponent of the weightings' colour scale (see
         :func:`plot_weightings`; 0.3 by default, 1 = linear)
     task : str, the task's name for the title (default ``"copy"``)
+    rows : the memory rows of the two weighting panels: None (all N, the default),
+        ``"used"`` (the rows on which one of the two heads' weighting exceeds
+        :data:`~ntm_numpy.plotting.USED_WEIGHT` at some step, one row of margin each
+        side; all N if there is none) or ``(first, last)``, inclusive; their titles say
+        which
 
     Returns
     -------
@@ -182,8 +190,10 @@ def plot_copy_summary(x, y, logits, trace, batch_index=0, mask=None, read_head=0
     wrong = _errors(logits[:, b], y[:, b], None if mask is None else mask[:, b])
     adds = trace.add[:, w, b].T
     reads = trace.reads[:, r, b].T
+    shown = trace.weights[:, [d.R + w, r], b]  # (T, 2, N) the write head, the read head
+    lo, hi = _row_span(rows, (shown > USED_WEIGHT).any(axis=(0, 1)), d.N)
     pw = _clip(0.09 * d.T + 2.2, 3.5, 7.5)
-    heights = [max(x.shape[2], y.shape[2], 4), max(d.M, 4), max(d.N, 6) * 0.6]
+    heights = [max(x.shape[2], y.shape[2], 4), max(d.M, 4), max(hi - lo + 1, 6) * 0.6]
     heights = [_clip(0.14 * h + 1.2, 1.8, 4.2) for h in heights]
     fig = _new_figure(2 * pw + 2.4, sum(heights) + 0.9)
     axes = fig.subplots(3, 2, gridspec_kw=dict(height_ratios=heights))
@@ -205,10 +215,13 @@ def plot_copy_summary(x, y, logits, trace, batch_index=0, mask=None, read_head=0
                        title=f"Reads $r_t$ (read head {r})", ylabel="memory column")
     fig.colorbar(im, ax=ax_read, label="read value")
     norm = _weighting_norm(gamma)
-    im = _time_heatmap(ax_ww, trace.weights[:, d.R + w, b].T, cmap=_CMAP_WEIGHTS, norm=norm,
-                       title=f"Write weightings (write head {w})", ylabel="memory row")
-    _time_heatmap(ax_rw, trace.weights[:, r, b].T, cmap=_CMAP_WEIGHTS, norm=norm,
-                  title=f"Read weightings (read head {r})", ylabel="memory row")
+    span = "" if (lo, hi) == (0, d.N - 1) else f", rows {lo}-{hi} of {d.N}"
+    for ax, k, title in ((ax_ww, 0, f"Write weightings (write head {w}{span})"),
+                         (ax_rw, 1, f"Read weightings (read head {r}{span})")):
+        im = _time_heatmap(ax, shown[:, k, lo : hi + 1].T, cmap=_CMAP_WEIGHTS, norm=norm,
+                           title=title, ylabel="memory row")
+        if (lo, hi) != (0, d.N - 1):
+            _crop_rows(ax, im, lo, hi)
     cb = fig.colorbar(im, ax=[ax_ww, ax_rw], label=_weighting_label(gamma))
     if gamma != 1:
         cb.set_ticks(list(_WEIGHTING_TICKS))
