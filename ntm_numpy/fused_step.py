@@ -7,9 +7,10 @@ order, but as one flat sequence of NumPy calls: the per-call cost of NumPy (abou
 microsecond, more than the arithmetic on a 128-row weighting) is what limits training at
 small batch sizes, so the step keeps only the calls the arithmetic needs: no input checks
 and no per-primitive caches; the K heads share one ``(K, B, ...)`` axis over the one
-memory (no copy of it per head); one softplus and one sigmoid serve every head parameter;
-the memory's gradient from the reads and from every head's content addressing is one
-product. ``NTM(..., implementation="fused")`` runs it (``ntm-numpy train`` does by default).
+memory (no copy of it per head); one softplus and one sigmoid serve every head parameter
+that needs one, on its columns only; the memory's gradient from the reads and from every
+head's content addressing is one product; what depends only on the model's sizes (which
+columns, which rows each shift offset reads) is computed once per size (:func:`_plan`). ``NTM(..., implementation="fused")`` runs it (``ntm-numpy train`` does by default).
 Each block below names the primitive it equals; ``tests/test_steps.py`` checks the
 step against :mod:`ntm_numpy.reference_step` value for value, and its backward against
 the reference step's backward and against central differences.
@@ -68,13 +69,13 @@ class FusedStepCache(NamedTuple):
 
     memory: np.ndarray  # (B, N, M) the memory before this step's writes, M_{t-1}
     gates: object  # FusedGatesCache, or the (B, H) output h for the feed-forward controller
-    sig: np.ndarray  # (B, P) sigmoid of every raw head parameter
+    sig: np.ndarray  # (B, 3K + W*M) sigmoid of the raw beta, g, gamma (as _plan's gates)
     key: np.ndarray  # (K, B, M)
     beta: np.ndarray  # (K, B, 1)
     g: np.ndarray  # (K, B, 1)
     s: np.ndarray  # (K, B, S)
     gamma: np.ndarray  # (K, B, 1)
-    erase_add: np.ndarray  # (B, W, 2M) each write head's [erase | add]
+    erase_add: np.ndarray  # (B, W, 2M) each write head's [-erase | add] (see step_forward)
     mem_sq: np.ndarray  # (B, N) smoothed squared row norms, |M(i)|^2 + NORM_EPS, eq (6)
     key_sq: np.ndarray  # (K, B, 1) smoothed squared key norms
     norms: np.ndarray  # (K, B, N) |M(i)| |k|
@@ -95,10 +96,10 @@ class FusedStepCache(NamedTuple):
     def record(self):
         """This step as a :class:`ntm_numpy.reference_step.StepRecord`."""
         M = self.erase_add.shape[2] // 2
-        ea = self.erase_add.transpose(1, 0, 2)  # (W, B, 2M)
+        ea = self.erase_add.transpose(1, 0, 2)  # (W, B, 2M), [-erase | add]
         return StepRecord(self.memory, self.w_c, self.w_g, self.w_s, self.w, self.key,
                           self.beta[..., 0], self.g[..., 0], self.gamma[..., 0], self.s,
-                          ea[..., :M], ea[..., M:])
+                          -ea[..., :M], ea[..., M:])
 
 
 #: the smallest normal number of each float dtype
@@ -125,13 +126,39 @@ def _outer(w, v):
     return np.einsum("bn,bm->bnm", w, v)
 
 
+class _Plan(NamedTuple):
+    """What every step of a model of given sizes uses, computed once per sizes (:func:`_plan`)."""
+
+    L: object  # the HeadLayout
+    gates: np.ndarray  # (3K + W*M,) the head-map columns that go through a softplus or a
+    # sigmoid: every head's beta, then every head's g, then every head's gamma, then every
+    # write head's erase vector (the only columns whose softplus or sigmoid is used)
+    fwd: np.ndarray  # (N, S) shift_indices: the rows each offset reads, eq (8)
+    bwd: np.ndarray  # (N, S) and where each row's weight went
+
+
+@lru_cache(maxsize=64)
+def _plan(dims):
+    """The :class:`_Plan` of ``dims`` (cached: the steps of a pass share one)."""
+    L = dims.layout
+    heads = np.arange(L.K) * L.A
+    gates = [heads + L.beta.start, heads + L.g.start, heads + L.gamma.start]
+    gates += [L.erase_add.start + k * 2 * L.M + np.arange(L.M) for k in range(L.W)]
+    gates = np.concatenate(gates)
+    gates.flags.writeable = False
+    return _Plan(L, gates, *shift_indices(dims.N, dims.S))
+
+
 @lru_cache(maxsize=16)
-def _erase_add_sign(M, dtype):
-    """``[-1, ..., -1, 1, ..., 1]`` (2M,): the signs of e and a in the write's dw."""
-    sign = np.ones(2 * M, dtype=dtype)
-    sign[:M] = -1.0
-    sign.flags.writeable = False
-    return sign
+def _row_dtype(M, dtype):
+    """An opaque record of M numbers of ``dtype``: a memory row as one item."""
+    return np.dtype((np.void, M * np.dtype(dtype).itemsize))
+
+
+def _as_rows(x):
+    """(..., M) -> (...): each row of M numbers as one opaque record (a view)."""
+    x = np.ascontiguousarray(x)
+    return x.view(_row_dtype(x.shape[-1], x.dtype))[..., 0]
 
 
 def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
@@ -155,7 +182,8 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
     cache : FusedStepCache
     """
     H, M, N, R, W, S, lstm = dims
-    L = dims.layout
+    plan = _plan(dims)
+    L = plan.L
     K, A, B = L.K, L.A, z.shape[0]
     # controller, = lstm_gates_forward or tanh_forward: h is written into `h_out`
     if lstm:
@@ -178,33 +206,40 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
     # head parameters, = the affine map and head_params_forward of every head at once
     raw = h @ heads_W
     raw += heads_b  # (B, P)
-    # softplus and sigmoid of every column at once: beta and gamma are softplus, g and
-    # the erase vectors sigmoid, computed as exp(z - softplus(z)); the sigmoid is also
-    # the derivative of the softplus, for the backward pass
-    soft = np.logaddexp(0.0, raw)
-    sig = np.subtract(raw, soft)
+    # softplus and sigmoid of the columns that need them, at once (a quarter of the map
+    # with the default sizes: the softplus is the step's dearest call per number): beta
+    # and gamma are softplus, g and the erase vectors sigmoid, computed as
+    # exp(z - softplus(z)); the sigmoid is also the derivative of the softplus, for the
+    # backward pass
+    sub = raw[:, plan.gates]  # (B, 3K + W*M): every head's beta, g, gamma, then the erase vectors
+    soft = np.logaddexp(0.0, sub)
+    sig = np.subtract(sub, soft)
     np.exp(sig, out=sig)
-    ra, sa, ga = (a[:, L.addressing].reshape(B, K, A).transpose(1, 0, 2) for a in (raw, soft, sig))
+    sa = soft[:, : 3 * K].reshape(B, 3, K).transpose(1, 2, 0)[..., None]  # (3, K, B, 1) views:
+    ga = sig[:, : 3 * K].reshape(B, 3, K).transpose(1, 2, 0)[..., None]  # beta, g, gamma
+    ra = raw[:, L.addressing].reshape(B, K, A).transpose(1, 0, 2)  # (K, B, A)
     key = np.tanh(ra[..., L.key])  # (K, B, M); the other parameters are (K, B, .) views
-    beta = sa[..., L.beta]
-    g = ga[..., L.g]
+    beta = sa[0]
+    g = ga[1]
     zs = ra[..., L.s]
     s = np.subtract(zs, _rowmax(zs))
     np.exp(s, out=s)
     s /= _rowsum(s)  # softmax over the offsets
-    gamma = sa[..., L.gamma] + 1.0  # 1 + softplus
-    # = erase_add_forward
+    gamma = sa[2] + 1.0  # 1 + softplus
+    # = erase_add_forward, kept as [-e | a]: the write is then M (1 + w (-e)) + w a, and the
+    # backward's dw(i) = d(i) . [-e | a] (see step_backward) needs no sign flip
     erase_add = np.empty((B, W, 2 * M), dtype=raw.dtype)
-    erase_add[..., L.erase] = sig[:, L.erase_add].reshape(B, W, 2 * M)[..., L.erase]
+    np.negative(sig[:, 3 * K :].reshape(B, W, M), out=erase_add[..., L.erase])
     np.tanh(raw[:, L.erase_add].reshape(B, W, 2 * M)[..., L.add], out=erase_add[..., L.add])
     # eqs (5)-(6), = content_weighting_forward: cosine similarity of each key with every row
-    dot = (memory @ key[..., None])[..., 0]  # (K, B, N)
+    dot = (memory @ key[..., None])[..., 0]  # (K, B, N), a new array
     mem_sq = np.vecdot(memory, memory)
     mem_sq += NORM_EPS  # (B, N) smoothed squared norms
     key_sq = np.vecdot(key, key)[..., None]
     key_sq += NORM_EPS  # (K, B, 1)
-    norms = np.sqrt(mem_sq * key_sq)  # |M(i)| |k|
-    similarity = dot / norms
+    norms = np.multiply(mem_sq, key_sq)
+    np.sqrt(norms, out=norms)  # |M(i)| |k|
+    similarity = np.divide(dot, norms, out=dot)  # in place of dot
     # eq (5): softmax over rows of beta * K
     w_c = beta * similarity
     w_c -= _rowmax(w_c)
@@ -215,8 +250,7 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
     w_g = g * diff
     w_g += w_prev
     # eq (8), = shift_forward: gather the rows each offset reads, weight them by s
-    fwd = shift_indices(N, S)[0]
-    gathered = w_g.take(fwd, axis=-1)  # (K, B, N, S)
+    gathered = w_g.take(plan.fwd, axis=-1)  # (K, B, N, S)
     w_s = (gathered @ s[..., None])[..., 0]
     # eq (9), = sharpen_forward, on w_s / max(w_s) (largest entry exactly 1, see the notes)
     scale = _rowmax(w_s)
@@ -235,7 +269,7 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
         # broadcast loop runs its inner loop over only the M entries of a row)
         wk = w[R + k]  # (B, N)
         keep = _outer(wk, erase_add[:, k, :M])
-        np.subtract(1.0, keep, out=keep)  # 1 - w(i) e, eq (3)
+        np.add(1.0, keep, out=keep)  # 1 + w(i) (-e) = 1 - w(i) e, eq (3)
         writes.append((memory, keep))
         memory = memory * keep
         memory += _outer(wk, erase_add[:, k, M:])  # eq (4)
@@ -268,30 +302,34 @@ def step_backward(dmemory, dw, dr, dh, dc, heads_W, cache, dims, draw, dz):
     dw_prev : (K, B, N) gradient of the previous weightings
     """
     H, M, N, R, W, S, lstm = dims
-    L = dims.layout
+    plan = _plan(dims)
+    L = plan.L
     K, A, B = L.K, L.A, dmemory.shape[0]
     st = cache
     w = st.w
     dea = draw[:, L.erase_add].reshape(B, W, 2 * M)  # views into draw
     dra = draw[:, L.addressing].reshape(B, K, A).transpose(1, 0, 2)
-    # eqs (3)-(4), = write_backward of each write head, last one first: M_t = M keep + w a, keep = 1 - w e. With
-    # d = [dM * M | dM] (B, N, 2M): [-de | da] = sum_i w(i) d(i) and dw(i) = d(i) . [-e | a]
+    # eqs (3)-(4), = write_backward of each write head, last one first: M_t = M keep + w a,
+    # keep = 1 - w e. With d = [dM * M | dM] (B, N, 2M): [-de | da] = sum_i w(i) d(i) and
+    # dw(i) = d(i) . [-e | a], the erase_add the forward pass kept
     d = np.empty((B, N, 2 * M), dtype=dmemory.dtype)
-    sign = _erase_add_sign(M, d.dtype)
     for k in reversed(range(W)):
         mem_k, keep = st.writes[k]
         wk = w[R + k]  # (B, N)
-        np.multiply(dmemory, mem_k, out=d[..., :M])
-        d[..., M:] = dmemory
-        dea[:, k] = (wk[:, None, :] @ d)[:, 0, :]  # [-de | da]
-        dw[R + k] += (d @ (st.erase_add[:, k] * sign)[..., None])[..., 0]
+        # d is filled row by row as opaque M-wide records: one copy loop over the B*N rows
+        # instead of B*N loops over M numbers each (twice as fast as writing into d[..., :M])
+        rows = d.view(_row_dtype(M, d.dtype))  # (B, N, 2): [dM * M | dM] row by row
+        rows[..., 0] = _as_rows(dmemory * mem_k)
+        rows[..., 1] = _as_rows(dmemory)
+        np.matmul(wk[:, None, :], d, out=dea[:, k : k + 1])  # [-de | da]
+        dw[R + k] += (d @ st.erase_add[:, k, :, None])[..., 0]
         dmemory = dmemory * keep  # through M keep
     # eq (2), = read_backward: dw_r(i) = M(i) . dr_r (the memory's part joins eq 6's below)
     memory = st.memory
     dw[:R] += (memory @ dr[..., None])[..., 0]
     # eq (9), = sharpen_backward: through w = p / sum(p), p = u ** gamma, u = w_s / scale (scale held fixed)
     dp = dw * w
-    dp = dw - _rowsum(dp)
+    np.subtract(dw, _rowsum(dp), out=dp)
     dp /= st.total
     gamma, scaled = st.gamma, st.scaled
     dw_s = scaled ** (gamma - 1.0)
@@ -304,15 +342,14 @@ def step_backward(dmemory, dw, dr, dh, dc, heads_W, cache, dims, draw, dz):
     dgamma = _rowsum(logu)
     # eq (8), = shift_backward: through the weights s and the gathered rows (shift dw_s back)
     ds = (dw_s[..., None, :] @ st.gathered)[..., 0, :]
-    bwd = shift_indices(N, S)[1]
-    dw_g = (dw_s.take(bwd, axis=-1) @ st.s[..., None])[..., 0]
+    dw_g = (dw_s.take(plan.bwd, axis=-1) @ st.s[..., None])[..., 0]
     # eq (7), = interpolation_backward: w_g = w_prev + g (w_c - w_prev)
     dg = _rowsum(dw_g * st.diff)
     dw_c = st.g * dw_g
     dw_prev = dw_g - dw_c
     # eqs (5)-(6), = content_weighting_backward: through the softmax, then z = beta * K
     dzc = dw_c * st.w_c
-    dzc = dw_c - _rowsum(dzc)
+    np.subtract(dw_c, _rowsum(dzc), out=dzc)
     dzc *= st.w_c
     dbeta = _rowsum(dzc * st.similarity)
     dsim = dzc * st.beta
@@ -329,16 +366,16 @@ def step_backward(dmemory, dw, dr, dh, dc, heads_W, cache, dims, draw, dz):
     dkey -= (_rowsum(dsim) / st.key_sq) * key
     # = head_params_backward of every head: through each activation, into the views of draw
     np.multiply(dkey, 1.0 - key * key, out=dra[..., L.key])  # tanh
-    ga = st.sig[:, L.addressing].reshape(B, K, A).transpose(1, 0, 2)  # sigmoid of the raw values
-    np.multiply(dbeta, ga[..., L.beta], out=dra[..., L.beta])  # softplus' = sigmoid
+    ga = st.sig[:, : 3 * K].reshape(B, 3, K).transpose(1, 2, 0)[..., None]  # sigmoid of the raw values
+    np.multiply(dbeta, ga[0], out=dra[..., L.beta])  # softplus' = sigmoid
     g = st.g
     np.multiply(dg, g * (1.0 - g), out=dra[..., L.g])  # sigmoid
     s = st.s
     np.multiply(s, ds - _rowsum(ds * s), out=dra[..., L.s])  # softmax
-    np.multiply(dgamma, ga[..., L.gamma], out=dra[..., L.gamma])  # 1 + softplus
+    np.multiply(dgamma, ga[2], out=dra[..., L.gamma])  # 1 + softplus
     # = erase_add_backward
-    e, a = st.erase_add[..., L.erase], st.erase_add[..., L.add]
-    dea[..., L.erase] *= e * (e - 1.0)  # sigmoid, with the sign of -de
+    ne, a = st.erase_add[..., L.erase], st.erase_add[..., L.add]  # -e, a
+    dea[..., L.erase] *= ne * (ne + 1.0)  # sigmoid: -de e (1 - e) = -de (-e) (-e + 1)
     dea[..., L.add] *= 1.0 - a * a  # tanh
     # h feeds the heads, the output layer and the next step
     dh += draw @ heads_W.T
