@@ -15,6 +15,7 @@ import copy
 import inspect
 import os
 import re
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -69,8 +70,8 @@ def test_package_backward_is_refused_and_not_exposed(name):
     assert res.status == "refused" and not res.passed
     module = package.__module__.replace("ntm_numpy.", "")
     assert str(res) == (f"{name}_backward: FAIL — refused — {name}_backward calls the "
-                        f"package's own {module}.{name}_backward; the exercise is to write "
-                        "it yourself")
+                        f"package's own {module}.{name}_backward (or runs a copy of its "
+                        "code); the exercise is to write it yourself")
 
 
 @pytest.mark.parametrize("name", EXERCISES)
@@ -424,8 +425,11 @@ def _errors(nb):
             if o.output_type == "error"]
 
 
-def _run(nb):
+def _run(nb, folder=None):
+    """``nb`` executed in ``folder`` (default a new temporary folder: the notebook's last
+    cell writes ``my_backward_ops.py`` where it runs, not into ``notebooks/``)."""
     nb = copy.deepcopy(nb)
+    folder = tempfile.mkdtemp(prefix="nb04-") if folder is None else folder
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MPLBACKEND", "Agg")
         mp.setenv("PYTHONPATH", os.pathsep.join(
@@ -433,7 +437,7 @@ def _run(nb):
         ))
         client = nbclient.NotebookClient(
             nb, timeout=120, kernel_name=TEST_KERNEL,
-            resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+            resources={"metadata": {"path": str(folder)}},
         )
         client.execute()
     return nb
@@ -513,13 +517,20 @@ def test_blank_notebook_executes_and_reports_not_implemented(blank_nb):
     assert "shift_backward: FAIL — gradient of 'w_g' is wrong" in demo
 
 
-def test_notebook_with_solutions_passes_every_check(blank_nb):
-    nb = _run(_with_solutions(blank_nb))
+def test_notebook_with_solutions_passes_every_check(blank_nb, tmp_path):
+    nb = _run(_with_solutions(blank_nb), tmp_path)
     assert _errors(nb) == []
     out = _check_outputs(nb)
     assert list(out) == list(EXERCISES)
     for name, text in out.items():
         assert text.startswith(f"{name}_backward: PASS (max relative error "), text
+    # the last cell saved them for the capstone, which loads them back
+    from ntm_numpy.course.capstone import NOTEBOOK_04_OPS, OPS_FILE, load_backward_ops
+
+    saved = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+    assert saved.startswith("Saved 8 of 8 backward passes to "), saved
+    ops, report = load_backward_ops(tmp_path / OPS_FILE)
+    assert sorted(ops) == sorted(NOTEBOOK_04_OPS) and "FAIL" not in report, report
 
 
 def test_notebook_with_a_wrong_solution_reports_fail(blank_nb):

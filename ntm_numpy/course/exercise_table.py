@@ -24,7 +24,7 @@ from ..constants import GRADCHECK_STEP
 
 __all__ = [
     "EXERCISES", "Exercise", "get_exercise", "make_inputs", "hint", "describe",
-    "package_function",
+    "package_function", "checked_cases", "other_cases",
 ]
 
 
@@ -479,3 +479,70 @@ def describe(name):
     ]
     return "\n".join(lines)
 
+
+
+# ----------------------------------------------------------------------------------------
+# Other sizes: the checks a student has not seen
+# ----------------------------------------------------------------------------------------
+#: The range of each size :func:`other_cases` draws from (S odd).
+_SIZE_RANGES = {"B": (1, 4), "N": (2, 9), "M": (1, 6), "S": (1, 7), "D": (1, 5), "H": (1, 5)}
+
+
+def checked_cases(name, sizes=None):
+    """The size cases a check of exercise ``name`` runs: its own (``sizes=None``) or
+    ``sizes``, a list of dicts with the keys of its cases (e.g. ``{"B": 1, "N": 7,
+    "M": 3}``; N >= 2, S odd). Returns a tuple of dicts; ValueError for a bad one."""
+    ex = get_exercise(name)
+    if sizes is None:
+        return ex.cases
+    if isinstance(sizes, dict):
+        sizes = [sizes]
+    keys = sorted(ex.cases[0])
+    try:
+        sizes = list(sizes)
+    except TypeError:
+        raise ValueError(f"sizes: expected a list of dicts with the keys {keys}, "
+                         f"got {type(sizes).__name__}") from None
+    if not sizes:
+        raise ValueError(f"sizes: expected at least one dict with the keys {keys}")
+    cases = []
+    for case in sizes:
+        if not isinstance(case, dict) or sorted(case) != keys:
+            raise ValueError(f"sizes: expected dicts with the keys {keys}, got {case!r}")
+        for key, value in case.items():
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"sizes: {key} must be an integer >= 1, got {value!r}")
+        if case.get("N", 2) < 2:
+            raise ValueError(f"sizes: N must be at least 2 (an edge case zeroes row 1), got "
+                             f"{case['N']}")
+        if case.get("S", 1) % 2 == 0:
+            raise ValueError(f"sizes: S must be odd (S = 2k+1 offsets), got {case['S']}")
+        cases.append({k: int(case[k]) for k in ex.cases[0]})
+    return tuple(cases)
+
+
+def other_cases(name, seed, n=3):
+    """``n`` size cases of exercise ``name`` unlike its own: random sizes first (the edge
+    cases run at the first), with S > N for the shift, then the smallest sizes (B = 1,
+    N = 2, M = 2 for the cosine and the content weighting, every other size 1). For the
+    checks the instructor edition hides."""
+    ex = get_exercise(name)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise ValueError(f"n: expected an integer >= 2, got {n!r}")
+    rng = np.random.default_rng(seed)
+    # a cosine of rows of one entry is a sign: its gradient is round-off, so M >= 2
+    lows = {"N": 2, "M": 2 if name in ("cosine_similarity", "content_weighting") else 1}
+    smallest = {k: lows.get(k, 1) for k in ex.cases[0]}
+    cases = []
+    while len(cases) < n - 1:
+        case = {}
+        for key in ex.cases[0]:
+            lo, hi = _SIZE_RANGES[key]
+            case[key] = int(rng.integers(max(lo, lows.get(key, 1)), hi + 1))
+        if "S" in case:
+            case["S"] = int(rng.choice([3, 5, 7]))
+            if len(cases) == 0:  # offsets wrapping onto the same row
+                case["N"] = int(rng.integers(2, case["S"]))
+        if case not in cases and case not in ex.cases and case != smallest:
+            cases.append(case)
+    return tuple(cases) + (smallest,)

@@ -25,8 +25,11 @@ gradient must be a real floating-point array (complex, integer or object arrays 
 wrong). On a failure the report shows, for each wrong input, the entries that differ
 most (analytic against numerical, like ``cmp`` in Karpathy's micrograd lectures) and a
 hint when the error has a known shape: the sign flipped, off by a constant factor,
-transposed, or rolled by one row. A solution that calls the package's own backward of
-the exercise being checked is refused.
+transposed, or rolled by one row. A solution that runs the package's own backward of
+the exercise being checked, however it reaches it (a clone, a copy exec'd from its
+source, ``DEFAULT_OPS``, ``model.ops``, a closure), or the package's finite differences
+(:func:`ntm_numpy.gradcheck.numerical_gradient`), is refused
+(:mod:`ntm_numpy.course.refusal`); every other package function is allowed.
 
 The exercises (``EXERCISES``, easiest first), each with the package forward it uses
 and the cache its backward receives (B batch, N memory rows, M row width, S = 2k+1
@@ -75,6 +78,7 @@ from ..gradcheck import numerical_gradient, rel_error
 from .exercise_table import (
     EXERCISES,
     Exercise,
+    checked_cases,
     describe,
     get_exercise,
     hint,
@@ -145,14 +149,15 @@ def _numerical(ex, inputs, douts, h):
     return grads
 
 
-def _trials(ex, rng, trials):
-    """(label, is_edge, inputs, h) for the random trials, then the edge cases."""
+def _trials(ex, rng, trials, cases):
+    """(label, is_edge, inputs, h) for the random trials, then the edge cases (at the
+    sizes of the first case)."""
     for t in range(int(trials)):
-        sizes = ex.cases[t % len(ex.cases)]
+        sizes = cases[t % len(cases)]
         inputs = tuple(np.asarray(x, dtype=np.float64) for x in ex.make_inputs(rng, **sizes))
         yield _case_text(sizes, t, int(trials)), False, inputs, GRADCHECK_STEP
     for label, make, h in ex.edges:
-        inputs = tuple(np.asarray(x, dtype=np.float64) for x in make(rng, **ex.cases[0]))
+        inputs = tuple(np.asarray(x, dtype=np.float64) for x in make(rng, **cases[0]))
         yield label, True, inputs, h
 
 
@@ -164,7 +169,7 @@ def _check_args(student, trials, what):
 
 
 def check(name, student_backward, *, seed=0, trials=3, tol=DEFAULT_TOL, upstream="random",
-          h=GRADCHECK_STEP, edges=True):
+          h=GRADCHECK_STEP, edges=True, sizes=None):
     """Grade a student's backward pass of exercise ``name`` against central differences.
 
     For each trial: draw random valid inputs (sizes ``cases[trial % len(cases)]``), run
@@ -179,7 +184,9 @@ def check(name, student_backward, *, seed=0, trials=3, tol=DEFAULT_TOL, upstream
     a call to the package's own backward of this exercise, a wrong number of gradients,
     a wrong shape or dtype (complex, integer, object), None or NaN are reported in the
     result. The student's function runs with NumPy's floating-point warnings silenced:
-    what it returns is judged, NaN included.
+    what it returns is judged, NaN included. While it runs, the package's own backward of
+    this exercise and :func:`~ntm_numpy.gradcheck.numerical_gradient` are refused
+    (:func:`ntm_numpy.course.refusal.forbid`).
 
     Parameters
     ----------
@@ -201,6 +208,9 @@ def check(name, student_backward, *, seed=0, trials=3, tol=DEFAULT_TOL, upstream
         Step of the central difference of the random trials.
     edges : bool
         Run the edge cases too (default True).
+    sizes : list of dict, optional
+        Size cases replacing the exercise's own (``describe(name)``), e.g.
+        ``[{"B": 1, "N": 7, "M": 3}]``; the edge cases use the first.
 
     Returns
     -------
@@ -218,6 +228,8 @@ def check(name, student_backward, *, seed=0, trials=3, tol=DEFAULT_TOL, upstream
     if isinstance(tol, bool) or not isinstance(tol, (int, float, np.number)) or not tol >= 0:
         raise ValueError(f"tol: expected a number >= 0, got {tol!r}")
     check_positive_number("h", h)
+    cases = checked_cases(ex.name, sizes)
+    refused = [package_function(ex.name, "backward"), numerical_gradient]
 
     names = ex.input_names
     fn = ex.function_name
@@ -240,7 +252,7 @@ def check(name, student_backward, *, seed=0, trials=3, tol=DEFAULT_TOL, upstream
             tables=dict(tables), edges=n_edges,
         )
 
-    for label, is_edge, inputs, step in _trials(ex, rng, trials):
+    for label, is_edge, inputs, step in _trials(ex, rng, trials, cases):
         if is_edge and not edges:
             break
         step = step if is_edge else h
@@ -258,8 +270,7 @@ def check(name, student_backward, *, seed=0, trials=3, tol=DEFAULT_TOL, upstream
         dout_arg = tuple(d.copy() for d in douts)
         dout_arg = dout_arg if len(outs) > 1 else dout_arg[0]
         try:
-            with forbid(package_function(ex.name, "backward"), student_backward), \
-                    np.errstate(all="ignore"):
+            with forbid(refused, student_backward), np.errstate(all="ignore"):
                 grads = student_backward(dout_arg, cache)
         except NotImplementedError:
             return result(
@@ -351,13 +362,14 @@ def check(name, student_backward, *, seed=0, trials=3, tol=DEFAULT_TOL, upstream
 # ----------------------------------------------------------------------------------------
 # Forward exercises
 # ----------------------------------------------------------------------------------------
-def check_forward(name, student_forward, *, seed=0, trials=3, tol=FORWARD_TOL):
+def check_forward(name, student_forward, *, seed=0, trials=3, tol=FORWARD_TOL, sizes=None):
     """Grade a student's forward pass of exercise ``name`` (``"shift"``, ...) against
     the package's, on random inputs and the exercise's edge cases.
 
     ``student_forward(*inputs)`` takes the inputs of ``describe(name)`` and returns the
-    output only (a tuple ``(h, c)`` for ``lstm_step``), no cache. A solution that calls
-    the package's own forward is refused.
+    output only (a tuple ``(h, c)`` for ``lstm_step``), no cache. A solution that runs
+    the package's own forward of this exercise (however it reaches it, or a copy of its
+    code) is refused; ``sizes`` replaces the exercise's size cases as in :func:`check`.
 
     Returns
     -------
@@ -366,14 +378,15 @@ def check_forward(name, student_forward, *, seed=0, trials=3, tol=FORWARD_TOL):
     ex = get_exercise(name)
     _check_args(student_forward, trials, "student_forward")
     fn = f"{ex.name}_forward"
+    cases = checked_cases(ex.name, sizes)
     rng = np.random.default_rng(seed)
     worst = 0.0
-    for label, is_edge, inputs, _ in _trials(ex, rng, trials):
+    for label, is_edge, inputs, _ in _trials(ex, rng, trials, cases):
         where = f"the edge case: {label}" if is_edge else label
         want, _ = ex.forward(*inputs)
         wants = want if isinstance(want, tuple) else (want,)
         try:
-            with forbid(package_function(ex.name, "forward"), student_forward), \
+            with forbid([package_function(ex.name, "forward")], student_forward), \
                     np.errstate(all="ignore"):
                 got = student_forward(*(x.copy() for x in inputs))
         except NotImplementedError:
@@ -427,18 +440,17 @@ def check_forward(name, student_forward, *, seed=0, trials=3, tol=FORWARD_TOL):
 def buggy_shift_backward(dw_s, cache):
     """A WRONG backward of :func:`ntm_numpy.addressing.shift_forward`, for teaching.
 
-    It sends the gradient back through the *forward* offsets instead of the opposite
-    ones (it rotates ``dw_s`` the same way the forward rotated ``w_g``). With an all-ones
-    upstream gradient every rotation of ``dw_s`` is the same vector, so the bug is
-    invisible; a random upstream gradient exposes it.
+    Its ``dw_g`` rotates the upstream gradient the wrong way. With an all-ones upstream
+    gradient every rotation of ``dw_s`` is the same vector, so the bug is invisible; a
+    random upstream gradient exposes it.
 
     Returns ``(dw_g (B, N), ds (B, S))``; ``ds`` is right, ``dw_g`` is not.
     """
     gathered, s, back_index = cache
     N, S = back_index.shape
-    forward_index = addressing.shift_indices(N, S)[0]  # the bug: should be back_index
+    index = addressing.shift_indices(N, S)[0]
     ds = np.einsum("bn,bns->bs", dw_s, gathered)
-    dw_g = np.einsum("bns,bs->bn", dw_s[:, forward_index], s)
+    dw_g = np.einsum("bns,bs->bn", dw_s[:, index], s)
     return dw_g, ds
 
 
