@@ -5,12 +5,23 @@ One function per exercise, named ``<name>_backward`` exactly as in the notebook'
 the package's backward passes (loops over offsets, einsum, explicit chain rule) and is
 self-contained: it uses only ``np``, which the notebook imports, so that its source,
 extracted with :func:`inspect.getsource`, can replace the blank cell (see
-:func:`solution_cell`).
+:func:`solution_cell`). The capstone's ``step_backward`` and ``ntm_backward`` use, besides,
+the names notebook 08 imports (``Carried``, ``HeadParams`` and the pieces of
+``ntm_numpy.course.bptt``), imported here too.
 """
 import inspect
 import textwrap
 
 import numpy as np
+
+from ntm_numpy.course.bptt import (
+    head_map_gradient,
+    initial_state_gradients,
+    output_backward,
+    zero_carried,
+)
+from ntm_numpy.course.capstone import Carried
+from ntm_numpy.heads import HeadParams
 
 
 def read_backward(dr, cache):
@@ -230,8 +241,70 @@ def head_params_backward(dparams, cache):
     return np.hstack(parts), None, None, None
 
 
-#: The capstone's ops, by the names of ``model.ops``.
-CAPSTONE_SOLUTIONS = {
+def step_backward(step, carried, model):
+    ops, p = model.ops, model.params
+    H, M, N, R, W, S, lstm = step.dims
+    K, B = R + W, step.memory.shape[0]
+    # w_t went to step t+1 (carried), to this step's reads and to its writes
+    dw = carried.weighting.reshape(K * B, N).copy()
+    # eqs (3)-(4): back through the writes, the last write head first
+    dmemory = carried.memory
+    derase, dadd = np.zeros((W, B, M)), np.zeros((W, B, M))
+    for k in reversed(range(W)):
+        dmemory, dw_k, derase[k], dadd[k] = ops["write_backward"](dmemory, step.writes[k])
+        dw[(R + k) * B : (R + k + 1) * B] += dw_k
+    # eq (2): the read heads read M_{t-1}
+    dmem_read, dw_read = ops["read_backward"](carried.read.reshape(R * B, M), step.read)
+    dw[: R * B] += dw_read
+    dmemory = dmemory + dmem_read.reshape(R, B, N, M).sum(axis=0)
+    # eqs (9) back to (5), the K heads stacked along the batch
+    dw_s, dgamma = ops["sharpen_backward"](dw, step.sharpen)
+    dw_g, ds = ops["shift_backward"](dw_s, step.shift)
+    dw_c, dw_prev, dg = ops["interpolation_backward"](dw_g, step.interpolation)
+    dmem_content, dkey, dbeta = ops["content_weighting_backward"](dw_c, step.content)
+    dmemory = dmemory + dmem_content.reshape(K, B, N, M).sum(axis=0)  # every head saw M_{t-1}
+    # the head parameters, then the columns of the head map
+    daddr = ops["head_params_backward"](HeadParams(dkey, dbeta, dg, ds, dgamma),
+                                        step.head_params)[0]
+    dea = ops["erase_add_backward"]((derase, dadd), step.erase_add)[0]
+    draw = head_map_gradient(daddr, dea, step.dims)
+    # h_t went to the output layer and step t+1 (carried), and to this step's heads
+    dh = carried.controller + draw @ p["heads_W"].T
+    dz, dc_prev = ops["lstm_gates_backward"]((dh, carried.cell), step.controller)
+    # z_t = x_t W_x + h_{t-1} W_h + r_{t-1} W_r + b
+    dr_prev = (dz @ p["controller_Wr"].T).reshape(B, R, M).transpose(1, 0, 2)
+    back = Carried(dmemory, dw_prev.reshape(K, B, N), dr_prev, dz @ p["controller_Wh"].T,
+                   dc_prev)
+    return back, dz, draw
+
+
+def ntm_backward(dlogits, cache, model, step_backward):
+    p = model.params
+    H = p["controller_Wh"].shape[0]
+    out = output_backward(dlogits, cache, model)
+    grads = dict(out.grads)
+    for name in ("controller_Wx", "controller_Wh", "controller_Wr", "controller_b",
+                 "heads_W", "heads_b"):
+        grads[name] = np.zeros_like(p[name])
+    carried = zero_carried(cache)
+    for t in range(len(cache.steps) - 1, -1, -1):
+        # h_t and r_t went to the output layer at t as well as to step t+1
+        carried = carried._replace(read=carried.read + out.read[t],
+                                   controller=carried.controller + out.controller[t])
+        carried, dz, draw = step_backward(cache.steps[t], carried, model)
+        # every step applies the same weights: their gradients add up over the steps
+        grads["controller_Wx"] += cache.x[t].T @ dz
+        grads["controller_Wh"] += cache.state[t][:, :H].T @ dz  # h_{t-1}
+        grads["controller_Wr"] += cache.reads_in[t].T @ dz  # r_{t-1}
+        grads["controller_b"] += dz.sum(axis=0)
+        grads["heads_W"] += cache.h[t].T @ draw
+        grads["heads_b"] += draw.sum(axis=0)
+    grads.update(initial_state_gradients(cache, model, carried))
+    return grads
+
+
+#: The capstone's primitives, by the names of ``model.ops``.
+CAPSTONE_OPS = {
     "interpolation_backward": interpolation_backward,
     "read_backward": read_backward,
     "write_backward": write_backward,
@@ -240,6 +313,16 @@ CAPSTONE_SOLUTIONS = {
     "sharpen_backward": sharpen_backward,
     "lstm_gates_backward": lstm_gates_backward,
     "head_params_backward": head_params_backward,
+}
+
+#: The capstone's exercises (the cells of notebook 08 tagged ``exercise``) by name: its
+#: two new primitives, one time step's backward and the loop over time; the instructor
+#: edition fills them from here. (Notebook 08 loads the other six primitives from the
+#: file notebook 04 writes.)
+CAPSTONE_SOLUTIONS = {
+    **CAPSTONE_OPS,
+    "step_backward": step_backward,
+    "ntm_backward": ntm_backward,
 }
 
 
@@ -269,8 +352,9 @@ ANSWERS = {
     "05.1": ("bit_errors_per_sequence", None),
     "05.2": ("loss", None),
     "06.1": ("write_row_at_0", "write_row_at_0 = int(trace.write_weights[0, 0, 0].argmax())"),
-    "06.2": ("usual_write_shift", "usual_write_shift = int(np.bincount(write_shift[:L] + 1)"
-                                  ".argmax()) - 1"),
+    "06.2": ("usual_write_shift", "usual_write_shift = int(np.bincount(trace.shift[:L, "
+                                  "trace.read_heads, 0].argmax(axis=1)).argmax()) "
+                                  "- trace.shift.shape[-1] // 2"),
     "07.1": ("T_repeat", "T_repeat = 5 + 1 + 4 * 5 + 1"),
     "07.2": ("T_recall", "T_recall = 6 * (1 + 3) + 1 + 3 + 1 + 3"),
     "08.1": ("zero_at_last_step", 'zero_at_last_step = {"memory", "weighting", "cell"}'),
@@ -282,7 +366,7 @@ _FUNCTIONS = {"bit_errors_per_sequence": bit_errors_per_sequence, "loss": loss,
 
 
 def capstone_cell(op, func=None):
-    """The source of the capstone's exercise cell for ``op`` (e.g. "write_backward")
+    """The source of the capstone's exercise cell for ``op`` (e.g. "step_backward")
     holding ``func`` (default: the reference solution), renamed to ``op``."""
     func = CAPSTONE_SOLUTIONS[op] if func is None else func
     src = textwrap.dedent(inspect.getsource(func))

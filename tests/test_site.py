@@ -71,8 +71,9 @@ def _execute(path, folder):
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # inherited by the kernel
     try:
+        # run in ``folder``: notebook 04 writes my_backward_ops.py where it runs (for 08)
         nbclient.NotebookClient(nb, timeout=300, kernel_name=TEST_KERNEL,
-                                resources={"metadata": {"path": str(NOTEBOOKS_DIR)}}).execute()
+                                resources={"metadata": {"path": str(folder)}}).execute()
     finally:
         for k, v in old.items():
             if v is None:

@@ -1,23 +1,33 @@
-"""The capstone: backpropagate a whole NTM through time with your own backward passes.
+"""The capstone: backpropagate a whole NTM through time with your own code.
 
-A student writes the backward passes of the primitives the model's reference step calls
-(``model.ops``, see :class:`ntm_numpy.NTM`) and plugs them into a tiny NTM. This module
+Notebook 08 asks a student for the backward pass of **one time step** and for **the
+loop over time**, built on their own backward passes of the primitives (six written in
+notebook 04 and saved by it to ``my_backward_ops.py``, two new ones). This module holds
+what the notebook builds on:
 
-* checks each of them on its own (:func:`check_op`; the six that are exercises of
-  notebook 04 through :func:`ntm_numpy.course.exercises.check`, edge cases included);
-* checks the whole model's gradient (:func:`check_model`): the student's model against
-  the package's, parameter by parameter, and, when they differ, **where** the error
-  enters: the first carried gradient (``memory`` dL/dM_t, ``weighting`` dL/dw_t,
-  ``read`` dL/dr_t, ``controller`` dL/dh_t, ``cell`` dL/dc_t) that differs, scanning
-  the steps from the last, t = T-1, down to 0, and which op does it (each student op
-  swapped alone into the package's model);
-* trains the copy task on the student's gradients (:func:`train_copy`) and draws the
-  memory and dL/dM_t over time (:func:`plot_memory_and_gradient`).
+* the names: :data:`OPS` (the eight primitives' backward passes), :data:`CARRIED` and
+  :class:`Carried` (the five gradients one step's backward receives from the later
+  steps), :data:`CAPSTONE` (the model, the task, the training);
+* the primitives' files: :func:`save_backward_ops` (notebook 04's last cell writes the
+  student's functions to ``my_backward_ops.py``) and :func:`load_backward_ops`
+  (notebook 08 reads them back);
+* the checks: :func:`check_op` (one primitive on its own; the six of notebook 04
+  through :func:`ntm_numpy.course.exercises.check`, edge cases included) and
+  :func:`check_model`: with ``ops`` only, the student's primitives in the package's
+  model; with ``step_backward`` and/or ``ntm_backward``, the student's step and loop
+  (:func:`ntm_numpy.course.bptt_check.check_bptt`), whose report names on its first line
+  the first carried gradient and time step where the student's differ from the
+  package's, scanning from t = T-1, and the part (loop, step or primitive) that makes
+  them differ.
+
+The interface of the student's step and loop, and the pieces the package supplies
+outside the loop, are :mod:`ntm_numpy.course.bptt`; the training of the student's NTM
+against the LSTM baseline :mod:`ntm_numpy.course.generalisation`.
 
 Notation: T time steps, B batch, N memory rows, M row width, H controller units,
 R read and W write heads, K = R + W (reads first).
 
-The ops, with the signatures of the package's functions of the same name:
+The primitives, with the signatures of the package's functions of the same name:
 
 =========================== ==================================================
 ``lstm_gates_backward``     ``((dh, dc), LSTMGatesCache) -> (dz, dc_prev)``
@@ -34,32 +44,41 @@ The ops, with the signatures of the package's functions of the same name:
 The reference step calls the addressing ops with the heads stacked along the batch
 axis (arrays of K*B rows), so every op must work for any batch size.
 """
+import dis
+import importlib.util
+import inspect
+import textwrap
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from .. import controller, heads
 from ..gradcheck import numerical_gradient, rel_error
-from ..losses import sigmoid_cross_entropy_backward, sigmoid_cross_entropy_forward
-from ..optim import make_optimizer
 from ..tasks import get_task
-from ..training.step import train_step
 from . import exercises
 from .refusal import RefusedSolution, forbid, refusal_message
 from .reports import DEFAULT_TOL, dtype_problem, known_shape
 
 __all__ = [
-    "OPS", "CARRIED", "CAPSTONE", "ModelCheck", "check_op", "check_model", "first_divergence",
-    "tiny_model", "copy_task", "train_copy", "evaluate_copy", "plot_memory_and_gradient",
+    "OPS", "NOTEBOOK_04_OPS", "CARRIED", "Carried", "CAPSTONE", "OPS_FILE", "ModelCheck",
+    "check_op", "implemented_ops", "check_model", "first_divergence", "tiny_model", "copy_task",
+    "save_backward_ops", "load_backward_ops",
 ]
 
-#: The backward passes a student writes, in the order of the notebook.
+#: The backward passes of the primitives the student's step calls, in the order of the
+#: notebook: six from notebook 04, then the two notebook 08 asks for.
 OPS = (
     "interpolation_backward", "read_backward", "write_backward",
     "content_weighting_backward", "shift_backward", "sharpen_backward",
     "lstm_gates_backward", "head_params_backward",
 )
+
+#: The six of :data:`OPS` that are exercises of notebook 04 (it saves them to
+#: :data:`OPS_FILE`; notebook 08 loads them).
+NOTEBOOK_04_OPS = OPS[:6]
 
 #: The carried gradients, in the order they are compared at each step, with what they are.
 CARRIED = {
@@ -70,13 +89,43 @@ CARRIED = {
     "cell": "dL/dc_t, the LSTM cell state (B, H)",
 }
 
-#: The capstone's model and task: small enough to train in well under a minute.
+
+class Carried(NamedTuple):
+    """The five gradients step t's backward receives: the gradients of the loss with
+    respect to the state step t hands on (:data:`CARRIED`, in the same order).
+
+    ``Carried(**carried[t])`` of ``NTM.backward(..., return_carried=True)`` is exactly
+    what the package's step t receives. ``read`` and ``controller`` hold the output
+    layer's gradient at step t plus what comes back through step t+1's controller; the
+    other three come from step t+1 only (and are zero at t = T-1).
+    """
+
+    memory: np.ndarray  # (B, N, M) dL/dM_t, through step t+1's addressing, reads and writes
+    weighting: np.ndarray  # (K, B, N) dL/dw_t, through step t+1's interpolation, eq (7)
+    read: np.ndarray  # (R, B, M) dL/dr_t, the output layer at t and step t+1's controller
+    controller: np.ndarray  # (B, H) dL/dh_t, the output layer at t and step t+1's controller
+    cell: np.ndarray  # (B, H) dL/dc_t, through step t+1's LSTM cell
+
+
+#: The capstone's model, task, training and comparison with the LSTM baseline
+#: (:mod:`ntm_numpy.course.generalisation`). The memory has 4 L + 1 rows for the longest
+#: training length L, so that the evaluation at 4 L fits in it. Measured with the
+#: reference solutions on 2 cores (one thread): an NTM trains in about 20 s, an LSTM
+#: in about 2 s, about 90 s for the four seeds of both; seeds 0, 2 and 3 copy lengths
+#: 20 and 40 without a wrong bit, seed 1 learns lengths 5-10 only (not 20 or 40).
 CAPSTONE = dict(
-    model=dict(controller_size=32, memory_rows=12, memory_width=6, read_heads=1,
+    model=dict(controller_size=16, memory_rows=41, memory_width=6, read_heads=1,
                write_heads=1, shift_range=1, controller="lstm"),
-    task=dict(bits=4, min_length=1, max_length=4),
-    train=dict(steps=2500, batch_size=8, lr=1e-2, seed=0),
+    task=dict(bits=4, min_length=5, max_length=10),
+    train=dict(steps=2000, batch_size=32, lr=1e-2, seed=0),
+    compare=dict(seeds=(0, 1, 2, 3), sequences=64),
 )
+
+#: The copy length of the sequence the checks backpropagate through (T = 2 L + 1 steps).
+CHECK_LENGTH = 4
+
+#: The file notebook 04 writes the student's backward passes to, beside the notebooks.
+OPS_FILE = "my_backward_ops.py"
 
 #: Relative error above which two analytic gradients of the model are said to differ.
 MODEL_TOL = 1e-7
@@ -186,6 +235,14 @@ def check_op(name, fn, seed=0):
         return _check_extra_op(name, fn, seed)
     res = exercises.check(name[: -len("_backward")], fn, seed=seed)
     return res.status, res.summary()
+
+
+def implemented_ops(ops):
+    """The ops of ``ops`` (name -> function) that are not blank (whose :func:`check_op`
+    does not say "not implemented"): what a model can run, the package's standing in
+    for the others."""
+    return {name: fn for name, fn in (ops or {}).items()
+            if check_op(name, fn)[0] != "not implemented"}
 
 
 # ----------------------------------------------------------------------------------------
@@ -323,18 +380,38 @@ def _gradients(model, x, dlogits):
 def _sequence(seed):
     rng = np.random.default_rng([seed, 3])
     task = copy_task()
-    x, y, mask = task.batch(rng, 2, length=CAPSTONE["task"]["max_length"])
+    x, y, mask = task.batch(rng, 2, length=CHECK_LENGTH)
     return x, rng.standard_normal((x.shape[0], x.shape[1], task.output_size))
 
 
-def check_model(ops, *, seed=0):
-    """Check the student's ``ops`` (dict name -> function; names of :data:`OPS`) one by
-    one and in the whole model. Never raises because of the student's code.
+def check_model(ops=None, *, step_backward=None, ntm_backward=None, seed=0):
+    """Check the student's backward passes against the package's. Never raises because
+    of the student's code.
+
+    With primitives only (``ops``, a dict name -> function; names of :data:`OPS`): each
+    on its own, then all of them in the package's model (the package's step and loop);
+    returns a :class:`ModelCheck`. With the student's one time step and/or loop
+    (:mod:`ntm_numpy.course.bptt`), given as ``step_backward`` and ``ntm_backward`` or
+    under those keys in ``ops`` (``check_model(dict(my_ops, step_backward=...))``): the
+    student's backpropagation through time, the package's parts standing in for those
+    not given (:func:`ntm_numpy.course.bptt_check.check_bptt`); returns a
+    :class:`~ntm_numpy.course.bptt_check.BPTTCheck`, whose report's first line names the
+    first carried gradient and time step that differ and the part that makes them
+    differ.
 
     Returns
     -------
-    ModelCheck (prints as a report)
+    ModelCheck or BPTTCheck (each prints as a report; ``.passed``)
     """
+    if isinstance(ops, dict) and ({"step_backward", "ntm_backward"} & set(ops)):
+        ops = dict(ops)
+        step_backward = ops.pop("step_backward", step_backward)
+        ntm_backward = ops.pop("ntm_backward", ntm_backward)
+    if step_backward is not None or ntm_backward is not None:
+        from .bptt_check import check_bptt
+
+        return check_bptt(ops, step_backward=step_backward, ntm_backward=ntm_backward,
+                          seed=seed)
     if not isinstance(ops, dict):
         raise TypeError(f"ops: expected a dict op name -> function, got {type(ops).__name__}")
     unknown = sorted(set(ops) - set(OPS))
@@ -390,92 +467,151 @@ def check_model(ops, *, seed=0):
 
 
 # ----------------------------------------------------------------------------------------
-# Training on the student's gradients
+# The primitives' file: notebook 04 writes it, notebook 08 reads it
 # ----------------------------------------------------------------------------------------
-def evaluate_copy(model, lengths=None, sequences=64, seed=1234):
-    """Bit errors per sequence of ``model`` on the capstone's copy task, per length
-    (:func:`ntm_numpy.training.evaluation.evaluate`, all ``sequences`` of a length in one batch)."""
-    from ..training.evaluation import evaluate
+def _global_names(code):
+    """The global names ``code`` (and the code nested in it) loads."""
+    names = set()
+    for ins in dis.get_instructions(code):
+        if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME"):
+            names.add(ins.argval)
+    for const in code.co_consts:
+        if inspect.iscode(const):
+            names |= _global_names(const)
+    return names
 
-    lengths = range(1, CAPSTONE["task"]["max_length"] + 1) if lengths is None else lengths
-    return evaluate(model, copy_task(), lengths, sequences=sequences, batch_size=sequences,
-                    seed=seed)
+
+def _is_blank_source(src):
+    lines = [ln.strip() for ln in src.strip().splitlines() if ln.strip()]
+    return bool(lines) and lines[-1] == "raise NotImplementedError"
 
 
-def train_copy(ops=None, *, steps=None, seed=None, log_every=250, stream=None):
-    """Train the capstone's NTM on the copy task with ``ops`` in its backward.
+def save_backward_ops(namespace, path=None):
+    """Write the student's backward passes of notebook 04 to a file notebook 08 imports.
 
-    Adam with element-wise clipping, float64, :data:`CAPSTONE`'s sizes (10-20 s for the
-    default 2,500 updates; lengths 1-4 are then copied without error for the seeds 0-4).
-    Returns ``(model, history)``; ``history`` has ``step``, ``loss`` and ``bit_errors``
-    (per sequence, averaged since the last entry).
+    Parameters
+    ----------
+    namespace : the notebook's ``globals()``: its functions named after notebook 04's
+        exercises (``read_backward``, ... one per :data:`ntm_numpy.course.exercises.EXERCISES`)
+        are saved with their source, with the functions defined beside them that they
+        call (helpers, e.g. ``cosine_similarity_backward``); the modules and package
+        functions they use are imported at the top of the file, and simple constants
+        (numbers, strings) copied
+    path : the file (default :data:`OPS_FILE` in the current folder, which for a notebook
+        is the folder of the notebooks)
+
+    Returns
+    -------
+    str, what was saved (and what was not)
     """
-    cfg = CAPSTONE["train"]
-    steps = cfg["steps"] if steps is None else int(steps)
-    seed = cfg["seed"] if seed is None else int(seed)
-    model = tiny_model(ops, seed=seed)
-    task = copy_task()
-    rng = np.random.default_rng([seed, 1])
-    opt = make_optimizer("adam", lr=cfg["lr"])
-    history = {"step": [], "loss": [], "bit_errors": [], "time": []}
-    start = time.perf_counter()
-    loss_sum = bits_sum = 0.0
-    n = 0
-    for step in range(1, steps + 1):
-        # one update: forward, loss, backward through ``ops``, clipping, Adam's step
-        result = train_step(model, opt, task.batch(rng, cfg["batch_size"]))
-        loss_sum += result.loss
-        bits_sum += result.bit_errors
-        n += 1
-        if step % log_every == 0 or step == steps:
-            history["step"].append(step)
-            history["loss"].append(loss_sum / n)
-            history["bit_errors"].append(bits_sum / n)
-            history["time"].append(time.perf_counter() - start)
-            if stream is not None:
-                stream.write(f"step {step:5d}  loss {loss_sum / n:.4f}  "
-                             f"bit errors/seq {bits_sum / n:.3f}\n")
-            loss_sum = bits_sum = 0.0
-            n = 0
-    return model, history
+    path = Path(OPS_FILE if path is None else path)
+    wanted = [f"{name}_backward" for name in exercises.EXERCISES]
+    sources, imports, constants, missing, unsaved = {}, {}, {}, [], []
+    queue = [(name, namespace.get(name)) for name in wanted]
+    while queue:
+        name, fn = queue.pop(0)
+        if name in sources:
+            continue
+        if not inspect.isfunction(fn):
+            missing.append(name)
+            continue
+        try:
+            src = textwrap.dedent(inspect.getsource(fn))
+        except (OSError, TypeError):
+            unsaved.append(f"{name} (its source cannot be found)")
+            continue
+        if fn.__name__ != name:
+            src += f"\n\n{name} = {fn.__name__}\n"
+        sources[name] = src
+        for g in sorted(_global_names(fn.__code__)):
+            value = fn.__globals__.get(g, _MISSING)
+            if value is _MISSING or g in sources or g in imports or g in constants:
+                continue
+            if inspect.ismodule(value):
+                imports[g] = (f"import {value.__name__}" if value.__name__ == g
+                              else f"import {value.__name__} as {g}")
+            elif inspect.isfunction(value) and value.__globals__ is fn.__globals__:
+                queue.append((g, value))  # a helper defined beside it: saved too
+            elif callable(value) and getattr(value, "__module__", None) not in (None, "__main__") \
+                    and "." not in getattr(value, "__qualname__", "."):
+                alias = "" if value.__qualname__ == g else f" as {g}"
+                imports[g] = f"from {value.__module__} import {value.__qualname__}{alias}"
+            elif isinstance(value, (bool, int, float, complex, str)):
+                constants[g] = f"{g} = {value!r}"
+            else:
+                unsaved.append(f"{g} (used by {name}: a {type(value).__name__}, not saved)")
+    header = [f"# {path.name}: your backward passes of notebook 04 (04_gradient_checking.ipynb),",
+              f"# written by its last cell on {time.strftime('%Y-%m-%d %H:%M')}. Notebook 08 (the "
+              "capstone)", "# loads them. Edits made here are lost when that cell runs again.",
+              "import numpy as np"]
+    header += [line for g, line in sorted(imports.items()) if line != "import numpy as np"]
+    body = "\n".join(header + sorted(constants.values())) + "\n\n\n" + "\n\n\n".join(
+        src.rstrip() for src in sources.values()) + "\n"
+    path.write_text(body, encoding="utf-8")
+    saved = [n for n in wanted if n in sources]
+    blank = [n for n in saved if _is_blank_source(sources[n])]
+    helpers = [n for n in sources if n not in wanted]
+    lines = [f"Saved {len(saved)} of {len(wanted)} backward passes to {path.resolve()}"
+             + (f", with your helpers {', '.join(helpers)}" if helpers else "") + "."]
+    if blank:
+        lines.append("Still blank (notebook 08 uses the package's in their place): "
+                     + ", ".join(blank))
+    if missing:
+        lines.append("Not defined in this notebook: " + ", ".join(missing))
+    if unsaved:
+        lines.append("Not saved: " + "; ".join(unsaved))
+    return "\n".join(lines)
 
 
-def plot_memory_and_gradient(model, length=None, seed=5):
-    """Memory and dL/dM_t over time on one copy sequence: two heat maps of the row norms
-    (rows x time), the write head's focus marked on both, the output steps shaded.
+_MISSING = object()
 
-    Returns a matplotlib Figure.
+
+def load_backward_ops(path=None):
+    """The six primitives notebook 04 saved (:func:`save_backward_ops`), each checked.
+
+    Parameters
+    ----------
+    path : the file (default :data:`OPS_FILE` in the current folder)
+
+    Returns
+    -------
+    (ops, report): ``ops`` a dict op name -> function of the :data:`NOTEBOOK_04_OPS`
+    found in the file and not blank (the package's stand in for the others in the
+    checks and the training); ``report`` a str: each function's check
+    (:func:`check_op`), or, when the file is missing or broken, what to do.
     """
-    from matplotlib.colors import LogNorm
-    from matplotlib.figure import Figure
+    path = Path(OPS_FILE if path is None else path)
+    if not path.is_file():
+        return {}, (
+            f"{path.name} is not in this folder ({path.resolve().parent}). Notebook 04 "
+            "(04_gradient_checking.ipynb) writes it from your backward passes, in its last "
+            "cell: run notebook 04 to its end, then run this cell again. Until then the "
+            f"package's {', '.join(NOTEBOOK_04_OPS)} stand in for yours in the checks and "
+            "the training below (the checks say so).")
+    global _LOADS
+    _LOADS += 1
+    spec = importlib.util.spec_from_file_location(f"_my_backward_ops_{_LOADS}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        return {}, (f"{path.name} could not be imported ({type(exc).__name__}: {exc}). Run "
+                    "the last cell of notebook 04 again to rewrite it; until then the "
+                    "package's primitives stand in for yours.")
+    ops, lines = {}, [f"From {path.resolve()}:"]
+    for name in NOTEBOOK_04_OPS:
+        fn = getattr(module, name, None)
+        if not callable(fn):
+            lines.append(f"  {name}: not in the file (the package's stands in for it)")
+            continue
+        status, text = check_op(name, fn)
+        if status == "not implemented":
+            lines.append(f"  {name}: still blank in notebook 04 (the package's stands in "
+                         "for it)")
+            continue
+        ops[name] = fn
+        lines.append("  " + text.replace("\n", "\n  "))
+    return ops, "\n".join(lines)
 
-    task = copy_task()
-    L = CAPSTONE["task"]["max_length"] if length is None else int(length)
-    x, y, mask = task.batch(np.random.default_rng(seed), 1, length=L, dtype=model.dtype)
-    logits, cache = model.forward(x)
-    _, lcache = sigmoid_cross_entropy_forward(logits, y, mask)
-    dlogits = sigmoid_cross_entropy_backward(1.0, lcache)[0]
-    _, carried = model.backward(dlogits, cache, return_carried=True)
-    trace = cache.trace()
-    mem = np.linalg.norm(trace.memory[1:, 0], axis=-1).T  # (N, T): M_t after step t
-    grad = np.stack([np.linalg.norm(c["memory"][0], axis=-1) for c in carried], axis=1)
-    rows = trace.write_weights[:, 0, 0].argmax(axis=-1)
-    T = x.shape[0]
-    fig = Figure(figsize=(9, 3.4), layout="constrained")
-    axes = fig.subplots(1, 2)
-    top = float(grad.max()) if grad.max() > 0 else 1.0
-    norms = (None, LogNorm(vmin=top * 1e-6, vmax=top))
-    for ax, data, title, cmap, norm in (
-            (axes[0], mem, "memory: |M_t(i)|", "viridis", norms[0]),
-            (axes[1], np.maximum(grad, top * 1e-6), "gradient: |dL/dM_t(i)| (log scale)",
-             "magma", norms[1])):
-        im = ax.imshow(data, aspect="auto", cmap=cmap, origin="upper", norm=norm,
-                       interpolation="nearest")
-        ax.plot(np.arange(T), rows, "w.", ms=4, label="write head's row")
-        ax.axvspan(L + 0.5, T - 0.5, color="white", alpha=0.12, lw=0)
-        ax.set(title=title, xlabel="step t (output steps shaded)", ylabel="row i")
-        fig.colorbar(im, ax=ax, shrink=0.85)
-    axes[0].legend(loc="lower left", fontsize=7)
-    fig.suptitle(f"A copy sequence of length {L}: what is stored, and where the loss "
-                 "pulls on it")
-    return fig
+
+_LOADS = 0

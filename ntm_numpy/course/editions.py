@@ -16,10 +16,15 @@ cells with points). Two commands build what a course hands out::
   hidden test it finds.
 * The **instructor edition** fills every answer cell with its reference solution between
   ``### BEGIN SOLUTION`` and ``### END SOLUTION`` and adds to every check cell an
-  ``assert`` between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``: the source
-  version of an nbgrader assignment (``nbgrader generate_assignment`` turns it back into
-  the student edition, ``nbgrader autograde`` grades with the hidden asserts). The
-  reference solutions are read from a Python file (by default the repository's
+  ``assert`` between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``: a check the
+  student has not run, with another seed and other sizes (drawn when the edition is
+  written, from ``hidden_seed``; the smallest sizes and, for the shift, more offsets
+  than rows among them) and the exercise's edge cases at those sizes, kept only if the
+  reference solution passes it. A value answer (a number, a set of names) has one right
+  value: its hidden assert checks that value again. This is the source version of an
+  nbgrader assignment (``nbgrader generate_assignment`` turns it back into the student
+  edition, ``nbgrader autograde`` grades with the hidden asserts). The reference
+  solutions are read from a Python file (by default the repository's
   ``tests/exercise_solutions.py``; they are not part of the installed package).
 
 ``docs/instructors.md`` says how to hand the course out and grade it.
@@ -27,8 +32,11 @@ cells with points). Two commands build what a course hands out::
 import importlib.util
 import inspect
 import re
+import secrets
 import textwrap
 from pathlib import Path
+
+import numpy as np
 
 __all__ = ["write_student_edition", "write_instructor_edition", "blank_problems"]
 
@@ -200,22 +208,78 @@ def _solution_source(cell, tags, sol):
         "\n    ### END SOLUTION\n"
 
 
-def _hidden_test(cell):
-    """The hidden assert of a check cell, from what it prints."""
+def _options(options):
+    return "".join(f", {k}={v!r}" for k, v in options.items())
+
+
+def _sound_seed(rng, passes, what, tries=20):
+    """A seed drawn from ``rng`` on which the reference solution passes the hidden check:
+    central differences are loose on a few random inputs (a nearly one-hot softmax, a
+    saturated gate), and a check a right answer can fail must not grade anyone."""
+    for _ in range(tries):
+        seed = int(rng.integers(1, 2**31))
+        if passes(seed):
+            return seed
+    raise RuntimeError(f"{what}: the reference solution fails the hidden check on "
+                       f"{tries} seeds in a row; is the solutions file right?")
+
+
+def _hidden_check(m, rng, sol):
+    from .exercise_table import other_cases
+    from .exercises import check
+
+    name, ref = m[1], sol.SOLUTIONS[m[1]]
+    seed = _sound_seed(rng, lambda s: check(name, ref, seed=s,
+                                            sizes=other_cases(name, s)).passed, name)
+    options = dict(seed=seed, sizes=list(other_cases(name, seed)))
+    return f'_hidden = check("{name}", {m[2]}{_options(options)})\nassert _hidden.passed, _hidden'
+
+
+def _hidden_answer(m, rng, sol):
+    from .questions import QUESTIONS, answer, hidden_options
+
+    qid = m[1]
+    if not QUESTIONS[qid].takes_function:  # one right value: the same check
+        return f'_hidden = answer("{qid}", {m[2]})\nassert _hidden, _hidden'
+    ref = sol._FUNCTIONS[sol.ANSWERS[qid][0]]
+    seed = _sound_seed(rng, lambda s: answer(qid, ref, **hidden_options(qid, s)).right, qid)
+    return (f'_hidden = answer("{qid}", {m[2]}{_options(hidden_options(qid, seed))})\n'
+            "assert _hidden, _hidden")
+
+
+def _hidden_op(m, rng, sol):
+    from .capstone import check_op
+
+    op, ref = m[1], sol.CAPSTONE_SOLUTIONS[m[1]]
+    seed = _sound_seed(rng, lambda s: check_op(op, ref, seed=s)[0] == "pass", op)
+    return f'_hidden = check_op("{op}", {m[2]}, seed={seed})\nassert _hidden[0] == "pass", _hidden[1]'
+
+
+def _hidden_model(m, rng, sol):
+    seed = int(rng.integers(1, 2**31))  # analytic against analytic: any seed is sound
+    return (f"assert result.passed, result\n_hidden = check_model({m[1]}, seed={seed})\n"
+            "assert _hidden.passed, _hidden")
+
+
+def _hidden_test(cell, rng, sol):
+    """The hidden test of a check cell, from what it prints: the same check with another
+    seed and, where the check takes them, other sizes; ``sol`` the reference solutions,
+    which must pass it."""
     src = cell.source
     for pattern, make in (
-            (r'print\(check\("(\w+)", (\w+)\)\)', lambda m: f'assert check("{m[1]}", {m[2]})'),
-            (r'print\(answer\("([\d.]+)", (\w+)\)\)', lambda m: f'assert answer("{m[1]}", {m[2]})'),
-            (r'print\(check_op\("(\w+)", (\w+)\)\[1\]\)',
-             lambda m: f'assert check_op("{m[1]}", {m[2]})[0] == "pass"'),
-            (r"result = check_model\(", lambda m: "assert result.passed")):
+            (r'print\(check\("(\w+)", (\w+)\)\)', _hidden_check),
+            (r'print\(answer\("([\d.]+)", (\w+)\)\)', _hidden_answer),
+            (r'print\(check_op\("(\w+)", (\w+)\)\[1\]\)', _hidden_op),
+            (r"result = check_model\((\w+)\)", _hidden_model)):
         m = re.search(pattern, src)
         if m:
-            return f"{src.rstrip()}\n### BEGIN HIDDEN TESTS\n{make(m)}\n### END HIDDEN TESTS\n"
+            return (f"{src.rstrip()}\n### BEGIN HIDDEN TESTS\n{make(m, rng, sol)}\n"
+                    "### END HIDDEN TESTS\n")
     return src
 
 
-def write_instructor_edition(out, source=None, solutions=None, *, overwrite=False):
+def write_instructor_edition(out, source=None, solutions=None, *, overwrite=False,
+                             hidden_seed=None):
     """Write the instructor edition (the nbgrader source version) into folder ``out``.
 
     Parameters
@@ -225,6 +289,8 @@ def write_instructor_edition(out, source=None, solutions=None, *, overwrite=Fals
     solutions : Python file of the reference solutions (default: the repository's
         ``tests/exercise_solutions.py``)
     overwrite : replace notebooks of the same name already in ``out`` (default: refuse)
+    hidden_seed : int, seeds the seeds and sizes of the hidden tests (default: drawn at
+        random, so that they are nowhere in the package; pass one to rebuild the same)
 
     Returns
     -------
@@ -233,6 +299,7 @@ def write_instructor_edition(out, source=None, solutions=None, *, overwrite=Fals
     nbformat = _nbformat()
     source = _source_dir(source)
     sol = _load_solutions(solutions)
+    rng = np.random.default_rng(secrets.randbits(64) if hidden_seed is None else hidden_seed)
     books = []
     for path in sorted(source.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
@@ -243,7 +310,7 @@ def write_instructor_edition(out, source=None, solutions=None, *, overwrite=Fals
             if tags:
                 c.source = _solution_source(c, tags, sol)
             elif "nbgrader" in c.metadata and c.metadata["nbgrader"].get("grade"):
-                c.source = _hidden_test(c)
+                c.source = _hidden_test(c, rng, sol)
         _clear(nb)
         books.append((path.name, nb))
     out = _prepare(out, overwrite, [name for name, _ in books])
