@@ -150,10 +150,8 @@ def type_name(annotation):
     -------
     str
     """
-    args = [a for a in get_args(annotation) if a is not type(None)]
-    if args:
-        return f"{args[0].__name__} or None"
-    return annotation.__name__
+    base = value_type(annotation)
+    return annotation.__name__ if base is annotation else f"{base.__name__} or None"
 
 
 def value_type(annotation):
