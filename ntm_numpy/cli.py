@@ -66,8 +66,9 @@ def _add_train(sub, suppress=False):
 
 
 def _given_train_options(argv):
-    """The settings given on the ``train`` command line ``argv`` (parsed again with
-    ``argparse.SUPPRESS`` as the default of every setting: only those given are left)."""
+    """The settings given on the ``train`` (or ``sweep``) command line ``argv`` (parsed
+    again with ``argparse.SUPPRESS`` as the default of every setting: only those given
+    are left)."""
     with warnings.catch_warnings():  # the first parse has reported deprecated options
         warnings.simplefilter("ignore", DeprecationWarning)
         return set(vars(build_parser(suppress_setting_defaults=True).parse_args(argv)))
@@ -119,7 +120,8 @@ def train_config_from_command(command):
     except SystemExit:  # argparse has printed what is wrong
         raise ValueError(f"command: not a valid 'ntm-numpy train' command line: {command!r}") \
             from None
-    return TrainConfig(**settings_from_args(args))
+    given = _given_train_options(words[1:])
+    return TrainConfig(**settings_from_args(args, given | {"task"}))
 
 
 def _cmd_train(args, argv=None):
@@ -138,10 +140,12 @@ def _cmd_train(args, argv=None):
         _check_plots_out(out, args)
         given = _given_train_options(sys.argv[1:] if argv is None else argv)
         result = train(resume=args.resume, out_dir=out, log_every=args.log_every,
-                       overwrite=args.overwrite, **settings_from_args(args, given | {"task"}))
+                       overwrite=args.overwrite, **settings_from_args(
+                           args, given | {"task"}, command_line_defaults=False))
         return _finish_training(result, out, args)
-    _check_model_options(args, _given_train_options(sys.argv[1:] if argv is None else argv))
-    config = TrainConfig(**settings_from_args(args))
+    given = _given_train_options(sys.argv[1:] if argv is None else argv)
+    _check_model_options(args, given)
+    config = TrainConfig(**settings_from_args(args, given | {"task"}))
     config.make_model()  # unknown task settings or sizes fail here, before anything is written
     out = args.out or os.path.join("runs", args.task)
     check_out_dir(out, overwrite=args.overwrite, names=names)
@@ -446,7 +450,7 @@ def _cmd_course(args):
 
 
 # --------------------------------------------------------------------------- sweep
-def _add_sweep(sub):
+def _add_sweep(sub, suppress=False):
     from .training.options import add_sweep_options
 
     p = sub.add_parser("sweep", help="train one configuration with several seeds in parallel",
@@ -455,7 +459,7 @@ def _add_sweep(sub):
                        "write OUT/summary.csv, OUT/summary.md and OUT/curves.png. Resumable: "
                        "finished seeds are skipped. Takes the settings of 'train' but "
                        "--seed (--seeds) and --workers (--jobs).")
-    p.options += add_sweep_options(p)
+    p.options += add_sweep_options(p, suppress_defaults=suppress)
 
 
 #: Seconds ``sweep --scheduler`` waits to reach the dask scheduler.
@@ -476,12 +480,12 @@ def _dask_client(address):
                          f"({err})") from None
 
 
-def _cmd_sweep(args):
+def _cmd_sweep(args, argv):
     from .training.config import TrainConfig
     from .training.options import settings_from_args
     from .training.sweep import run_sweep
 
-    config = TrainConfig(**settings_from_args(args))
+    config = TrainConfig(**settings_from_args(args, _given_train_options(argv) | {"task"}))
     config.make_task()  # unknown task settings fail here, before anything is written
     out = args.out or os.path.join("runs", f"sweep_{args.task}")
     kwargs = dict(jobs=args.jobs, lengths=args.lengths, sequences=args.sequences,
@@ -505,8 +509,8 @@ def build_parser(*, suppress_setting_defaults=False):
     Parameters
     ----------
     suppress_setting_defaults : bool
-        Give the settings of ``train`` the default ``argparse.SUPPRESS``, so that a
-        namespace it parses holds only the settings given.
+        Give the settings of ``train`` and ``sweep`` the default ``argparse.SUPPRESS``,
+        so that a namespace it parses holds only the settings given.
 
     Returns
     -------
@@ -519,8 +523,9 @@ def build_parser(*, suppress_setting_defaults=False):
                         help="show the traceback of an error (may also follow the command)")
     sub = Subcommands(parser, dest="command", required=True)
     _add_train(sub, suppress_setting_defaults)
-    for add in (_add_evaluate, _add_plot, _add_export, _add_course, _add_sweep):
+    for add in (_add_evaluate, _add_plot, _add_export, _add_course):
         add(sub)
+    _add_sweep(sub, suppress_setting_defaults)
     return parser
 
 
@@ -545,7 +550,7 @@ def main(argv=None):
     commands = {"train": lambda: _cmd_train(args, argv), "evaluate": lambda: _cmd_evaluate(args),
                 "export": lambda: _cmd_export(args), "plot": lambda: _cmd_plot(args),
                 "course": lambda: _cmd_course(args),
-                "sweep": lambda: _cmd_sweep(args)}
+                "sweep": lambda: _cmd_sweep(args, argv)}
     from .training.loop import TrainingDiverged
     from .training.parallel import WorkerError
 

@@ -50,14 +50,44 @@ from .parallel import batch_slices
 #: ``measure`` is the score of :func:`evaluate_scores` that the generalisation curves
 #: of ``ntm-numpy train`` and ``ntm-numpy evaluate`` plot (``"bit_errors"`` where not
 #: given): the paper reports the N-gram task and priority sort by their cost.
+#: ``settings`` holds, per model ("ntm", "lstm"), the flat settings of the task's
+#: default run that differ from the settings' own defaults (:func:`default_run_settings`); a
+#: setting given to :class:`TrainConfig` (or on the command line) takes precedence.
 TASK_DEFAULTS = {
     "copy": dict(updates=5000, lengths=(10, 20, 40, 80, 120),
-                 task_settings_after_converged=dict(max_length=60), settle_validations=5),
-    "repeat_copy": dict(updates=12000, lengths=(5, 10, 15, 20)),
-    "associative_recall": dict(updates=12000, lengths=(2, 6, 10, 12)),
-    "ngrams": dict(updates=3000, lengths=(200,), measure="cost_above_optimum_bits"),
-    "priority_sort": dict(updates=12000, lengths=(20,), measure="cost_bits"),
+                 task_settings_after_converged=dict(max_length=60), settle_validations=5,
+                 settings=dict(ntm={}, lstm={})),
+    "repeat_copy": dict(updates=12000, lengths=(5, 10, 15, 20), settings=dict(ntm={}, lstm={})),
+    "associative_recall": dict(updates=12000, lengths=(2, 6, 10, 12),
+                               settings=dict(ntm={}, lstm={})),
+    "ngrams": dict(updates=3000, lengths=(200,), measure="cost_above_optimum_bits",
+                   settings=dict(ntm={}, lstm={})),
+    "priority_sort": dict(updates=12000, lengths=(20,), measure="cost_bits",
+                          settings=dict(ntm={}, lstm={})),
 }
+
+
+def default_run_settings(task, model="ntm"):
+    """The settings of ``task``'s default run with ``model`` that differ from the
+    settings' own defaults: what ``ntm-numpy train TASK`` (``--model MODEL``) adds to
+    them. A setting given explicitly replaces its entry.
+
+    Parameters
+    ----------
+    task : str
+        One of :data:`ntm_numpy.tasks.TASKS`.
+    model : str
+        ``"ntm"`` or ``"lstm"``.
+
+    Returns
+    -------
+    dict
+        Flat settings (a copy).
+    """
+    check_choice("task", task, TASKS)
+    check_choice("model", model, ("ntm", "lstm"))
+    return {k: (dict(v) if isinstance(v, dict) else v)
+            for k, v in TASK_DEFAULTS[task]["settings"][model].items()}
 
 #: Threshold on validation bit errors per sequence that counts as "converged".
 CONVERGED_BIT_ERRORS = 0.1
@@ -364,8 +394,10 @@ class TrainConfig:
     flat, by name; ``TrainConfig(model_section=ModelConfig(...), ...)`` (or
     ``model=ModelConfig(...)``, ``task=TaskConfig(...)``, ``optimizer=...``,
     ``schedule=...``) takes whole sections, and flat settings given as well apply on top
-    of them. A setting left out takes its default; those whose default is None are
-    filled in from the others (:data:`TASK_DEFAULTS`, the optimiser's defaults). Every
+    of them. A setting left out takes the task's default run's value
+    (:func:`default_run_settings`; not where its whole section is given), else its own default;
+    those whose default is None are filled in from the others (:data:`TASK_DEFAULTS`,
+    the optimiser's defaults). Every
     setting is checked. The help of each setting is in its field's ``metadata`` (and in
     docs/training.md).
 
@@ -425,6 +457,7 @@ class TrainConfig:
         unknown = sorted(set(settings) - set(_SECTION_OF))
         if unknown:
             raise TypeError(f"TrainConfig got an unexpected keyword argument {unknown[0]!r}")
+        settings = self._with_task_settings(settings, given)
         for name, cls in SECTIONS.items():
             section = given[name]
             if section is None:
@@ -435,6 +468,18 @@ class TrainConfig:
             mine = {k: v for k, v in settings.items() if _SECTION_OF[k] == name}
             setattr(self, name, replace(section, **mine))  # a copy
         self._fill_defaults_and_check()
+
+    @staticmethod
+    def _with_task_settings(settings, sections):
+        """``settings`` with the task's default run's settings (:func:`default_run_settings`)
+        added for each setting not given, flat or in a whole section."""
+        task = settings.get("task", getattr(sections["task_section"], "task", TaskConfig.task))
+        model = settings.get("model", getattr(sections["model_section"], "model", "ntm"))
+        if not isinstance(task, str) or task not in TASKS or model not in ("ntm", "lstm"):
+            return settings  # refused with a clear message by the checks
+        defaults = {k: v for k, v in default_run_settings(task, model).items()
+                    if k not in settings and sections[_SECTION_OF[k]] is None}
+        return {**defaults, **settings}
 
     def _fill_defaults_and_check(self):
         """Fill in the settings whose default depends on others; check every setting."""
@@ -520,7 +565,9 @@ class TrainConfig:
         Parameters
         ----------
         settings : dict
-            Setting -> value; a setting left out takes its default.
+            Setting -> value; a setting left out takes its field's default, not the
+            task's default run's (:func:`default_run_settings`): a checkpoint written before a
+            setting existed is read as the run it recorded.
 
         Returns
         -------
@@ -536,7 +583,9 @@ class TrainConfig:
         unknown = sorted(set(settings) - known)
         if unknown:
             raise ValueError(f"config: unknown training settings {unknown}")
-        return cls(**settings)
+        settings = renamed_settings(settings)
+        recorded = {f.name: default_of(f) for _, f in setting_fields()}
+        return cls(**{**recorded, **settings})
 
     @classmethod
     def from_dict(cls, d):

@@ -26,7 +26,14 @@ import argparse
 import shlex
 
 from .._validation import check_length, check_seed, warn_deprecated
-from .config import SECTIONS, default_of, renamed_settings, setting_fields, value_type
+from .config import (
+    SECTIONS,
+    default_of,
+    default_run_settings,
+    renamed_settings,
+    setting_fields,
+    value_type,
+)
 
 #: The titles of the sections' groups in ``--help``.
 GROUP_TITLES = {"model_section": "model", "task_section": "task",
@@ -257,7 +264,7 @@ def add_run_options(parser):
     ]
 
 
-def add_sweep_options(parser):
+def add_sweep_options(parser, *, suppress_defaults=False):
     """Add the options of ``ntm-numpy sweep``: its own (seeds, jobs, output, evaluation),
     then the task and every setting of ``train`` but the seed and the workers
     (:func:`ntm_numpy.training.sweep.config_fields`).
@@ -265,6 +272,8 @@ def add_sweep_options(parser):
     Parameters
     ----------
     parser : argparse.ArgumentParser
+    suppress_defaults : bool
+        As for :func:`add_train_options`, for the settings.
 
     Returns
     -------
@@ -289,7 +298,8 @@ def add_sweep_options(parser):
             help="run the seeds on a dask.distributed cluster whose scheduler is at "
                  "ADDRESS (e.g. tcp://10.0.0.5:8786; needs the 'cluster' extra, and --out "
                  "on a file system the workers share); default: processes on this machine"),
-        *add_train_options(parser, names=["task", *config_fields()]),
+        *add_train_options(parser, names=["task", *config_fields()],
+                           suppress_defaults=suppress_defaults),
     ]
 
 
@@ -332,7 +342,7 @@ def parse_settings(items, flag):
     return settings
 
 
-def settings_from_args(args, given=None):
+def settings_from_args(args, given=None, *, command_line_defaults=True):
     """The settings (keyword arguments of :class:`TrainConfig`) of parsed options.
 
     Parameters
@@ -341,8 +351,13 @@ def settings_from_args(args, given=None):
         From a parser with :func:`add_train_options`; names that are not settings
         (``--out``, ``--log-every``, ...) are left out.
     given : set of str, optional
-        Only these settings (the options given on the command line); a dict option not
-        given is left out in any case, so that the setting takes its default.
+        Only these settings (the options given on the command line), and those whose
+        default on the command line differs from Python's (``implementation``) unless
+        ``command_line_defaults`` is False; a dict option not given is left out in any
+        case, so that the setting takes its default.
+    command_line_defaults : bool
+        With ``given``: whether to add the settings of the command line's own defaults
+        (False for a resumed run, which keeps its checkpoint's).
 
     Returns
     -------
@@ -351,7 +366,8 @@ def settings_from_args(args, given=None):
     settings = {}
     namespace = vars(args)
     for _, f in setting_fields():
-        if f.name not in namespace or (given is not None and f.name not in given):
+        if f.name not in namespace or (given is not None and f.name not in given and not (
+                command_line_defaults and "cli_default" in f.metadata)):
             continue
         value = namespace[f.name]
         if value is argparse.SUPPRESS:
@@ -384,7 +400,8 @@ def render_train_command(settings, *, out=None, always=("seed",)):
     ----------
     settings : dict
         Flat settings (``task`` among them); each one whose value is the command line's
-        default is left out, but those in ``always``.
+        default (the task's default run's, :func:`~ntm_numpy.training.config.
+        default_run_settings`, where it has one) is left out, but those in ``always``.
     out : str, optional
         The output directory (``--out``).
     always : tuple of str
@@ -408,13 +425,14 @@ def render_train_command(settings, *, out=None, always=("seed",)):
     if unknown:
         raise ValueError(f"settings: unknown training settings {unknown}")
     words = ["ntm-numpy", "train", _word(settings["task"])]
+    default = default_run_settings(settings["task"], settings.get("model", "ntm"))
     for name, f in fields.items():
         if name not in settings or f.metadata.get("positional"):
             continue
         value = settings[name]
         if not has_option(f):
             raise ValueError(f"{name}: not an option of the command line, got {value!r}")
-        if value == cli_default(f) and name not in always:
+        if value == default.get(name, cli_default(f)) and name not in always:
             continue
         if value_type(f.type) is dict:
             words += [w for k, v in value.items() for w in (flag_of(f), _word(f"{k}={v}"))]
