@@ -45,7 +45,7 @@ RMSPROP_EPS = 1e-4
 #: about 1e-7) and Adam's steps, lr * m / sqrt(v), stay full-sized for them whatever the
 #: gradient; with 1e-8 the default copy run relapsed after converging (up to 19 bit
 #: errors, ending at 0.36), with 1e-4 steps shrink with the gradient below that scale and
-#: it stays converged (docs/results.md).
+#: it stays converged (docs/results/copy.md).
 ADAM_LR = 2e-3
 ADAM_BETA1 = 0.9
 ADAM_BETA2 = 0.999

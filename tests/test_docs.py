@@ -1,4 +1,4 @@
-"""Every code block marked ```python in README.md and docs/*.md runs.
+"""Every code block marked ```python in README.md, docs/*.md and docs/results/*.md runs.
 
 Blocks of one page run in order in one namespace (a page may build on its earlier
 blocks), in a temporary working directory, with matplotlib on the Agg backend. Blocks
@@ -12,7 +12,10 @@ import numpy as np
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-PAGES = [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md"))
+PAGES = ([ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md"))
+         + sorted((ROOT / "docs" / "results").glob("*.md")))
+NAMES = [p.relative_to(ROOT / "docs").as_posix() if p.parent != ROOT else p.name
+         for p in PAGES]
 BLOCK = re.compile(r"^```python[ \t]*\n(.*?)^```", re.S | re.M)
 
 
@@ -24,7 +27,7 @@ def test_the_docs_have_runnable_examples():
     assert sum(len(python_blocks(p)) for p in PAGES) >= 10
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+@pytest.mark.parametrize("page", PAGES, ids=NAMES)
 def test_python_blocks_run(page, tmp_path, monkeypatch):
     matplotlib.use("Agg")
     monkeypatch.chdir(tmp_path)

@@ -1,6 +1,6 @@
 """The shipped models: present, loadable, made by their recipe (rendered as the documented
 command), and as good as the documentation says (the thresholds are the project's
-targets, docs/results.md)."""
+targets, docs/results/*.md)."""
 import os
 
 import numpy as np
@@ -121,9 +121,9 @@ def test_repeat_copy_near_zero_on_its_training_range():
 
 
 def test_repeat_copy_generalises_to_twice_its_training_length():
-    # docs/results.md: trained on lengths 1-10 only (1-20 repeats once 1-10 are learnt), it
-    # makes 0.79 bit errors per sequence at length 20 with 1-10 repeats on 2,000 sequences
-    # (0.69-0.86 on draws of 320; the target is below 1)
+    # docs/results/repeat_copy.md: trained on lengths 1-10 only (1-20 repeats once 1-10 are
+    # learnt), it makes 0.79 bit errors per sequence at length 20 with 1-10 repeats on 2,000
+    # sequences (0.69-0.86 on draws of 320; the target is below 1)
     model, ckpt = ntm_numpy.load(pretrained_path("repeat_copy"), return_checkpoint=True)
     tc = ckpt.meta["train_config"]
     task = ntm_numpy.tasks.get_task("repeat_copy", **tc["task_settings"])
@@ -134,7 +134,7 @@ def test_repeat_copy_generalises_to_twice_its_training_length():
 
 
 def test_ngrams_close_to_the_bayes_optimal_estimator():
-    # docs/results.md: 0.34 bits per sequence above the optimum on 1,000 sequences,
+    # docs/results/ngrams.md: 0.34 bits per sequence above the optimum on 1,000 sequences,
     # 0.32-0.38 on other draws of 1,000 (the issue's goal: within 0.5; the paper's NTM:
     # about 0.5, its LSTM about 3)
     model = ntm_numpy.load_pretrained("ngrams")
@@ -145,8 +145,8 @@ def test_ngrams_close_to_the_bayes_optimal_estimator():
 
 
 def test_priority_sort_cost_and_bit_errors():
-    # docs/results.md: 3.1 bits and 0.65 wrong bits per sequence (of 128) on 1,000
-    # sequences (2.7-4.6 and 0.53-0.81 on six draws of 256); the goal is at most 10
+    # docs/results/priority_sort.md: 3.1 bits and 0.65 wrong bits per sequence (of 128) on
+    # 1,000 sequences (2.7-4.6 and 0.53-0.81 on six draws of 256); the goal is at most 10
     # bits; the paper's NTM is at about 20 bits, its LSTM at about 58
     model = ntm_numpy.load_pretrained("priority_sort")
     assert model.config["controller"] == "feedforward"

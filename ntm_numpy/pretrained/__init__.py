@@ -7,8 +7,8 @@ settings and drops the optimiser state. :data:`PRETRAINED` holds each model's
 settings of :class:`ntm_numpy.training.config.TrainConfig`, the seed and the output
 folder). ``pretrained_command(name)`` renders the two commands from the recipe;
 ``PRETRAINED[name].train_config()`` is the run's
-:class:`~ntm_numpy.training.config.TrainConfig`. ``docs/results.md`` gives the time each
-took and the bit errors each reaches.
+:class:`~ntm_numpy.training.config.TrainConfig`. ``docs/results/shipped_models.md`` gives
+the time each took and the bit errors each reaches.
 """
 import os
 from dataclasses import dataclass

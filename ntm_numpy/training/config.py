@@ -25,7 +25,7 @@ Departures from the paper: the paper trains with RMSProp (Graves 2013's form, wi
 momentum); the default here is Adam at batch size 16, with the global gradient norm
 clipped too and the learning rate cut once validation converges (RMSProp is available
 with ``optimizer="rmsprop"``). On the copy task this converged in fewer sequences and
-in less wall-clock time in our runs (docs/results.md).
+in less wall-clock time in our runs (docs/results/copy.md).
 """
 import inspect
 import math
@@ -44,7 +44,7 @@ from .parallel import batch_slices
 #: an LSTM controller of 100 units, 128 x 20 memory, one read and one write head).
 #: ``task_settings_after_converged`` is the default curriculum of a run with the task's
 #: default settings: copy goes on to lengths 1-60 once lengths 1-20 are learnt, after
-#: which 11 of 12 seeds of the default run copy lengths 40 and 80 (docs/results.md);
+#: which 11 of 12 seeds of the default run copy lengths 40 and 80 (docs/results/copy.md);
 #: ``settle_validations`` how many validations in a row below 0.1 bit errors "learnt"
 #: takes then (5: a run switched at its first one can lose what it had just learnt).
 #: ``measure`` is the score of :func:`evaluate_scores` that the generalisation curves
@@ -97,7 +97,7 @@ CONVERGED_BIT_ERRORS = 0.1
 #: scaled to unit norm, so a rare batch with a gradient 100 times the usual one moves
 #: Adam no further than any other: with 10, such batches knocked converged copy runs
 #: back up (seed 0 relapsed and ended at 0.37 bit errors per sequence); the comparison
-#: over 12 seeds is in docs/results.md.
+#: over 12 seeds is in docs/results/copy.md.
 CLIP_NORM = 1.0
 
 #: Default factor on the learning rate once the run has settled (validation below

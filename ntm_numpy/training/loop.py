@@ -19,7 +19,7 @@ Departures from the paper: the paper trains with RMSProp (Graves 2013's form, wi
 momentum); the default here is Adam at batch size 16, with the global gradient norm
 clipped too and the learning rate cut once validation converges (RMSProp is available
 with ``optimizer="rmsprop"``). On the copy task this converged in fewer sequences and
-in less wall-clock time in our runs (docs/results.md). Bit errors are counted on
+in less wall-clock time in our runs (docs/results/copy.md). Bit errors are counted on
 thresholded outputs (logit > 0).
 
 Workers (``TrainConfig(workers=n)``, ``ntm-numpy train --workers N``): the forward,
