@@ -61,6 +61,12 @@ Departures from the paper
   to focus on row 0 (``INIT_WEIGHTING_LOGIT``; near-uniform initial weightings made
   the copy task take about twice as many sequences to learn); the LSTM starts from
   h = c = 0.
+* The heads' biases: the paper does not say how they start. They start at 0, or with
+  ``head_init="write_forward"`` the write heads' gate, shift and sharpening biases
+  start so that each write head walks one row forward per step
+  (``WRITE_FORWARD_GATE_BIAS`` and the two after it): on priority sort this found the
+  consecutive writes that the sort needs for seeds that never found them from 0
+  (docs/results/priority_sort.md).
 """
 from dataclasses import dataclass, field
 from typing import Optional
@@ -85,6 +91,9 @@ from .constants import (
     INIT_WEIGHTING_LOGIT,
     MEMORY_INIT_CONSTANT,
     MEMORY_INIT_RANDOM_STD,
+    WRITE_FORWARD_GAMMA_BIAS,
+    WRITE_FORWARD_GATE_BIAS,
+    WRITE_FORWARD_SHIFT_BIAS,
 )
 from .heads import head_layout
 from .recurrence import Unrolled, backward_loop, forward_loop
@@ -92,6 +101,9 @@ from .reference_step import Dims, Ops
 
 CONTROLLERS = ("lstm", "feedforward")
 MEMORY_INITS = ("constant", "random", "learned")
+#: How the heads' biases start: all 0 ("zero"), or the write heads walking one row
+#: forward per step ("write_forward", :data:`ntm_numpy.constants.WRITE_FORWARD_GATE_BIAS`).
+HEAD_INITS = ("zero", "write_forward")
 #: The implementations of the time step an NTM can run: name -> module with
 #: ``step_forward``/``step_backward``.
 IMPLEMENTATIONS = {"reference": reference_step, "fused": fused_step}
@@ -122,6 +134,8 @@ NTM_OPTIONS = {
     "controller": Option("lstm", str, "controller type", CONTROLLERS),
     "memory_init": Option("constant", str, "initial memory: a small constant, a fixed "
                           "random matrix, or learned", MEMORY_INITS),
+    "head_init": Option("zero", str, "the heads' initial biases: all 0, or the write heads "
+                        "walking one row forward per step", HEAD_INITS),
 }
 _D = {name: opt.default for name, opt in NTM_OPTIONS.items()}
 
@@ -303,6 +317,9 @@ class NTM:
     controller : "lstm" (default) or "feedforward"
     memory_init : "constant" (default, every cell ``MEMORY_INIT_CONSTANT``), "random"
         (a fixed matrix drawn from ``seed``, not trained) or "learned" (a parameter)
+    head_init : "zero" (default, every head bias 0) or "write_forward" (the write heads'
+        gate, shift and sharpening biases start so that they walk one row forward per
+        step; the module notes)
     seed : int, seeds the parameter initialisation
     dtype : numpy float dtype of the parameters and the computation (float64 or float32)
     implementation : "reference" (default: the primitives, through ``ops``) or "fused"
@@ -328,7 +345,8 @@ class NTM:
                  memory_rows=_D["memory_rows"], memory_width=_D["memory_width"],
                  read_heads=_D["read_heads"], write_heads=_D["write_heads"],
                  shift_range=_D["shift_range"], controller=_D["controller"],
-                 memory_init=_D["memory_init"], seed=0, dtype=np.float64,
+                 memory_init=_D["memory_init"], head_init=_D["head_init"], seed=0,
+                 dtype=np.float64,
                  implementation="reference", ops=None, step=None):
         if step is not None:  # the deprecated alias
             warn_deprecated("NTM(step=...)", "NTM(implementation=...)")
@@ -343,6 +361,7 @@ class NTM:
         k = check_positive_int("shift_range", shift_range, minimum=0)
         check_choice("controller", controller, CONTROLLERS)
         check_choice("memory_init", memory_init, MEMORY_INITS)
+        check_choice("head_init", head_init, HEAD_INITS)
         check_seed("seed", seed)
         dt = check_float_dtype("dtype", dtype)
         check_model_size(dict(input_size=X, output_size=Y, controller_size=H, memory_rows=N,
@@ -351,7 +370,7 @@ class NTM:
         self.config = dict(
             input_size=X, output_size=Y, controller_size=H, memory_rows=N, memory_width=M,
             read_heads=R, write_heads=W, shift_range=k, controller=controller,
-            memory_init=memory_init, seed=int(seed), dtype=dt.name,
+            memory_init=memory_init, head_init=head_init, seed=int(seed), dtype=dt.name,
         )
         self.dtype = dt
         self.shift_size = 2 * k + 1
@@ -426,6 +445,13 @@ class NTM:
         P = self.layout.P
         p["heads_W"] = normal((H, P), H)
         p["heads_b"] = np.zeros(P)
+        if c["head_init"] == "write_forward":
+            L = self.layout
+            for k in range(R, R + W):  # the write heads' addressing blocks
+                block = p["heads_b"][k * L.A:(k + 1) * L.A]
+                block[L.g] = WRITE_FORWARD_GATE_BIAS
+                block[L.s.stop - 1] = WRITE_FORWARD_SHIFT_BIAS  # offset +1
+                block[L.gamma] = WRITE_FORWARD_GAMMA_BIAS
         p["output_W"] = normal((H + R * M, Y), H + R * M)
         p["output_b"] = np.zeros(Y)
         p["read_init"] = 0.1 * rng.standard_normal((R, M))

@@ -27,6 +27,9 @@ from ntm_numpy.constants import (
     MEMORY_INIT_CONSTANT,
     MEMORY_INIT_RANDOM_STD,
     REL_ERROR_FLOOR,
+    WRITE_FORWARD_GAMMA_BIAS,
+    WRITE_FORWARD_GATE_BIAS,
+    WRITE_FORWARD_SHIFT_BIAS,
 )
 from ntm_numpy.gradcheck import numerical_gradient, rel_error
 from ntm_numpy.heads import head_layout
@@ -417,6 +420,7 @@ def test_backward_rejects_bad_dlogits(shape):
         ("shift_range", dict(shift_range=True)),
         ("controller", dict(controller="gru")),
         ("memory_init", dict(memory_init="zeros")),
+        ("head_init", dict(head_init="forward")),
         ("seed", dict(seed=-1)),
         ("dtype", dict(dtype=int)),
         ("dtype", dict(dtype=np.int32)),
@@ -650,3 +654,46 @@ def test_step_is_a_deprecated_alias_of_implementation():
     with pytest.warns(DeprecationWarning, match=r"ForwardCache\.step"):
         assert cache.step == "reference"
     assert "implementation='reference'" in repr(model)
+
+
+# ----------------------------------------------------------------------------------------
+# the heads' initial biases
+# ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("R, W", [(1, 1), (2, 3)])
+def test_write_forward_sets_only_the_write_heads_gate_shift_and_gamma(R, W):
+    zero = NTM(5, 4, controller_size=6, memory_rows=9, memory_width=4, read_heads=R,
+               write_heads=W, seed=3)
+    walk = NTM(5, 4, controller_size=6, memory_rows=9, memory_width=4, read_heads=R,
+               write_heads=W, seed=3, head_init="write_forward")
+    assert not zero.params["heads_b"].any()
+    for name in zero.params:  # the same draw for everything else
+        if name != "heads_b":
+            np.testing.assert_array_equal(zero.params[name], walk.params[name])
+    L = walk.layout
+    blocks = walk.params["heads_b"][L.addressing].reshape(L.K, L.A)
+    assert not blocks[:R].any() and not walk.params["heads_b"][L.erase_add].any()
+    for block in blocks[R:]:
+        assert block[L.g] == WRITE_FORWARD_GATE_BIAS
+        assert block[L.gamma] == WRITE_FORWARD_GAMMA_BIAS
+        assert list(block[L.s]) == [0.0] * (L.S - 1) + [WRITE_FORWARD_SHIFT_BIAS]
+        assert not block[L.key].any() and not block[L.beta].any()
+    assert walk.config["head_init"] == "write_forward"
+
+
+def test_write_forward_heads_walk_one_row_per_step():
+    """With the head map's weights at 0 the write head follows its biases alone: from
+    its initial row 0 it moves to row t + 1 at step t, where the zero biases leave it
+    spread out."""
+    T, N = 6, 16
+    x = np.random.default_rng(0).standard_normal((T, 2, 5))
+    peaks = {}
+    for head_init in ("zero", "write_forward"):
+        model = NTM(5, 4, controller_size=6, memory_rows=N, memory_width=4, seed=1,
+                    head_init=head_init)
+        model.params["heads_W"][:] = 0
+        w = model.trace(x).write_weights[:, 0]  # (T, B, N)
+        peaks[head_init] = (w.argmax(-1), w.max(-1))
+    rows, weight = peaks["write_forward"]
+    np.testing.assert_array_equal(rows, np.arange(1, T + 1)[:, None].repeat(2, 1))
+    assert weight.min() > 0.5
+    assert peaks["zero"][1][-1].max() < 0.5

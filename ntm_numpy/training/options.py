@@ -455,7 +455,8 @@ def options_table():
     -------
     str
         A header and one row per option: the option (the positional task as
-        ``TASK``), its default on the command line, its meaning.
+        ``TASK``), its default on the command line (then each task's default run that
+        sets it otherwise), its meaning.
     """
     rows = ["| option | default | meaning |", "|--------|---------|---------|"]
     for _, f in setting_fields():
@@ -467,5 +468,17 @@ def options_table():
         meaning = help_text(f, "markdown")
         if value_type(f.type) is dict:
             meaning += f"; {_REPEATABLE}"
-        rows.append(f"| {cell} | {_default_words(f)} | {meaning} |")
+        rows.append(f"| {cell} | {_default_words(f)}{_task_defaults_words(f.name)} | "
+                    f"{meaning} |")
     return "\n".join(rows)
+
+
+def _task_defaults_words(name):
+    """Where a task's default run sets the setting ``name``: ``"; priority_sort: 512"``
+    (``"(lstm)"`` after a value of the LSTM baseline's run), or ``""``."""
+    from ..tasks import TASKS
+
+    words = [f"{task}{' (lstm)' if model == 'lstm' else ''}: {_word(settings[name])}"
+             for task in TASKS for model in ("ntm", "lstm")
+             for settings in [default_run_settings(task, model)] if name in settings]
+    return "; " + "; ".join(words) if words else ""
