@@ -63,7 +63,10 @@ TASK_DEFAULTS = {
     "ngrams": dict(updates=3000, lengths=(200,), measure="cost_above_optimum_bits",
                    settings=dict(ntm={}, lstm={})),
     "priority_sort": dict(updates=12000, lengths=(20,), measure="cost_bits",
-                          settings=dict(ntm={}, lstm={})),
+                          settings=dict(ntm=dict(
+                              controller="feedforward", controller_size=512, read_heads=4,
+                              write_heads=4, memory_init="learned", head_init="write_forward",
+                              updates=24000, batch_size=8, eval_every=1000), lstm={})),
 }
 
 
@@ -91,6 +94,18 @@ def default_run_settings(task, model="ntm"):
 
 #: Threshold on validation bit errors per sequence that counts as "converged".
 CONVERGED_BIT_ERRORS = 0.1
+
+#: A stage of a curriculum (``task_stages``) is passed once the training batches' bit
+#: errors per sequence, averaged over the updates since the last validation, are below
+#: this: 1, as in Collier & Beel's curriculum experiments (a lesson is learnt below one
+#: wrong bit per sequence).
+CURRICULUM_BIT_ERRORS = 1.0
+
+#: Share of the training batches drawn from the task's own settings while a curriculum
+#: stage is on (each update draws which): the rest come from the stage. Collier & Beel's
+#: best hand-made curriculum, "look back and forward", keeps 20% of the samples off the
+#: current lesson.
+CURRICULUM_TARGET_SHARE = 0.2
 
 #: Default global-norm clip applied after the element-wise one. At 1, about the median
 #: gradient norm of a trained copy model on a batch of 16, nearly every gradient is
@@ -248,6 +263,14 @@ class TaskConfig:
         "set keeps the task's settings)", flag="task-setting-after-converged",
         metavar="KEY=VALUE", default_text="copy with its default settings: max_length=60; "
         "other tasks: none")
+    task_stages: list = _setting(
+        help="a curriculum before the task: stages of task settings, each on top of "
+        "{task_settings}, e.g. max_repeats=1,max_length=1; the training batches come from "
+        "the first stage until their bit errors per sequence, averaged over the updates "
+        "since the last validation, are below 1, then from the next, and from the task's "
+        "own settings after the last (a fifth of the batches come from the task's own "
+        "settings throughout); the validation set keeps the task's settings",
+        factory=list, flag="task-stage", metavar="KEY=VALUE[,KEY=VALUE...]")
     settle_validations: Optional[int] = _setting(
         None, "validations in a row below 0.1 bit errors per sequence after which the run "
         "has settled: from the next update on it trains with {lr_after_converged} and "
@@ -524,6 +547,16 @@ class TrainConfig:
             if not isinstance(getattr(self, name), dict):
                 raise ValueError(f"{name}: expected a dict, got "
                                  f"{type(getattr(self, name)).__name__}")
+        if not isinstance(self.task_stages, (list, tuple)) or not all(
+                isinstance(stage, dict) for stage in self.task_stages):
+            raise ValueError("task_stages: expected a list of dicts of task settings, got "
+                             f"{self.task_stages!r}")
+        task.task_stages = [dict(stage) for stage in self.task_stages]
+        for i, _ in enumerate(self.task_stages):
+            try:
+                self.make_task(stage=i)
+            except ValueError as err:
+                raise ValueError(f"task_stages: stage {i}: {err}") from None
         if self.task_settings_after_converged:
             try:
                 self.make_task(after_converged=True)
@@ -618,7 +651,7 @@ class TrainConfig:
         return cls.from_flat(d)
 
     # ---- what the config builds
-    def make_task(self, after_converged=False):
+    def make_task(self, after_converged=False, stage=None):
         """The task of the training batches.
 
         Parameters
@@ -626,12 +659,17 @@ class TrainConfig:
         after_converged : bool
             Once the run has settled: the task with ``task_settings_after_converged`` on
             top of ``task_settings``.
+        stage : int, optional
+            A stage of the curriculum: the task with ``task_stages[stage]`` on top of
+            ``task_settings``.
 
         Returns
         -------
         ntm_numpy.tasks.Task
         """
         settings = dict(self.task_settings)
+        if stage is not None:
+            settings.update(self.task_stages[stage])
         if after_converged:
             settings.update(self.task_settings_after_converged)
         return get_task(self.task, **settings)

@@ -63,6 +63,8 @@ from .._validation import check_positive_int
 from ..model import NTM, load
 from ..optim import make_optimizer
 from .config import (
+    CURRICULUM_BIT_ERRORS,
+    CURRICULUM_TARGET_SHARE,
     RESUME_CHANGEABLE,
     TrainConfig,
     learning_rate,
@@ -76,7 +78,7 @@ from .step import train_step
 from .threads import single_blas_thread
 
 HISTORY_KEYS = ("step", "sequences", "time", "loss", "bit_errors", "val_step", "val_sequences",
-                "val_time", "val_bit_errors", "val_cost")
+                "val_time", "val_bit_errors", "val_cost", "stage_end")
 
 
 class TrainingDiverged(RuntimeError):
@@ -92,7 +94,8 @@ class TrainResult:
     updates) and ``val_step``,
     ``val_sequences``, ``val_time``, ``val_bit_errors``, ``val_cost`` (validation set;
     the cost is the cross-entropy per sequence in bits, ``None`` for validations of runs
-    resumed from checkpoints that did not record it).
+    resumed from checkpoints that did not record it), and ``stage_end``: the update at
+    which each stage of the curriculum (``task_stages``) was passed.
     ``converged`` describes the first validation below :data:`CONVERGED_BIT_ERRORS`
     (update, sequences, seconds) or is None; ``worst_after_converged`` is the largest
     validation error after it. ``step`` is the number of updates done.
@@ -186,14 +189,15 @@ def _deferred_signals():
 
 
 def _checkpoint(path, model, optimizer, config, rng, step, sequences, elapsed, history,
-                resumes, window=None):
+                resumes, window=None, stage_window=None):
     """Save a training checkpoint: the model, the optimiser's state, and in ``meta`` the
-    settings, the counters, the random state, the history, the resumes and ``window``
-    (the training loss and bit errors summed since the last logged update, so that a
-    resumed run logs the same averages as an uninterrupted one)."""
+    settings, the counters, the random state, the history, the resumes, ``window`` (the
+    training loss and bit errors summed since the last logged update, so that a resumed
+    run logs the same averages as an uninterrupted one) and ``stage_window`` (the bit
+    errors of the curriculum stage's batches since the last validation)."""
     meta = dict(train_config=config.to_flat(), step=step, sequences=sequences, elapsed=elapsed,
                 rng_state=rng.bit_generator.state, optimizer=optimizer.config(),
-                history=history, resumes=resumes, window=window)
+                history=history, resumes=resumes, window=window, stage_window=stage_window)
     model.save(path, state=optimizer.state_dict(), meta=meta)
 
 
@@ -362,6 +366,14 @@ class _Run:
     saved_step: Optional[int] = None  # the step of the last checkpoint written
     # training loss and bit errors summed since the last logged update, and their count
     window: dict = field(default_factory=lambda: {"loss": 0.0, "bits": 0.0, "n": 0})
+    # bit errors of the curriculum stage's batches since the last validation, and their count
+    stage_window: dict = field(default_factory=lambda: {"bits": 0.0, "n": 0})
+
+    @property
+    def stage(self):
+        """The curriculum stage the training batches come from: ``len(task_stages)``
+        once they all have been passed (or with no curriculum)."""
+        return len(self.history["stage_end"])
 
     def save(self):
         """Write the checkpoint (if the run has a folder); parameters must be finite."""
@@ -372,7 +384,7 @@ class _Run:
             raise self.diverged(f"parameters {bad} are not finite")
         _checkpoint(self.ckpt_path, self.model, self.optimizer, self.config, self.rng,
                     self.step, self.sequences, self.elapsed, self.history, self.resumes,
-                    dict(self.window))
+                    dict(self.window), dict(self.stage_window))
         self.saved_step = self.step
 
     def diverged(self, what):
@@ -418,6 +430,7 @@ def _resumed_run(resume, overrides, ckpt_path):
     history = meta["history"]
     # checkpoints written before the validation cost was recorded have no such list
     history.setdefault("val_cost", [None] * len(history["val_step"]))
+    history.setdefault("stage_end", [])  # nor those written before curricula
     resumes = list(meta.get("resumes") or [])
     resumes.append(dict(path=os.fspath(resume), step=step, changes=changes))
     run = _Run(config, model, optimizer, rng, task, step, meta["sequences"], meta["elapsed"],
@@ -427,6 +440,9 @@ def _resumed_run(resume, overrides, ckpt_path):
     window = meta.get("window")  # checkpoints written before it was saved have none
     if isinstance(window, dict) and set(window) == {"loss", "bits", "n"}:
         run.window.update(window)
+    stage_window = meta.get("stage_window")
+    if isinstance(stage_window, dict) and set(stage_window) == {"bits", "n"}:
+        run.stage_window.update(stage_window)
     changed = "".join(f"; {k} {_fmt(a)} -> {_fmt(b)}" for k, (a, b) in changes.items())
     if {"updates", "lr", "lr_schedule"} & set(changes):
         changed += f" (a new {config.lr_schedule} learning-rate schedule from here)"
@@ -458,14 +474,16 @@ def _run_updates(run, gradients_of, progress, log_every, callback, signal_receiv
     # settled: the run trains with lr_after_converged and task_settings_after_converged
     settled = settled_index(history["val_bit_errors"], config.settle_validations) is not None
     train_task = run.task
+    stage_tasks = [config.make_task(stage=i) for i in range(len(config.task_stages))]
     stop_signal = None
     try:
         while run.step < config.updates:
             if settled and train_task is run.task and config.task_settings_after_converged:
                 train_task = config.make_task(after_converged=True)
             run.optimizer.lr = learning_rate(config, run.step, settled)
-            _update(run, train_task, gradients_of)
+            _update(run, train_task, stage_tasks, gradients_of)
             if run.step % config.eval_every == 0 or run.step == config.updates:
+                _next_stage(run)
                 settled = _validate(run, val_set, run_start) or settled
             if run.step % log_every == 0 or run.step == config.updates:
                 _log(run, speed, progress, run_start)
@@ -488,12 +506,16 @@ def _run_updates(run, gradients_of, progress, log_every, callback, signal_receiv
     return stop_signal
 
 
-def _update(run, train_task, gradients_of):
+def _update(run, train_task, stage_tasks, gradients_of):
     """One update (:func:`ntm_numpy.training.step.train_step`) on a batch drawn from
-    ``train_task``; a non-finite result stops the run with :class:`TrainingDiverged`."""
+    ``train_task``, or, while the curriculum has stages left, from the current one's
+    task in ``stage_tasks`` (but for a share ``CURRICULUM_TARGET_SHARE`` of the updates,
+    drawn at random); a non-finite result stops the run with :class:`TrainingDiverged`."""
     config = run.config
     rng_before = run.rng.bit_generator.state
-    batch = train_task.batch(run.rng, config.batch_size, dtype=run.model.dtype)
+    from_stage = run.stage < len(stage_tasks) and run.rng.random() >= CURRICULUM_TARGET_SHARE
+    task = stage_tasks[run.stage] if from_stage else train_task
+    batch = task.batch(run.rng, config.batch_size, dtype=run.model.dtype)
     try:
         result = train_step(run.model, run.optimizer, batch, clip=config.clip,
                             clip_norm=config.clip_norm, gradients=gradients_of)
@@ -513,6 +535,19 @@ def _update(run, train_task, gradients_of):
     run.window["loss"] += result.loss
     run.window["bits"] += result.bit_errors
     run.window["n"] += 1
+    if from_stage:
+        run.stage_window["bits"] += result.bit_errors
+        run.stage_window["n"] += 1
+
+
+def _next_stage(run):
+    """At a validation: pass the curriculum's stage if its batches since the last
+    validation made fewer than ``CURRICULUM_BIT_ERRORS`` bit errors per sequence on
+    average (the update is recorded in ``history["stage_end"]``); start a new count."""
+    window = run.stage_window
+    if window["n"] and window["bits"] / window["n"] < CURRICULUM_BIT_ERRORS:
+        run.history["stage_end"].append(run.step)
+    window.update(bits=0.0, n=0)
 
 
 def _validate(run, val_set, run_start):

@@ -219,6 +219,10 @@ def _add_option(group, f, suppress_defaults):
         return group.add_argument(flag_of(f), dest=f.name, action="append", default=default,
                                   metavar=f.metadata.get("metavar"),
                                   help=f"{help_}; {_REPEATABLE} (default: {_default_words(f)})")
+    if kind is list:  # a list of dicts, one KEY=VALUE[,KEY=VALUE...] per item, repeatable
+        return group.add_argument(flag_of(f), dest=f.name, action="append", default=default,
+                                  metavar=f.metadata.get("metavar"),
+                                  help=f"{help_}; {_REPEATABLE_LIST} (default: none)")
     flags = [flag_of(f)]
     alias = deprecated_flag_of(f)
     if alias is not None:
@@ -305,6 +309,9 @@ def add_sweep_options(parser, *, suppress_defaults=False):
 
 #: What the help of a dict's option adds.
 _REPEATABLE = "repeatable, one KEY=VALUE each (values parsed as int, float or text)"
+#: What the help of a list's option adds.
+_REPEATABLE_LIST = ("repeatable, one item each, in order, its settings as "
+                    "KEY=VALUE[,KEY=VALUE...] (values parsed as int, float or text)")
 
 
 def parse_settings(items, flag):
@@ -375,6 +382,10 @@ def settings_from_args(args, given=None, *, command_line_defaults=True):
         if value_type(f.type) is dict:
             if value is not None:  # not given: the field's default (the curriculum: the task's)
                 settings[f.name] = parse_settings(value, flag_of(f))
+        elif value_type(f.type) is list:
+            if value is not None:
+                settings[f.name] = [parse_settings(item.split(","), flag_of(f))
+                                    for item in value]
         elif "none_as" in f.metadata and value == f.metadata["none_as"]:
             settings[f.name] = None  # --clip-norm 0: no clip
         else:
@@ -436,6 +447,9 @@ def render_train_command(settings, *, out=None, always=("seed",)):
             continue
         if value_type(f.type) is dict:
             words += [w for k, v in value.items() for w in (flag_of(f), _word(f"{k}={v}"))]
+        elif value_type(f.type) is list:
+            words += [w for item in value for w in (
+                flag_of(f), _word(",".join(f"{k}={v}" for k, v in item.items())))]
         elif value is None:
             if "none_as" not in f.metadata:
                 raise ValueError(f"{name}: None is not a value of {flag_of(f)}; leave it "
@@ -468,6 +482,8 @@ def options_table():
         meaning = help_text(f, "markdown")
         if value_type(f.type) is dict:
             meaning += f"; {_REPEATABLE}"
+        elif value_type(f.type) is list:
+            meaning += f"; {_REPEATABLE_LIST}"
         rows.append(f"| {cell} | {_default_words(f)}{_task_defaults_words(f.name)} | "
                     f"{meaning} |")
     return "\n".join(rows)
