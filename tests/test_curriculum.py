@@ -62,6 +62,10 @@ def test_the_stage_tasks_are_the_stage_settings_on_top_of_the_task_settings():
     task = config.make_task(stage=0)
     assert (task.params["max_length"], task.params["max_repeats"]) == (4, 1)
     assert config.make_task().params["max_repeats"] == 10
+    # the count keeps the task's scale: 1 repeat is the input 1/10 in the stage too
+    assert task.params["repeat_scale"] == config.make_task().params["repeat_scale"] == 10
+    x, _, _ = task.batch(np.random.default_rng(0), 2)
+    assert np.allclose(x[:, :, -1].max(), 0.1)
 
 
 def test_the_validation_set_keeps_the_task_settings(monkeypatch):

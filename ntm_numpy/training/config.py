@@ -265,7 +265,9 @@ class TaskConfig:
         "other tasks: none")
     task_stages: list = _setting(
         help="a curriculum before the task: stages of task settings, each on top of "
-        "{task_settings}, e.g. max_repeats=1,max_length=1; the training batches come from "
+        "{task_settings}, e.g. max_repeats=1,max_length=1 (a stage changes only the "
+        "settings it names: repeat copy's count keeps the task's scale); the training "
+        "batches come from "
         "the first stage until their bit errors per sequence, averaged over the updates "
         "since the last validation, are below 1, then from the next, and from the task's "
         "own settings after the last (a fifth of the batches come from the task's own "
@@ -661,15 +663,20 @@ class TrainConfig:
             top of ``task_settings``.
         stage : int, optional
             A stage of the curriculum: the task with ``task_stages[stage]`` on top of
-            ``task_settings``.
+            ``task_settings``; every setting the stage does not name keeps the task's
+            value as the task resolves it (so a stage of repeat copy with fewer repeats
+            keeps the task's ``repeat_scale``: a count means the same input in every
+            stage).
 
         Returns
         -------
         ntm_numpy.tasks.Task
         """
         settings = dict(self.task_settings)
-        if stage is not None:
-            settings.update(self.task_stages[stage])
+        if stage is not None:  # the stage changes what it names; the rest is the task's
+            resolved = get_task(self.task, **settings).params  # as resolved: repeat copy's
+            settings = {**{k: v for k, v in resolved.items() if k != "dtype"},  # count scale
+                        **self.task_stages[stage]}
         if after_converged:
             settings.update(self.task_settings_after_converged)
         return get_task(self.task, **settings)
