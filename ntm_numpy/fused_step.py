@@ -62,7 +62,7 @@ class FusedGatesCache(NamedTuple):
 
 
 class FusedStepCache(NamedTuple):
-    """What one step keeps for its backward pass (and for :class:`ntm_numpy.model.Trace`).
+    """What one step keeps for its backward pass (and for :class:`ntm_numpy.recurrence.Trace`).
 
     Per-head arrays are ``(K, B, ...)``, reads first, then writes.
     """

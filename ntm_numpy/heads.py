@@ -35,6 +35,7 @@ import numpy as np
 
 from ._validation import check_array, check_positive_int
 from .activations import sigmoid
+from .constants import WRITE_FORWARD_GAMMA_BIAS, WRITE_FORWARD_GATE_BIAS, WRITE_FORWARD_SHIFT_BIAS
 
 
 class HeadParams(NamedTuple):
@@ -110,6 +111,39 @@ def head_layout(memory_width, shift_size, read_heads, write_heads):
     R = check_positive_int("read_heads", read_heads, minimum=0)
     W = check_positive_int("write_heads", write_heads, minimum=0)
     return HeadLayout(M, S, R, W)
+
+
+#: How the heads' biases start (the NTM's ``head_init``): all 0 ("zero"), or the write
+#: heads walking one row forward per step ("write_forward", :func:`initial_head_biases`).
+HEAD_INITS = ("zero", "write_forward")
+
+
+def initial_head_biases(layout, head_init="zero"):
+    """The head map's initial biases (P,): all 0, or with ``"write_forward"`` each write
+    head's gate, +1 shift logit and sharpening bias at
+    :data:`~ntm_numpy.constants.WRITE_FORWARD_GATE_BIAS`,
+    :data:`~ntm_numpy.constants.WRITE_FORWARD_SHIFT_BIAS` and
+    :data:`~ntm_numpy.constants.WRITE_FORWARD_GAMMA_BIAS`, so that from its initial row
+    it walks one row forward per step (g near 0 keeps the previous weighting, eq 7; the
+    shift moves it by +1, eq 8; gamma > 1 keeps it sharp, eq 9). The read heads' stay 0.
+
+    Parameters
+    ----------
+    layout : HeadLayout
+    head_init : one of :data:`HEAD_INITS`
+
+    Returns
+    -------
+    b : (P,) float64
+    """
+    b = np.zeros(layout.P)
+    if head_init == "write_forward":
+        for k in range(layout.R, layout.K):  # the write heads' addressing blocks
+            block = b[k * layout.A:(k + 1) * layout.A]
+            block[layout.g] = WRITE_FORWARD_GATE_BIAS
+            block[layout.s.stop - 1] = WRITE_FORWARD_SHIFT_BIAS  # offset +1
+            block[layout.gamma] = WRITE_FORWARD_GAMMA_BIAS
+    return b
 
 
 def _one_head(M, S, write):

@@ -61,12 +61,9 @@ Departures from the paper
   to focus on row 0 (``INIT_WEIGHTING_LOGIT``; near-uniform initial weightings made
   the copy task take about twice as many sequences to learn); the LSTM starts from
   h = c = 0.
-* The heads' biases: the paper does not say how they start. They start at 0, or with
-  ``head_init="write_forward"`` the write heads' gate, shift and sharpening biases
-  start so that each write head walks one row forward per step
-  (``WRITE_FORWARD_GATE_BIAS`` and the two after it): on priority sort this found the
-  consecutive writes that the sort needs for seeds that never found them from 0
-  (docs/results/priority_sort.md).
+* The heads' biases, of which the paper says nothing, start at 0, or with
+  ``head_init="write_forward"`` walking the write heads forward
+  (:func:`ntm_numpy.heads.initial_head_biases`; docs/results/priority_sort.md).
 """
 from dataclasses import dataclass, field
 from typing import Optional
@@ -91,19 +88,13 @@ from .constants import (
     INIT_WEIGHTING_LOGIT,
     MEMORY_INIT_CONSTANT,
     MEMORY_INIT_RANDOM_STD,
-    WRITE_FORWARD_GAMMA_BIAS,
-    WRITE_FORWARD_GATE_BIAS,
-    WRITE_FORWARD_SHIFT_BIAS,
 )
-from .heads import head_layout
-from .recurrence import Unrolled, backward_loop, forward_loop
+from .heads import HEAD_INITS, head_layout, initial_head_biases
+from .recurrence import Trace, Unrolled, backward_loop, forward_loop  # noqa: F401 (Trace: given here too)
 from .reference_step import Dims, Ops
 
 CONTROLLERS = ("lstm", "feedforward")
 MEMORY_INITS = ("constant", "random", "learned")
-#: How the heads' biases start: all 0 ("zero"), or the write heads walking one row
-#: forward per step ("write_forward", :data:`ntm_numpy.constants.WRITE_FORWARD_GATE_BIAS`).
-HEAD_INITS = ("zero", "write_forward")
 #: The implementations of the time step an NTM can run: name -> module with
 #: ``step_forward``/``step_backward``.
 IMPLEMENTATIONS = {"reference": reference_step, "fused": fused_step}
@@ -225,70 +216,6 @@ class ForwardCache:
         if self._trace is None:
             self._trace = Trace.from_cache(self)
         return self._trace
-
-
-@dataclass
-class Trace:
-    """A recorded forward pass as stacked arrays, heads ordered reads first then writes.
-
-    Attributes (T steps, K = R + W heads)
-    ----------
-    memory : (T+1, B, N, M)  memory before step 0, then after each step
-    content, gated, shifted, weights : (T, K, B, N)  the addressing stages, eqs (5), (7),
-        (8) and the final sharpened weighting (9)
-    key : (T, K, B, M); beta, g, gamma : (T, K, B); shift : (T, K, B, S)
-    erase, add : (T, W, B, M)
-    reads : (T, R, B, M)
-    read_heads : R
-    """
-
-    memory: np.ndarray
-    content: np.ndarray
-    gated: np.ndarray
-    shifted: np.ndarray
-    weights: np.ndarray
-    key: np.ndarray
-    beta: np.ndarray
-    g: np.ndarray
-    gamma: np.ndarray
-    shift: np.ndarray
-    erase: np.ndarray
-    add: np.ndarray
-    reads: np.ndarray
-    read_heads: int
-
-    @property
-    def read_weights(self):
-        """(T, R, B, N) final weightings of the read heads."""
-        return self.weights[:, : self.read_heads]
-
-    @property
-    def write_weights(self):
-        """(T, W, B, N) final weightings of the write heads."""
-        return self.weights[:, self.read_heads :]
-
-    @classmethod
-    def from_cache(cls, cache):
-        """The trace of a :class:`ForwardCache`: its steps' records, with the reads."""
-        R = cache.read_heads
-        T, B = cache.features.shape[:2]
-        M = cache.memory_final.shape[2]
-        reads = cache.features[:, :, -R * M :].reshape(T, B, R, M).transpose(0, 2, 1, 3)
-        records = [s.record()._replace(reads=reads[t]) for t, s in enumerate(cache.steps)]
-        return cls.from_records(records, cache.memory_final, R)
-
-    @classmethod
-    def from_records(cls, records, memory_final, read_heads):
-        """Stack T :class:`ntm_numpy.reference_step.StepRecord` (either implementation
-        makes them; ``reads`` filled in) and the memory after the last step."""
-
-        def stack(name):  # T arrays of (K, B, ...) -> (T, K, B, ...)
-            return np.stack([getattr(r, name) for r in records])
-
-        memory = np.stack([r.memory for r in records] + [memory_final])
-        return cls(memory, stack("w_c"), stack("w_g"), stack("w_s"), stack("w"), stack("key"),
-                   stack("beta"), stack("g"), stack("gamma"), stack("s"), stack("erase"),
-                   stack("add"), stack("reads"), read_heads)
 
 
 def parameter_count(X, Y, H, N, M, R, W, k, controller="lstm"):
@@ -444,14 +371,7 @@ class NTM:
             p["controller_b"] = np.zeros(G)
         P = self.layout.P
         p["heads_W"] = normal((H, P), H)
-        p["heads_b"] = np.zeros(P)
-        if c["head_init"] == "write_forward":
-            L = self.layout
-            for k in range(R, R + W):  # the write heads' addressing blocks
-                block = p["heads_b"][k * L.A:(k + 1) * L.A]
-                block[L.g] = WRITE_FORWARD_GATE_BIAS
-                block[L.s.stop - 1] = WRITE_FORWARD_SHIFT_BIAS  # offset +1
-                block[L.gamma] = WRITE_FORWARD_GAMMA_BIAS
+        p["heads_b"] = initial_head_biases(self.layout, c["head_init"])
         p["output_W"] = normal((H + R * M, Y), H + R * M)
         p["output_b"] = np.zeros(Y)
         p["read_init"] = 0.1 * rng.standard_normal((R, M))

@@ -41,7 +41,11 @@ Backward, for ``dlogits`` (T, B, Y) and the :class:`Unrolled` pass:
 * ``cell.parameter_gradients(unrolled, dnext, dcarry, work) -> grads``: the gradients of
   the weights applied at every step, summed over steps at once, and of the initial
   state, from what the steps left in ``work`` and the gradients that reach t = -1.
+
+:class:`Trace` stacks what a pass with ``keep="records"`` kept of each step into arrays
+over time, for the plots (``NTM.trace``; also ``ntm_numpy.model.Trace``).
 """
+from dataclasses import dataclass
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -138,3 +142,68 @@ def backward_loop(cell, dlogits, unrolled, *, on_step=None):
         dnext, dcarry = cell.step_backward(t, dfeat, dcarry, unrolled.steps[t], work)
     grads.update(cell.parameter_gradients(unrolled, dnext, dcarry, work))
     return grads
+
+
+@dataclass
+class Trace:
+    """A recorded forward pass as stacked arrays, heads ordered reads first then writes.
+
+    Attributes (T steps, K = R + W heads)
+    ----------
+    memory : (T+1, B, N, M)  memory before step 0, then after each step
+    content, gated, shifted, weights : (T, K, B, N)  the addressing stages, eqs (5), (7),
+        (8) and the final sharpened weighting (9)
+    key : (T, K, B, M); beta, g, gamma : (T, K, B); shift : (T, K, B, S)
+    erase, add : (T, W, B, M)
+    reads : (T, R, B, M)
+    read_heads : R
+    """
+
+    memory: np.ndarray
+    content: np.ndarray
+    gated: np.ndarray
+    shifted: np.ndarray
+    weights: np.ndarray
+    key: np.ndarray
+    beta: np.ndarray
+    g: np.ndarray
+    gamma: np.ndarray
+    shift: np.ndarray
+    erase: np.ndarray
+    add: np.ndarray
+    reads: np.ndarray
+    read_heads: int
+
+    @property
+    def read_weights(self):
+        """(T, R, B, N) final weightings of the read heads."""
+        return self.weights[:, : self.read_heads]
+
+    @property
+    def write_weights(self):
+        """(T, W, B, N) final weightings of the write heads."""
+        return self.weights[:, self.read_heads :]
+
+    @classmethod
+    def from_cache(cls, cache):
+        """The trace of a :class:`ntm_numpy.model.ForwardCache`: its steps' records, with
+        the reads."""
+        R = cache.read_heads
+        T, B = cache.features.shape[:2]
+        M = cache.memory_final.shape[2]
+        reads = cache.features[:, :, -R * M :].reshape(T, B, R, M).transpose(0, 2, 1, 3)
+        records = [s.record()._replace(reads=reads[t]) for t, s in enumerate(cache.steps)]
+        return cls.from_records(records, cache.memory_final, R)
+
+    @classmethod
+    def from_records(cls, records, memory_final, read_heads):
+        """Stack T :class:`ntm_numpy.reference_step.StepRecord` (either implementation
+        makes them; ``reads`` filled in) and the memory after the last step."""
+
+        def stack(name):  # T arrays of (K, B, ...) -> (T, K, B, ...)
+            return np.stack([getattr(r, name) for r in records])
+
+        memory = np.stack([r.memory for r in records] + [memory_final])
+        return cls(memory, stack("w_c"), stack("w_g"), stack("w_s"), stack("w"), stack("key"),
+                   stack("beta"), stack("g"), stack("gamma"), stack("s"), stack("erase"),
+                   stack("add"), stack("reads"), read_heads)

@@ -126,7 +126,7 @@ class Ops(dict):
 class StepRecord(NamedTuple):
     """What one time step shows of itself, whichever implementation computed it: the
     record a trace keeps per step (:meth:`ntm_numpy.model.NTM.trace` stacks them into a
-    :class:`ntm_numpy.model.Trace`).
+    :class:`ntm_numpy.recurrence.Trace`).
 
     Per-head arrays are (K, B, ...), reads first; erase and add (W, B, M); ``reads``
     (R, B, M) is filled in by the model (a step's cache does not hold it).

@@ -30,7 +30,9 @@ class Recipe:
         What the model is.
     settings : dict
         The run's settings but the seed, flat (:meth:`TrainConfig.to_flat` names), each
-        one the run did not leave at the command line's default.
+        one that differs from the setting's own default on the command line, including
+        those of the task's default run (so that the recipe stays the run it was when a
+        task's defaults change; the rendered command leaves out what equals them).
     seed : int
     out : str
         The run's output folder (``--out``).
@@ -102,10 +104,10 @@ PRETRAINED = {
     "priority_sort": Recipe(
         "priority_sort.npz",
         "NTM, feed-forward controller of 512 units, 4 read and 4 write heads, priority sort "
-        "of 20 vectors (16 outputs)",
+        "of 20 vectors (16 outputs): the task's default run, seed 0",
         dict(task="priority_sort", controller="feedforward", controller_size=512,
-             read_heads=4, write_heads=4, memory_init="learned", implementation="fused",
-             updates=24000, batch_size=8, eval_every=1000),
+             read_heads=4, write_heads=4, memory_init="learned", head_init="write_forward",
+             implementation="fused", lr=1e-3, updates=24000, batch_size=8, eval_every=1000),
         seed=0, out="runs/priority_sort"),
 }
 
