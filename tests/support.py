@@ -106,3 +106,23 @@ def wait_for_steps(proc, count=3, timeout=60):
         if proc.stderr.readline().startswith("update"):
             seen += 1
     return seen
+
+
+#: The machine the figures that tests hold training runs to were measured on: NumPy's
+#: version and its BLAS (threadpoolctl: internal API, version, architecture). Training
+#: trajectories depend on the BLAS's rounding, so such figures hold only there.
+REFERENCE_MACHINE = {"numpy": "2.4.6", "blas": ("openblas", "0.3.31.188.0", "Haswell")}
+
+
+def this_machine():
+    """NumPy's version and the BLAS of this process, as :data:`REFERENCE_MACHINE` gives them."""
+    from threadpoolctl import threadpool_info
+
+    info = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    blas = (info[0]["internal_api"], info[0]["version"], info[0].get("architecture")) if info else None
+    return {"numpy": np.__version__, "blas": blas}
+
+
+def on_reference_machine():
+    """Whether training runs here round as on :data:`REFERENCE_MACHINE`."""
+    return this_machine() == REFERENCE_MACHINE

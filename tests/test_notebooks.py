@@ -22,7 +22,7 @@ import pytest
 
 from ntm_numpy.training import TrainConfig, evaluate, train
 
-from support import TEST_KERNEL
+from support import REFERENCE_MACHINE, TEST_KERNEL, on_reference_machine, this_machine
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -341,7 +341,10 @@ def _notebook_05():
 @pytest.mark.slow
 def test_notebook_05_settings_converge_for_every_seed_it_states():
     """Notebook 05 says how its settings do over several seeds: train them all again
-    (about 10 s each on one core) and check every figure it gives."""
+    (about 10 s each on one core) and check every figure it gives (on the machine they
+    were measured on: training rounds differently with another BLAS)."""
+    if not on_reference_machine():
+        pytest.skip(f"figures measured on {REFERENCE_MACHINE}; here {this_machine()}")
     config, prose = _notebook_05()
     stated = re.search(
         r"We trained seeds 0 to (\d) with the same settings: all (\w+) got there, at updates "

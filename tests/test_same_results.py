@@ -15,8 +15,10 @@ import pytest
 
 from ntm_numpy.training.loop import train
 
+from support import REFERENCE_MACHINE
+
 #: what the digests were computed with: NumPy's version and its BLAS (threadpoolctl)
-MADE_WITH = {"numpy": "2.4.6", "blas": ("openblas", "0.3.31.188.0", "Haswell")}
+MADE_WITH = REFERENCE_MACHINE
 
 CASES = {
     "copy_fused": dict(task="copy", implementation="fused", updates=4, batch_size=4, eval_every=2,
