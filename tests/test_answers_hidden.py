@@ -400,7 +400,7 @@ def test_notebook_06_says_and_prints_the_heads_choices_only_after_its_questions(
     # the cell that prints the heads' rows and shifts comes after the questions
     assert not re.search(r"\bwrite_rows\b|\bwrite_shift\b", code)
     below = " ".join("".join(c["source"]) for c in cells[last_check:])
-    assert "write_rows" in below and "walks down the memory" in below
+    assert "write_rows" in below and "walks up the memory" in below
 
 
 # ----------------------------------------------------------------------------------------

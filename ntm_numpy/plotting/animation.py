@@ -80,7 +80,7 @@ def animate_memory(trace, batch_index=0, x=None, logits=None, mask=None, rows=No
     Frame ``t`` shows the memory after step ``t`` (rows x width), and the weightings of
     every head from step 0 up to ``t`` (rows x time, later steps blank), with a cursor
     at ``t``; with ``x`` (and ``logits``), the input and the output so far above them.
-    The copy task reads as it runs: the write head walks down the memory while the input
+    The copy task reads as it runs: the write head walks through the memory while the input
     comes in, then the read head walks the same rows while the output comes out.
 
     Parameters

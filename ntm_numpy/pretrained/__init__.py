@@ -75,14 +75,14 @@ class Recipe:
 #: name -> :class:`Recipe` of each shipped model.
 PRETRAINED = {
     "copy": Recipe(
-        "copy.npz", "NTM, copy task, lengths 1..20",
-        dict(task="copy", implementation="fused", updates=15000, eps=1e-8, clip_norm=10.0,
-             task_settings_after_converged={"max_length": 20}),
-        seed=0, out="runs/copy_15k"),
+        "copy.npz", "NTM, copy task, lengths 1..20, then 1..60 once learnt: the task's "
+        "default run, seed 0",
+        dict(task="copy", implementation="fused"),
+        seed=0, out="runs/copy"),
     "copy_lstm": Recipe(
-        "copy_lstm.npz", "LSTM without memory (192 units), copy task, lengths 1..10",
-        dict(task="copy", model="lstm", hidden_size=192, implementation="fused",
-             task_settings={"max_length": 10}, updates=20000, eps=1e-8, clip_norm=10.0),
+        "copy_lstm.npz", "LSTM without memory (256 units), copy task, lengths 1..20: the "
+        "baseline's default run, seed 0",
+        dict(task="copy", model="lstm", implementation="fused", updates=20000),
         seed=0, out="runs/copy_lstm"),
     "repeat_copy": Recipe(
         "repeat_copy.npz",
@@ -139,13 +139,14 @@ def pretrained_command(name):
     Returns
     -------
     str
-        Two lines, e.g. ``ntm-numpy train copy --updates 15000 ... --out runs/copy_15k``
-        and ``ntm-numpy export runs/copy_15k/checkpoint.npz ntm_numpy/pretrained/copy.npz``.
+        Two lines, e.g. ``ntm-numpy train copy --seed 0 --out runs/copy`` and
+        ``ntm-numpy export runs/copy/checkpoint.npz ntm_numpy/pretrained/copy.npz
+        --overwrite`` (the export replaces the shipped file, so it says so).
     """
     check_choice("name", name, PRETRAINED)
     recipe = PRETRAINED[name]
     return (f"{recipe.command}\nntm-numpy export {recipe.out}/checkpoint.npz "
-            f"ntm_numpy/pretrained/{recipe.file}")
+            f"ntm_numpy/pretrained/{recipe.file} --overwrite")
 
 
 def load_pretrained(name):
