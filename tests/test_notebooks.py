@@ -391,18 +391,42 @@ def _stated_07(out, prose):
     _says(prose, "so was the shipped model trained, on 2 to 6 items")
     assert "trained on lists of 2 to 6 items" in out["07-07"]
     how = out["07-09"]
-    _says(prose, "the write head moves one row on at every step of the list")
-    assert "write head, list: one row on at 100% of the steps" in how, how
+    _says(prose, "from the second item on, the write head moves one row on at every step of "
+                 "the list")
+    assert "write head, list: from step 4 on, one row on at 100% of the steps" in how, how
+    _says(prose, "the first item's three vectors and the delimiter that follows it share one row")
+    shared, lists = (int(v) for v in
+                     re.search(r"steps 1 to 4 on one row in (\d+) of (\d+) lists", how).groups())
+    assert shared == lists, how
     _says(prose, "explains them best with no delay, $k = 0$")
     assert "a_t encodes x_(t-0) best" in how, how
+    _says(prose, "at a delimiter, which brings no vector to store, it writes a code of the item "
+                 "just ended: a linear fit on that item's three vectors explains most of that "
+                 "add vector")
+    assert _number(r"the 3 vectors of the item just ended explain ([\d.]+)", how) > 0.5, how
     _says(prose, "its largest weight stays small")
     assert _number(r"read head, list: largest weight ([\d.]+)", how) < 0.1, how
-    _says(prose, "in most of the lists, and the shift of that same step moves it one row on")
-    found, lists = (int(v) for v in re.search(r"vector in (\d+) of (\d+) lists", how).groups())
-    moved, of = (int(v) for v in re.search(r"one row further on in (\d+) of (\d+)", how).groups())
-    assert found >= 0.75 * lists and moved >= 0.9 * of, how
-    _says(prose, "from there it walks one row per step through the next item")
-    assert "on it moves one row on at 100% of the steps" in how, how
+    (first, lists), (again, of) = (
+        (int(a), int(b)) for a, b in
+        re.findall(r"after the queried item in (\d+) of (\d+) lists", how))
+    peaks = [float(v) for v in re.findall(r"content weighting peaks \(([\d.]+) on average", how)]
+    _says(prose, "at the query's last vector its key finds, by content, the row written at the "
+                 "delimiter that follows the queried item, in most of the lists")
+    assert "step t0+3: content" in how and first >= 0.75 * lists, how
+    _says(prose, "at the next step, the delimiter after the query, it finds that row again, more "
+                 "sharply, in every list, and the shift of that step moves it one row on, onto "
+                 "the answer's first vector")
+    assert "step t0+4: content" in how and again == of and peaks[1] > peaks[0], how
+    moved, of = (int(v) for v in
+                 re.search(r"step t0\+4 the read head is one row further on in (\d+) of (\d+)",
+                           how).groups())
+    assert moved >= 0.9 * of, how
+    _says(prose, "from there it walks one row per step through the answer")
+    assert "from step t0+4 on it moves one row on at 100% of the steps" in how, how
+    _says(prose, "Each row reaches the output one step after it is read")
+    read, cases = (int(v) for v in
+                   re.search(r"that answer vector in (\d+) of (\d+) cases", how).groups())
+    assert read == cases, how
     _says(prose, "a list of $n$ items takes $4n + 8$ steps")
     assert "6 items, T = 32 steps" in out["07-07"] and "20 items, T = 88 steps" in out["07-11"]
     costs = {name.strip(): float(c) for name, c in

@@ -93,8 +93,9 @@ PRETRAINED = {
              task_settings_after_converged={"max_repeats": 20, "repeat_scale": 10}),
         seed=2, out="runs/repeat_copy"),
     "associative_recall": Recipe(
-        "associative_recall.npz", "NTM, associative recall, 2..6 items of 3 six-bit vectors",
-        dict(task="associative_recall", implementation="fused", eps=1e-8, clip_norm=10.0),
+        "associative_recall.npz", "NTM, associative recall, 2..6 items of 3 six-bit vectors: "
+        "the task's default run, seed 0",
+        dict(task="associative_recall", implementation="fused"),
         seed=0, out="runs/associative_recall"),
     "ngrams": Recipe(
         "ngrams.npz", "NTM with 256 memory rows, dynamic 6-grams, 200-bit streams",
