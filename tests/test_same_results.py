@@ -26,7 +26,10 @@ CASES = {
     "copy_reference_f64": dict(task="copy", implementation="reference", updates=3, batch_size=3,
                                eval_every=3, dtype="float64", memory_rows=12, seed=1),
     "repeat_copy_rmsprop": dict(task="repeat_copy", implementation="fused", updates=3, batch_size=4,
-                                eval_every=3, optimizer="rmsprop", seed=2),
+                                eval_every=3, optimizer="rmsprop", seed=2,
+                                # the task's default run's settings since, at their values then
+                                controller_size=100, clip_norm=1.0,
+                                task_settings_after_converged={}),
     "priority_sort_ff": dict(task="priority_sort", implementation="fused", updates=3, batch_size=2,
                              eval_every=3, controller="feedforward", controller_size=32,
                              read_heads=2, write_heads=2, memory_init="learned", seed=0,

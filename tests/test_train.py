@@ -228,7 +228,11 @@ def test_default_curriculum_only_for_the_default_copy_settings():
     assert TrainConfig(task="copy", task_settings_after_converged={}
                        ).task_settings_after_converged == {}
     for task in ("repeat_copy", "associative_recall", "ngrams", "priority_sort"):
-        assert TrainConfig(task=task).task_settings_after_converged == {}
+        # repeat copy's NTM goes on to 1-20 repeats: a setting of its default run, which
+        # switches at the first validation below 0.1 like any curriculum given
+        expected = {"max_repeats": 20, "repeat_scale": 10} if task == "repeat_copy" else {}
+        assert TrainConfig(task=task).task_settings_after_converged == expected
+        assert TrainConfig(task=task, model="lstm").task_settings_after_converged == {}
         assert TrainConfig(task=task).settle_validations == SETTLE_VALIDATIONS == 1
 
 
@@ -681,7 +685,10 @@ def test_train_config_defaults_and_from_dict():
     assert c.updates == TASK_DEFAULTS["copy"]["updates"]
     assert c.lr == ADAM_LR and c.eps == ADAM_EPS
     assert TrainConfig(optimizer="rmsprop").lr == RMSPROP_LR
-    assert TrainConfig(task="repeat_copy").updates == TASK_DEFAULTS["repeat_copy"]["updates"]
+    assert TrainConfig(task="repeat_copy", model="lstm").updates == \
+        TASK_DEFAULTS["repeat_copy"]["updates"]
+    assert TrainConfig(task="repeat_copy").updates == \
+        TASK_DEFAULTS["repeat_copy"]["settings"]["ntm"]["updates"]
     with pytest.raises(ValueError, match="unknown"):
         TrainConfig.from_dict({"task": "copy", "bogus": 1})
 

@@ -87,11 +87,11 @@ PRETRAINED = {
     "repeat_copy": Recipe(
         "repeat_copy.npz",
         "NTM with a controller of 50 units, repeat copy, lengths 1..10; 1..10 repeats until "
-        "converged, then 1..20 repeats",
+        "converged, then 1..20 repeats: the task's default run, seed 0",
         dict(task="repeat_copy", controller_size=50, implementation="fused", updates=30000,
              clip_norm=10.0,
              task_settings_after_converged={"max_repeats": 20, "repeat_scale": 10}),
-        seed=2, out="runs/repeat_copy"),
+        seed=0, out="runs/repeat_copy"),
     "associative_recall": Recipe(
         "associative_recall.npz", "NTM, associative recall, 2..6 items of 3 six-bit vectors: "
         "the task's default run, seed 0",
