@@ -1,6 +1,9 @@
 """The task's default run: the settings ``ntm-numpy train TASK`` adds for a task and a
 model (``TASK_DEFAULTS[task]["settings"]``), given settings first, records read as
 written."""
+import os
+import re
+
 import pytest
 
 from ntm_numpy.cli import main, train_config_from_command
@@ -13,6 +16,8 @@ from ntm_numpy.training.config import (
     setting_fields,
 )
 from ntm_numpy.training.options import render_train_command
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 #: Settings that differ from every field's own default, for a task under test.
 PLANTED = {"controller_size": 37, "read_heads": 2, "batch_size": 8}
@@ -92,3 +97,15 @@ def test_a_sweep_takes_the_task_default_run(planted, tmp_path, monkeypatch):
     main(["sweep", "priority_sort", "--seeds", "0", "--updates", "1",
           "--out", str(tmp_path / "s")])
     assert seen and seen[0].controller_size == 37 and seen[0].updates == 1
+
+
+def test_the_docs_table_of_updates_per_task_is_the_default_runs():
+    """docs/training.md's table of per-task defaults gives each default run's updates, the
+    NTM's then the LSTM's."""
+    with open(os.path.join(REPO, "docs", "training.md")) as f:
+        text = f.read()
+    for task in TASK_DEFAULTS:
+        row = re.search(rf"^\| `{task}` \| (\d+); (\d+) \|", text, re.M)
+        assert row, task
+        assert (int(row[1]), int(row[2])) == (TrainConfig(task=task).updates,
+                                              TrainConfig(task=task, model="lstm").updates)
