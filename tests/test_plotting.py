@@ -430,12 +430,9 @@ def test_plot_sequence_shades_the_steps_without_target(run):
 
 
 def test_plot_memory_marks_or_crops_the_rows_in_use():
-    from ntm_numpy import load_pretrained
     from ntm_numpy.model import Trace
 
-    model = load_pretrained("copy")  # a trained write head: one row per step
-    x, _, _ = copy_batch(np.random.default_rng(0), 1, min_length=3, max_length=3)
-    trace = model.forward(x)[1].trace()
+    *_, trace = _trained_copy_trace()  # a trained write head: one row per step
     assert isinstance(trace, Trace)
     changed = np.abs(trace.memory[-1, 0] - trace.memory[0, 0]).max(axis=1)
     used = np.flatnonzero(changed > 1e-3 * np.abs(trace.memory[-1, 0]).max())
@@ -457,11 +454,7 @@ def test_plot_memory_marks_or_crops_the_rows_in_use():
 
 
 def test_plot_memory_over_time_crops_to_the_rows_in_use():
-    from ntm_numpy import load_pretrained
-
-    model = load_pretrained("copy")
-    x, _, _ = copy_batch(np.random.default_rng(0), 1, min_length=3, max_length=3)
-    trace = model.forward(x)[1].trace()
+    *_, trace = _trained_copy_trace()
     full = plot_memory_over_time(trace)
     assert full.axes[0].get_images()[0].get_array().shape[0] == 128
     fig = plot_memory_over_time(trace, reduce="row_change", rows="used")
@@ -474,14 +467,28 @@ def test_plot_memory_over_time_crops_to_the_rows_in_use():
         plot_memory_over_time(trace, rows=(3, 200))
 
 
+#: Rows by which :func:`_trained_copy_trace` turns the memory round (see there).
+ROLL_ROWS = 20
+
+
 def _trained_copy_trace(length=3):
+    """A trace of the shipped copy model on one sequence, its rows turned round by
+    ``ROLL_ROWS``: the model writes row 0 first and then walks backwards (127, 126, ...),
+    so the rows it uses wrap round the end of the memory; turned round, they are one
+    block (17-20 for length 3). With the constant initial memory every row starts the
+    same and addressing is circular, so the turned trace is what the model does with its
+    initial weighting on row ``ROLL_ROWS`` instead of row 0."""
     from ntm_numpy import load_pretrained
+    from ntm_numpy.model import Trace
 
     model = load_pretrained("copy")  # a trained model: each head walks a few of 128 rows
     x, y, mask = copy_batch(np.random.default_rng(0), 1, min_length=length,
                             max_length=length)
     logits, cache = model.forward(x)
-    return x, y, mask, logits, cache.trace()
+    trace = cache.trace()
+    rolled = {name: np.roll(getattr(trace, name), ROLL_ROWS, axis=2 if name == "memory" else 3)
+              for name in ("memory", "content", "gated", "shifted", "weights")}
+    return x, y, mask, logits, Trace(**{**vars(trace), **rolled})
 
 
 def test_plot_weightings_crops_to_the_rows_in_use():
