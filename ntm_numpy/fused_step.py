@@ -188,12 +188,13 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
     # controller, = lstm_gates_forward or tanh_forward: h is written into `h_out`
     if lstm:
         # i, f, o = sigmoid(z_i, z_f, z_o) as (1 + tanh(z/2)) / 2, as in lstm_gates_forward
-        ifo = np.multiply(z[:, : 3 * H], 0.5)
-        np.tanh(ifo, out=ifo)
+        # and the candidate tanh(z_g): one tanh of z, in place (z is the step's own)
+        ifo, cand = z[:, : 3 * H], z[:, 3 * H :]  # views
+        ifo *= 0.5
+        np.tanh(z, out=z)
         ifo *= 0.5
         ifo += 0.5
         i, f, o = ifo[:, :H], ifo[:, H : 2 * H], ifo[:, 2 * H :]
-        cand = np.tanh(z[:, 3 * H :])
         c = f * c_prev
         c += i * cand
         tanh_c = np.tanh(c)
@@ -268,11 +269,12 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
         # of broadcasting (B, N, 1) against (B, 1, M), in about half the time (NumPy's
         # broadcast loop runs its inner loop over only the M entries of a row)
         wk = w[R + k]  # (B, N)
-        keep = _outer(wk, erase_add[:, k, :M])
-        np.add(1.0, keep, out=keep)  # 1 + w(i) (-e) = 1 - w(i) e, eq (3)
-        writes.append((memory, keep))
-        memory = memory * keep
-        memory += _outer(wk, erase_add[:, k, M:])  # eq (4)
+        writes.append(memory)
+        mk = _outer(wk, erase_add[:, k, :M])
+        np.add(1.0, mk, out=mk)  # keep = 1 + w(i) (-e) = 1 - w(i) e, eq (3)
+        np.multiply(memory, mk, out=mk)  # M keep (keep is not kept: the backward remakes it)
+        memory = _outer(wk, erase_add[:, k, M:])  # w a
+        memory += mk  # eq (4): w a + M keep, the same sum as M keep + w a
     cache = FusedStepCache(memory_before, gates, sig, key, beta, g, s, gamma, erase_add, mem_sq,
                       key_sq, norms, similarity, w_prev, w_c, diff, w_g, gathered, w_s, scale,
                       scaled, powered, total, w, writes)
@@ -314,7 +316,7 @@ def step_backward(dmemory, dw, dr, dh, dc, heads_W, cache, dims, draw, dz):
     # dw(i) = d(i) . [-e | a], the erase_add the forward pass kept
     d = np.empty((B, N, 2 * M), dtype=dmemory.dtype)
     for k in reversed(range(W)):
-        mem_k, keep = st.writes[k]
+        mem_k = st.writes[k]
         wk = w[R + k]  # (B, N)
         # d is filled row by row as opaque M-wide records: one copy loop over the B*N rows
         # instead of B*N loops over M numbers each (twice as fast as writing into d[..., :M])
@@ -323,7 +325,9 @@ def step_backward(dmemory, dw, dr, dh, dc, heads_W, cache, dims, draw, dz):
         rows[..., 1] = _as_rows(dmemory)
         np.matmul(wk[:, None, :], d, out=dea[:, k : k + 1])  # [-de | da]
         dw[R + k] += (d @ st.erase_add[:, k, :, None])[..., 0]
-        dmemory = dmemory * keep  # through M keep
+        keep = _outer(wk, st.erase_add[:, k, :M])  # as the forward pass made it
+        np.add(1.0, keep, out=keep)
+        dmemory = np.multiply(dmemory, keep, out=keep)  # through M keep
     # eq (2), = read_backward: dw_r(i) = M(i) . dr_r (the memory's part joins eq 6's below)
     memory = st.memory
     dw[:R] += (memory @ dr[..., None])[..., 0]
