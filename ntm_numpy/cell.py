@@ -85,7 +85,9 @@ class NTMCell:
 
     def input_map(self, x):
         """``x W_x + b``, the controller's input contribution: x (..., B, X) -> (..., B, G)."""
-        return x @ self.params["controller_Wx"] + self.params["controller_b"]
+        xz = x @ self.params["controller_Wx"]
+        xz += self.params["controller_b"]  # in place: no second (T, B, G) array
+        return xz
 
     def step(self, xz, prev, carry, out):
         """Time step t: xz (B, G), prev (B, F) ``[h_{t-1}, r_{t-1}]``, carry ``(memory,
