@@ -93,8 +93,7 @@ class NTMCell:
         """Time step t: xz (B, G), prev (B, F) ``[h_{t-1}, r_{t-1}]``, carry ``(memory,
         w_prev, cell)``; writes ``[h_t, r_t]`` into out (B, F). Returns ``(carry, cache)``.
 
-        The pre-activation is made in place of ``xz`` (which the loop does not read again),
-        and the fused step's gates in place of that."""
+        The pre-activation is made in place of ``xz`` (which the loop does not read again)."""
         d, p = self.dims, self.params
         H, B = d.H, xz.shape[0]
         memory, w_prev, cell = carry

@@ -198,13 +198,12 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
     # controller, = lstm_gates_forward or tanh_forward: h is written into `h_out`
     if lstm:
         # i, f, o = sigmoid(z_i, z_f, z_o) as (1 + tanh(z/2)) / 2, as in lstm_gates_forward
-        # and the candidate tanh(z_g): one tanh of z, in place (z is the step's own)
-        ifo, cand = z[:, : 3 * H], z[:, 3 * H :]  # views
-        ifo *= 0.5
-        np.tanh(z, out=z)
+        ifo = np.multiply(z[:, : 3 * H], 0.5)
+        np.tanh(ifo, out=ifo)
         ifo *= 0.5
         ifo += 0.5
         i, f, o = ifo[:, :H], ifo[:, H : 2 * H], ifo[:, 2 * H :]
+        cand = np.tanh(z[:, 3 * H :])
         c = f * c_prev
         c += i * cand
         tanh_c = np.tanh(c)
