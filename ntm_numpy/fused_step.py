@@ -221,7 +221,7 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
     # and gamma are softplus, g and the erase vectors sigmoid, computed as
     # exp(z - softplus(z)); the sigmoid is also the derivative of the softplus, for the
     # backward pass
-    sub = raw[:, plan.gates]  # (B, 3K + W*M): every head's beta, g, gamma, then the erase vectors
+    sub = raw.take(plan.gates, axis=1)  # (B, 3K + W*M): every head's beta, g, gamma, then the erase vectors
     soft = np.logaddexp(0.0, sub)
     sig = np.subtract(sub, soft)
     np.exp(sig, out=sig)
