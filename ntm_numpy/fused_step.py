@@ -221,7 +221,8 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
     # and gamma are softplus, g and the erase vectors sigmoid, computed as
     # exp(z - softplus(z)); the sigmoid is also the derivative of the softplus, for the
     # backward pass
-    sub = raw.take(plan.gates, axis=1)  # (B, 3K + W*M): every head's beta, g, gamma, then the erase vectors
+    # (B, 3K + W*M): every head's beta, g, gamma, then the erase vectors
+    sub = raw.take(plan.gates, axis=1)
     soft = np.logaddexp(0.0, sub)
     sig = np.subtract(sub, soft)
     np.exp(sig, out=sig)
@@ -245,7 +246,8 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
     dot = (memory @ key[..., None])[..., 0]  # (K, B, N), a new array
     # (B, N) smoothed squared norms; (N,) for a memory broadcast over the batch (the
     # initial one), whose B copies of each row have the one norm
-    mem_sq = np.vecdot(memory[0], memory[0]) if memory.strides[0] == 0 else np.vecdot(memory, memory)
+    rows = memory[0] if memory.strides[0] == 0 else memory
+    mem_sq = np.vecdot(rows, rows)
     mem_sq += NORM_EPS
     key_sq = np.vecdot(key, key)[..., None]
     key_sq += NORM_EPS  # (K, B, 1)
