@@ -85,17 +85,20 @@ class NTMCell:
 
     def input_map(self, x):
         """``x W_x + b``, the controller's input contribution: x (..., B, X) -> (..., B, G)."""
-        return x @ self.params["controller_Wx"] + self.params["controller_b"]
+        xz = x @ self.params["controller_Wx"]
+        xz += self.params["controller_b"]  # in place: no second (T, B, G) array
+        return xz
 
     def step(self, xz, prev, carry, out):
         """Time step t: xz (B, G), prev (B, F) ``[h_{t-1}, r_{t-1}]``, carry ``(memory,
-        w_prev, cell)``; writes ``[h_t, r_t]`` into out (B, F). Returns ``(carry, cache)``."""
+        w_prev, cell)``; writes ``[h_t, r_t]`` into out (B, F). Returns ``(carry, cache)``.
+
+        The pre-activation is made in place of ``xz`` (which the loop does not read again)."""
         d, p = self.dims, self.params
         H, B = d.H, xz.shape[0]
         memory, w_prev, cell = carry
         # 1. controller pre-activation, one product for [h_{t-1}, r_{t-1}]
-        z = prev[:, self.ctrl_in] @ self.recurrent_W
-        z += xz
+        z = np.add(prev[:, self.ctrl_in] @ self.recurrent_W, xz, out=xz)
         # 2.-5. controller, head parameters, addressing, reads, writes: one step
         # (ntm_numpy.reference_step, or ntm_numpy.fused_step)
         h, cell, r, memory, w_prev, cache = self.step_forward(

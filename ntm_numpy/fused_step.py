@@ -10,7 +10,12 @@ and no per-primitive caches; the K heads share one ``(K, B, ...)`` axis over the
 memory (no copy of it per head); one softplus and one sigmoid serve every head parameter
 that needs one, on its columns only; the memory's gradient from the reads and from every
 head's content addressing is one product; what depends only on the model's sizes (which
-columns, which rows each shift offset reads) is computed once per size (:func:`_plan`). ``NTM(..., implementation="fused")`` runs it (``ntm-numpy train`` does by default).
+columns, which rows each shift offset reads) is computed once per size (:func:`_plan`);
+the step keeps for its backward pass only what that pass cannot make again in a call or
+two (every array kept is written once more per step and read back later, which costs
+more than a cheap call: the backward pass remakes keep = 1 - w e, w_c - w_prev and
+|M(i)| |k|). ``NTM(..., implementation="fused")`` runs it (``ntm-numpy train`` does by
+default).
 Each block below names the primitive it equals; ``tests/test_steps.py`` checks the
 step against :mod:`ntm_numpy.reference_step` value for value, and its backward against
 the reference step's backward and against central differences.
@@ -36,7 +41,7 @@ Equations (Graves et al. 2014)
 Where this step differs from the primitives (by rounding only)
 --------------------------------------------------------------
 * Eq (7) is computed as ``w_prev + g * (w_c - w_prev)`` (three calls instead of four;
-  the difference is kept for the backward pass of g).
+  the backward pass of g makes the difference again).
 * Eq (9) needs neither the floor of the scale nor ``SHARPEN_EPS``: inside the model the
   shifted weighting sums to 1 (a softmax blended with the previous weighting, shifted
   by a distribution), so its largest entry is at least 1/N, and after the division the
@@ -69,35 +74,40 @@ class FusedStepCache(NamedTuple):
 
     memory: np.ndarray  # (B, N, M) the memory before this step's writes, M_{t-1}
     gates: object  # FusedGatesCache, or the (B, H) output h for the feed-forward controller
-    sig: np.ndarray  # (B, 3K + W*M) sigmoid of the raw beta, g, gamma (as _plan's gates)
+    ga: np.ndarray  # (3, K, B, 1) sigmoid of the raw beta, g and gamma (a view)
     key: np.ndarray  # (K, B, M)
     beta: np.ndarray  # (K, B, 1)
     g: np.ndarray  # (K, B, 1)
     s: np.ndarray  # (K, B, S)
     gamma: np.ndarray  # (K, B, 1)
     erase_add: np.ndarray  # (B, W, 2M) each write head's [-erase | add] (see step_forward)
-    mem_sq: np.ndarray  # (B, N) smoothed squared row norms, |M(i)|^2 + NORM_EPS, eq (6)
+    mem_sq: np.ndarray  # (B, N) (or (N,), see step_forward) smoothed squared row norms,
+    # |M(i)|^2 + NORM_EPS, eq (6)
     key_sq: np.ndarray  # (K, B, 1) smoothed squared key norms
-    norms: np.ndarray  # (K, B, N) |M(i)| |k|
     similarity: np.ndarray  # (K, B, N) cosine similarity K[k, M(i)], eq (6)
     w_prev: np.ndarray  # (K, B, N) previous weightings
     w_c: np.ndarray  # (K, B, N) content weighting, eq (5)
-    diff: np.ndarray  # (K, B, N) w_c - w_prev
-    w_g: np.ndarray  # (K, B, N) gated weighting, eq (7)
-    gathered: np.ndarray  # (K, B, N, S) w_g at the rows each offset reads, eq (8)
-    w_s: np.ndarray  # (K, B, N) shifted weighting, eq (8)
-    scale: np.ndarray  # (K, B, 1) largest entry of w_s
+    gathered: np.ndarray  # (K, B, N, S) the gated weighting w_g (eq 7) at the rows each
+    # offset reads, eq (8): column S//2 (offset 0) is w_g itself
+    scale: np.ndarray  # (K, B, 1) largest entry of the shifted weighting w_s, eq (8)
     scaled: np.ndarray  # (K, B, N) w_s / scale
     powered: np.ndarray  # (K, B, N) scaled ** gamma
     total: np.ndarray  # (K, B, 1) sum of powered
     w: np.ndarray  # (K, B, N) final weightings, eq (9)
-    writes: List[tuple]  # per write head, in write order: (memory before it, keep = 1 - w e)
+    writes: List[np.ndarray]  # per write head, in write order: the memory before it
 
     def record(self):
-        """This step as a :class:`ntm_numpy.reference_step.StepRecord`."""
+        """This step as a :class:`ntm_numpy.reference_step.StepRecord`.
+
+        The cache keeps neither w_g nor w_s (the backward pass needs neither): w_g is
+        the offset-0 column of ``gathered``, and w_s is remade by the product that made
+        it in :func:`step_forward`, the same values.
+        """
         M = self.erase_add.shape[2] // 2
         ea = self.erase_add.transpose(1, 0, 2)  # (W, B, 2M), [-erase | add]
-        return StepRecord(self.memory, self.w_c, self.w_g, self.w_s, self.w, self.key,
+        w_g = self.gathered[..., self.s.shape[-1] // 2]
+        w_s = (self.gathered @ self.s[..., None])[..., 0]
+        return StepRecord(self.memory, self.w_c, w_g, w_s, self.w, self.key,
                           self.beta[..., 0], self.g[..., 0], self.gamma[..., 0], self.s,
                           -ea[..., :M], ea[..., M:])
 
@@ -211,7 +221,8 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
     # and gamma are softplus, g and the erase vectors sigmoid, computed as
     # exp(z - softplus(z)); the sigmoid is also the derivative of the softplus, for the
     # backward pass
-    sub = raw[:, plan.gates]  # (B, 3K + W*M): every head's beta, g, gamma, then the erase vectors
+    # (B, 3K + W*M): every head's beta, g, gamma, then the erase vectors
+    sub = raw.take(plan.gates, axis=1)
     soft = np.logaddexp(0.0, sub)
     sig = np.subtract(sub, soft)
     np.exp(sig, out=sig)
@@ -233,8 +244,11 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
     np.tanh(raw[:, L.erase_add].reshape(B, W, 2 * M)[..., L.add], out=erase_add[..., L.add])
     # eqs (5)-(6), = content_weighting_forward: cosine similarity of each key with every row
     dot = (memory @ key[..., None])[..., 0]  # (K, B, N), a new array
-    mem_sq = np.vecdot(memory, memory)
-    mem_sq += NORM_EPS  # (B, N) smoothed squared norms
+    # (B, N) smoothed squared norms; (N,) for a memory broadcast over the batch (the
+    # initial one), whose B copies of each row have the one norm
+    rows = memory[0] if memory.strides[0] == 0 else memory
+    mem_sq = np.vecdot(rows, rows)
+    mem_sq += NORM_EPS
     key_sq = np.vecdot(key, key)[..., None]
     key_sq += NORM_EPS  # (K, B, 1)
     norms = np.multiply(mem_sq, key_sq)
@@ -245,16 +259,17 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
     w_c -= _rowmax(w_c)
     np.exp(w_c, out=w_c)
     w_c /= _rowsum(w_c)
-    # eq (7), = interpolation_forward (as w_prev + g (w_c - w_prev))
-    diff = w_c - w_prev
-    w_g = g * diff
+    # eq (7), = interpolation_forward (as w_prev + g (w_c - w_prev)); the backward pass
+    # remakes w_c - w_prev
+    w_g = w_c - w_prev
+    w_g *= g
     w_g += w_prev
     # eq (8), = shift_forward: gather the rows each offset reads, weight them by s
     gathered = w_g.take(plan.fwd, axis=-1)  # (K, B, N, S)
     w_s = (gathered @ s[..., None])[..., 0]
     # eq (9), = sharpen_forward, on w_s / max(w_s) (largest entry exactly 1, see the notes)
     scale = _rowmax(w_s)
-    scaled = w_s / scale
+    scaled = np.divide(w_s, scale, out=w_s)  # in place of w_s
     powered = scaled**gamma
     total = _rowsum(powered)
     w = powered / total
@@ -268,14 +283,15 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
         # of broadcasting (B, N, 1) against (B, 1, M), in about half the time (NumPy's
         # broadcast loop runs its inner loop over only the M entries of a row)
         wk = w[R + k]  # (B, N)
-        keep = _outer(wk, erase_add[:, k, :M])
-        np.add(1.0, keep, out=keep)  # 1 + w(i) (-e) = 1 - w(i) e, eq (3)
-        writes.append((memory, keep))
-        memory = memory * keep
-        memory += _outer(wk, erase_add[:, k, M:])  # eq (4)
-    cache = FusedStepCache(memory_before, gates, sig, key, beta, g, s, gamma, erase_add, mem_sq,
-                      key_sq, norms, similarity, w_prev, w_c, diff, w_g, gathered, w_s, scale,
-                      scaled, powered, total, w, writes)
+        writes.append(memory)
+        mk = _outer(wk, erase_add[:, k, :M])
+        np.add(1.0, mk, out=mk)  # keep = 1 + w(i) (-e) = 1 - w(i) e, eq (3)
+        np.multiply(memory, mk, out=mk)  # M keep (keep is not kept: the backward remakes it)
+        memory = _outer(wk, erase_add[:, k, M:])  # w a
+        memory += mk  # eq (4): w a + M keep, the same sum as M keep + w a
+    cache = FusedStepCache(memory_before, gates, ga, key, beta, g, s, gamma, erase_add, mem_sq,
+                           key_sq, similarity, w_prev, w_c, gathered, scale, scaled, powered,
+                           total, w, writes)
     return h, c, r, memory, w, cache
 
 
@@ -314,7 +330,7 @@ def step_backward(dmemory, dw, dr, dh, dc, heads_W, cache, dims, draw, dz):
     # dw(i) = d(i) . [-e | a], the erase_add the forward pass kept
     d = np.empty((B, N, 2 * M), dtype=dmemory.dtype)
     for k in reversed(range(W)):
-        mem_k, keep = st.writes[k]
+        mem_k = st.writes[k]
         wk = w[R + k]  # (B, N)
         # d is filled row by row as opaque M-wide records: one copy loop over the B*N rows
         # instead of B*N loops over M numbers each (twice as fast as writing into d[..., :M])
@@ -323,7 +339,9 @@ def step_backward(dmemory, dw, dr, dh, dc, heads_W, cache, dims, draw, dz):
         rows[..., 1] = _as_rows(dmemory)
         np.matmul(wk[:, None, :], d, out=dea[:, k : k + 1])  # [-de | da]
         dw[R + k] += (d @ st.erase_add[:, k, :, None])[..., 0]
-        dmemory = dmemory * keep  # through M keep
+        keep = _outer(wk, st.erase_add[:, k, :M])  # as the forward pass made it
+        np.add(1.0, keep, out=keep)
+        dmemory = np.multiply(dmemory, keep, out=keep)  # through M keep
     # eq (2), = read_backward: dw_r(i) = M(i) . dr_r (the memory's part joins eq 6's below)
     memory = st.memory
     dw[:R] += (memory @ dr[..., None])[..., 0]
@@ -335,38 +353,51 @@ def step_backward(dmemory, dw, dr, dh, dc, heads_W, cache, dims, draw, dz):
     dw_s = scaled ** (gamma - 1.0)
     dw_s *= dp
     dw_s *= gamma / st.scale
+    # four (K, B, N) arrays whose row sums are dgamma, dg, dbeta and sum_i dK(i) K(i),
+    # summed in one call once all four are made
+    rows = np.empty((4,) + w.shape, dtype=w.dtype)
     # d p / d gamma = p log u, 0 at u = 0 (there p = 0 and log(0 + tiny) is finite)
-    logu = np.log(scaled + _TINY[scaled.dtype])
+    logu = np.add(scaled, _TINY[scaled.dtype], out=rows[0])
+    np.log(logu, out=logu)
     logu *= dp
     logu *= st.powered
-    dgamma = _rowsum(logu)
     # eq (8), = shift_backward: through the weights s and the gathered rows (shift dw_s back)
     ds = (dw_s[..., None, :] @ st.gathered)[..., 0, :]
     dw_g = (dw_s.take(plan.bwd, axis=-1) @ st.s[..., None])[..., 0]
     # eq (7), = interpolation_backward: w_g = w_prev + g (w_c - w_prev)
-    dg = _rowsum(dw_g * st.diff)
+    dg_rows = np.subtract(st.w_c, st.w_prev, out=rows[1])
+    dg_rows *= dw_g
     dw_c = st.g * dw_g
     dw_prev = dw_g - dw_c
     # eqs (5)-(6), = content_weighting_backward: through the softmax, then z = beta * K
     dzc = dw_c * st.w_c
     np.subtract(dw_c, _rowsum(dzc), out=dzc)
     dzc *= st.w_c
-    dbeta = _rowsum(dzc * st.similarity)
-    dsim = dzc * st.beta
-    # eq (6): K = dot / (|M_i| |k|); d|x|/dx = x / |x|
+    np.multiply(dzc, st.similarity, out=rows[2])  # for dbeta
+    dsim = np.multiply(dzc, st.beta, out=rows[3])
+    # eq (6): K = dot / (|M_i| |k|), |M_i| |k| remade as the forward pass made it;
+    # d|x|/dx = x / |x|
     key = st.key
-    ddot = dsim / st.norms
+    norms = np.multiply(st.mem_sq, st.key_sq)
+    np.sqrt(norms, out=norms)
+    ddot = np.divide(dsim, norms, out=norms)
     dsim *= st.similarity  # now dK * K
+    sums = _rowsum(rows)
+    dgamma, dg, dbeta = sums[0], sums[1], sums[2]
     # memory: sum_k ddot_k(i) key_k + sum_r w_r(i) dr_r (the reads), as one product
     left = np.concatenate((ddot, w[:R])).transpose(1, 2, 0)  # (B, N, K + R)
     right = np.concatenate((key, dr)).transpose(1, 0, 2)  # (B, K + R, M)
-    dmemory += left @ right
-    dmemory -= (np.add.reduce(dsim, axis=0) / st.mem_sq)[..., None] * memory
+    product = d.reshape(-1)[: B * N * M].reshape(B, N, M)  # d's memory, free again
+    dmemory += np.matmul(left, right, out=product)
+    # minus sum_k dsim_k(i) K_k(i) / |M(i)|^2 M(i)
+    coef = np.add.reduce(dsim, axis=0)
+    coef /= st.mem_sq
+    dmemory -= np.multiply(coef[..., None], memory, out=product)
     dkey = (ddot[..., None, :] @ memory)[..., 0, :]
-    dkey -= (_rowsum(dsim) / st.key_sq) * key
+    dkey -= (sums[3] / st.key_sq) * key
     # = head_params_backward of every head: through each activation, into the views of draw
     np.multiply(dkey, 1.0 - key * key, out=dra[..., L.key])  # tanh
-    ga = st.sig[:, : 3 * K].reshape(B, 3, K).transpose(1, 2, 0)[..., None]  # sigmoid of the raw values
+    ga = st.ga  # sigmoid of the raw values
     np.multiply(dbeta, ga[0], out=dra[..., L.beta])  # softplus' = sigmoid
     g = st.g
     np.multiply(dg, g * (1.0 - g), out=dra[..., L.g])  # sigmoid

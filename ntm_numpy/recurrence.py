@@ -22,8 +22,9 @@ Forward, for ``x`` (T, B, X):
 * ``cell.input_map(x)``: the controller's input contribution ``x W_x + b``, for (T, B, X)
   (every step at once, when the pass keeps its caches) or (B, X) (one step).
 * ``cell.step(xz, prev, carry, out) -> (carry, cache)``: time step t from its input
-  contribution ``xz`` (B, G) and the previous features ``prev`` (B, F); it writes the
-  step's features into ``out`` (B, F).
+  contribution ``xz`` (B, G) (which it may overwrite: the loop does not read it again)
+  and the previous features ``prev`` (B, F); it writes the step's features into ``out``
+  (B, F).
 * ``cell.record(cache, out)``: what a trace keeps of a step (``keep="records"``).
 * ``cell.output(features)``: the logits of (..., B, F) features, (..., B, Y).
 
