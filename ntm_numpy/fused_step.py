@@ -136,6 +136,14 @@ def _outer(w, v):
     return np.einsum("bn,bm->bnm", w, v)
 
 
+def _keep(w, minus_e):
+    """``keep = 1 - w(i) e`` of eq (3), as ``1 + w(i) (-e)``: (B, N), (B, M) -> (B, N, M).
+    The forward pass and the backward pass (which remakes it rather than keep it) both
+    call this, so the two are the same values."""
+    keep = _outer(w, minus_e)
+    return np.add(1.0, keep, out=keep)
+
+
 class _Plan(NamedTuple):
     """What every step of a model of given sizes uses, computed once per sizes (:func:`_plan`)."""
 
@@ -284,8 +292,7 @@ def step_forward(z, c_prev, memory, w_prev, heads_W, heads_b, dims, h_out):
         # broadcast loop runs its inner loop over only the M entries of a row)
         wk = w[R + k]  # (B, N)
         writes.append(memory)
-        mk = _outer(wk, erase_add[:, k, :M])
-        np.add(1.0, mk, out=mk)  # keep = 1 + w(i) (-e) = 1 - w(i) e, eq (3)
+        mk = _keep(wk, erase_add[:, k, :M])  # keep = 1 - w(i) e, eq (3)
         np.multiply(memory, mk, out=mk)  # M keep (keep is not kept: the backward remakes it)
         memory = _outer(wk, erase_add[:, k, M:])  # w a
         memory += mk  # eq (4): w a + M keep, the same sum as M keep + w a
@@ -339,8 +346,7 @@ def step_backward(dmemory, dw, dr, dh, dc, heads_W, cache, dims, draw, dz):
         rows[..., 1] = _as_rows(dmemory)
         np.matmul(wk[:, None, :], d, out=dea[:, k : k + 1])  # [-de | da]
         dw[R + k] += (d @ st.erase_add[:, k, :, None])[..., 0]
-        keep = _outer(wk, st.erase_add[:, k, :M])  # as the forward pass made it
-        np.add(1.0, keep, out=keep)
+        keep = _keep(wk, st.erase_add[:, k, :M])  # as the forward pass made it
         dmemory = np.multiply(dmemory, keep, out=keep)  # through M keep
     # eq (2), = read_backward: dw_r(i) = M(i) . dr_r (the memory's part joins eq 6's below)
     memory = st.memory
