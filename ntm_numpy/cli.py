@@ -166,15 +166,19 @@ def _check_plots_out(out, args):
 
 def _finish_training(result, out, args):
     from .training.config import TASK_DEFAULTS
-    from .training.evaluation import settled_index
+    from .training.evaluation import last_start, settled_index
 
     conv = result.converged
     summary = dict(task=result.config.task, steps=result.step, sequences=result.sequences,
                    seconds=round(result.elapsed, 1), interrupted=result.interrupted,
                    converged=conv, worst_val_after_converged=result.worst_after_converged,
-                   final_val_bit_errors=(result.history["val_bit_errors"] or [None])[-1])
+                   final_val_bit_errors=(result.history["val_bit_errors"] or [None])[-1],
+                   restart_step=list(result.history["restart_step"]))
     with open(os.path.join(out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
+    for step in result.history["restart_step"]:
+        print(f"restarted at update {step} (restart_after); the figures below are of the "
+              "last start", file=sys.stderr)
     if conv:
         print(f"converged (validation < 0.1 bit errors/seq) at update {conv['step']}, "
               f"{conv['sequences']:,} sequences, {conv['time']:.0f} s; worst validation "
@@ -193,7 +197,7 @@ def _finish_training(result, out, args):
     if not args.no_plots:
         lengths = args.lengths or TASK_DEFAULTS[result.config.task]["lengths"]
         task = get_task(result.config.task, **result.config.task_settings)
-        settled = settled_index(result.history["val_bit_errors"],
+        settled = settled_index(last_start(result.history)["val_bit_errors"],
                                 result.config.settle_validations) is not None
         longest = longest_training_length(task, result.config.to_flat(), settled)
         written = write_plots(result.model, task, out, history=result.history,
@@ -396,8 +400,11 @@ def _cmd_export(args):
     meta = {k: v for k, v in ckpt.meta.items() if k not in ("history", "rng_state")}
     history = ckpt.meta.get("history") or {}
     if history.get("val_bit_errors"):
-        from .training.evaluation import checkpoint_settled_index, convergence
+        from .training.evaluation import checkpoint_settled_index, convergence, last_start
 
+        if history.get("restart_step"):
+            meta["restart_step"] = list(history["restart_step"])
+        history = last_start(history)  # the figures of the run's last start
         conv, worst = convergence(history)
         meta["converged"] = conv
         settled = checkpoint_settled_index(ckpt.meta)

@@ -28,7 +28,7 @@ NTM_PNGS = ("training_curves.png", "sequence.png", "summary.png", "memory.png",
             "weightings.png", "erase_add.png", "generalisation.png")
 MEMORY_PNGS = ("summary.png", "memory.png", "weightings.png", "erase_add.png")
 SUMMARY_KEYS = {"task", "steps", "sequences", "seconds", "interrupted", "converged",
-                "worst_val_after_converged", "final_val_bit_errors"}
+                "worst_val_after_converged", "final_val_bit_errors", "restart_step"}
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

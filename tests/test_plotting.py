@@ -251,6 +251,23 @@ def test_plot_training_curves(history, tmp_path):
     assert len(plot_training_curves(minimal).axes[1].lines) == 1
 
 
+def test_training_curves_mark_the_restarts(history, tmp_path):
+    steps = np.arange(1, len(history["sequences"]) + 1) * 10
+    sequences = steps * 16
+    restarted = dict(history, step=steps, sequences=sequences, restart_step=[105, 300])
+    fig = plot_training_curves(restarted)
+    render(fig, tmp_path, "training_restarted")
+    for ax in fig.axes:
+        marks = [line for line in ax.lines if line.get_linestyle() == "--"]
+        # at the sequences seen by updates 105 and 300, 16 sequences each
+        assert [line.get_xdata()[0] for line in marks] == [105 * 16, 300 * 16]
+        assert [t.get_text() for t in ax.get_legend().get_texts()][-1] == "restart"
+    assert not any(line.get_linestyle() == "--" for line in
+                   plot_training_curves(dict(restarted, restart_step=[])).axes[0].lines)
+    with pytest.raises(ValueError, match="^history: expected 'step' with 'restart_step'"):
+        plot_training_curves({k: v for k, v in restarted.items() if k != "step"})
+
+
 def test_plot_generalisation(tmp_path):
     lengths = [10, 20, 40, 80]
     fig = plot_generalisation(lengths, {"NTM": [0, 0, 1.5, 6], "LSTM": [0, 2, 20, 60]},

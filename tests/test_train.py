@@ -46,7 +46,8 @@ from ntm_numpy.training.loop import _validation_set, train
 from support import TINY, rewrite_checkpoint
 
 HISTORY_KEYS = ("step", "sequences", "time", "loss", "bit_errors", "val_step",
-                "val_sequences", "val_time", "val_bit_errors", "val_cost", "stage_end")
+                "val_sequences", "val_time", "val_bit_errors", "val_cost", "stage_end",
+                "restart_step")
 #: History entries that do not depend on wall-clock time.
 TIMELESS_KEYS = tuple(k for k in HISTORY_KEYS if k not in ("time", "val_time"))
 

@@ -50,7 +50,10 @@ def plot_training_curves(history):
         ``"sequences"`` (n,) sequences seen (x axis); ``"loss"`` (n,) training loss per
         sequence (nats); ``"bit_errors"`` (n,) training bit errors per sequence;
         optional ``"val_sequences"`` (v,) with ``"val_bit_errors"`` (v,) (both or
-        neither) and ``"val_loss"`` (v,).
+        neither) and ``"val_loss"`` (v,); optional ``"restart_step"`` (r,), the updates
+        at which the run started again (``TrainConfig.restart_after``), drawn as dashed
+        lines where the run had seen as many sequences (with ``"step"`` (n,), the
+        updates of the logged entries).
 
     Returns
     -------
@@ -90,6 +93,12 @@ def plot_training_curves(history):
         val_errs = _history_array(history, "val_bit_errors", val_seq.size)
         if "val_loss" in history:
             val_loss = _history_array(history, "val_loss", val_seq.size)
+    restarts = np.asarray(history.get("restart_step") or [], dtype=float)
+    if restarts.size:
+        if "step" not in history:
+            raise ValueError("history: expected 'step' with 'restart_step', to place the "
+                             "restarts on the sequences axis, got no 'step'")
+        restarts = np.interp(restarts, _history_array(history, "step", seq.size), seq)
     fig = _new_figure(11.0, 4.0)
     ax_loss, ax_err = fig.subplots(1, 2)
     ax_loss.plot(seq, loss, color="#4c72b0", label="training")
@@ -110,6 +119,9 @@ def plot_training_curves(history):
     ax_err.set_ylabel("bit errors per sequence")
     ax_err.set_title(f"Bit errors ({scale} scale)")
     for ax in (ax_loss, ax_err):
+        for i, x in enumerate(restarts):
+            ax.axvline(x, color="0.4", linestyle="--", linewidth=1,
+                       label="restart" if i == 0 else None)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle("Training curves")

@@ -45,6 +45,7 @@ from .defaults import (  # noqa: F401 (given under this module's name too)
     CURRICULUM_TARGET_SHARE,
     LR_AFTER_CONVERGED,
     LR_FINAL_FRACTION,
+    RESTART_SEED_STRIDE,
     SETTLE_VALIDATIONS,
     TASK_DEFAULTS,
     default_run_settings,
@@ -233,8 +234,8 @@ class OptimizerConfig:
 @dataclass
 class ScheduleConfig:
     """The schedule section of a :class:`TrainConfig`: how many updates of how many
-    sequences, validations, checkpoints, workers and the seed (the attributes are listed
-    from the fields' help)."""
+    sequences, validations, checkpoints, workers, the seed, and when a stuck run starts
+    again (the attributes are listed from the fields' help)."""
 
     updates: Optional[int] = _setting(None, "number of updates, the run's total",
                                       default_text="per task; copy 5000", alias="steps")
@@ -247,6 +248,21 @@ class ScheduleConfig:
         "training process and one for each of n - 1 workers (the same gradients up to "
         "rounding, so not bit for bit the run with 1)")
     seed: int = _setting(0, "seeds the parameters and the data")
+    restart_after: int = _setting(
+        0, "updates after which a run whose validation is still above {restart_above} "
+        "starts again: new initial parameters (those of seed {seed} + 1,000,000 k at the "
+        "k-th restart), a new optimiser state and a new learning-rate schedule over the "
+        "updates left; the data go on, and the history and the count of updates too (a "
+        "restart spends the run's own {updates}); checked once per start, at the "
+        "validation that many updates after it; 0: never")
+    restart_above: float = _setting(
+        1.0, "the last validation's {restart_measure} per sequence above which a run "
+        "restarts at {restart_after}")
+    restart_measure: str = _setting(
+        "bit_errors", "what {restart_above} bounds: 'bit_errors' (the validation's wrong "
+        "bits per sequence) or 'cost' (its cross-entropy, bits per sequence)",
+        choices=("bit_errors", "cost"))
+    restarts: int = _setting(1, "the most restarts a run makes (with {restart_after})")
 
 
 
@@ -369,7 +385,8 @@ class TrainConfig:
         ``lr_after_converged``, ``lr_start_step``.
     schedule_section : ScheduleConfig
         ``updates``, ``batch_size``, ``eval_every``, ``checkpoint_every``, ``workers``,
-        ``seed``.
+        ``seed``, ``restart_after``, ``restart_above``, ``restart_measure``,
+        ``restarts``.
 
     Every setting is also a read-only attribute of the config itself, e.g.
     ``config.batch_size`` (``config.steps`` and ``config.step``: deprecated aliases).
@@ -462,6 +479,7 @@ class TrainConfig:
         check_positive_int("val_batch_size", self.val_batch_size)
         check_positive_int("checkpoint_every", self.checkpoint_every)
         check_seed("seed", self.seed)
+        self._check_restarts()
         check_positive_int("lr_start_step", self.lr_start_step, minimum=0)
         if self.lr_start_step > self.updates:
             raise ValueError(f"lr_start_step: expected at most updates ({self.updates}), got "
@@ -497,6 +515,36 @@ class TrainConfig:
                              f"{self.clip_norm!r}")
         if not (math.isfinite(self.clip) and self.clip > 0):
             raise ValueError(f"clip: expected a finite number > 0, got {self.clip!r}")
+
+    def _check_restarts(self):
+        """Check the restart settings (:meth:`restart_seed`)."""
+        check_positive_int("restart_after", self.restart_after, minimum=0)
+        check_positive_int("restarts", self.restarts, minimum=0)
+        check_choice("restart_measure", self.restart_measure, ("bit_errors", "cost"))
+        if self.restart_after % self.eval_every:
+            raise ValueError(f"restart_after: expected a multiple of eval_every "
+                             f"({self.eval_every}), the updates between validations, got "
+                             f"{self.restart_after}")
+        above = self.restart_above
+        if isinstance(above, bool) or not (isinstance(above, (int, float))
+                                           and math.isfinite(above) and above >= 0):
+            raise ValueError(f"restart_above: expected a finite number >= 0, got {above!r}")
+
+    def restart_seed(self, k):
+        """The seed whose initial parameters the ``k``-th restart of the run starts from
+        (``k`` >= 1; ``seed + RESTART_SEED_STRIDE * k``): the parameters of that restart
+        are those of ``ntm-numpy train TASK --seed`` that number.
+
+        Parameters
+        ----------
+        k : int >= 1
+
+        Returns
+        -------
+        int
+        """
+        k = check_positive_int("k", k)
+        return self.seed + RESTART_SEED_STRIDE * k
 
     # ---- the flat form
     def to_flat(self):

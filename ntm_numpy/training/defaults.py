@@ -114,3 +114,9 @@ SETTLE_VALIDATIONS = 1
 #: steps keep their size however small the gradient gets, so a converged model keeps
 #: moving at a constant rate; letting the rate fall towards 0 makes it settle.
 LR_FINAL_FRACTION = 0.01
+
+#: A run's k-th restart (``restart_after``) starts from the initial parameters of seed
+#: ``seed + RESTART_SEED_STRIDE * k``: far from the seeds that sweeps use, so that a
+#: restart does not repeat another seed's run, and a number that can be given to
+#: ``--seed`` to see how that start trains on its own.
+RESTART_SEED_STRIDE = 1_000_000

@@ -202,9 +202,42 @@ def checkpoint_settled_index(meta):
     """:func:`settled_index` of the run of a training checkpoint's ``meta``: the index,
     in ``meta["history"]``, of the validation at which it settled, or None (also for a
     checkpoint without validations)."""
-    history = meta.get("history") or {}
+    history = last_start(meta.get("history") or {})
     return settled_index(history.get("val_bit_errors") or [],
                          recorded_settings(meta.get("train_config"))["settle_validations"])
+
+
+#: The entries of a training history recorded at each validation.
+VALIDATION_KEYS = ("val_step", "val_sequences", "val_time", "val_bit_errors", "val_cost")
+
+
+def last_start(history):
+    """The history of a run's last start: ``history`` without the validations and the
+    curriculum's stage ends from before its last restart (``history["restart_step"]``,
+    see ``TrainConfig.restart_after``; the validation that made the run restart is left
+    out too). The history itself when the run never restarted.
+
+    Parameters
+    ----------
+    history : dict
+        A training history (``TrainResult.history``, a checkpoint's ``meta["history"]``).
+
+    Returns
+    -------
+    dict
+        A shallow copy with those lists cut, or ``history`` itself.
+    """
+    restarts = history.get("restart_step") or []
+    if not restarts:
+        return history
+    start = restarts[-1]
+    keep = [i for i, step in enumerate(history["val_step"]) if step > start]
+    out = dict(history)
+    for key in VALIDATION_KEYS:
+        if key in history:
+            out[key] = [history[key][i] for i in keep]
+    out["stage_end"] = [step for step in history.get("stage_end", []) if step > start]
+    return out
 
 
 def convergence(history, threshold=CONVERGED_BIT_ERRORS):

@@ -71,14 +71,14 @@ from .config import (
     recorded_settings,
     renamed_settings,
 )
-from .evaluation import convergence, scores_on, settled_index
+from .evaluation import convergence, last_start, scores_on, settled_index
 from .lock import folder_lock
 from .parallel import BatchWorkers, WorkerError
 from .step import train_step
 from .threads import single_blas_thread
 
 HISTORY_KEYS = ("step", "sequences", "time", "loss", "bit_errors", "val_step", "val_sequences",
-                "val_time", "val_bit_errors", "val_cost", "stage_end")
+                "val_time", "val_bit_errors", "val_cost", "stage_end", "restart_step")
 
 
 class TrainingDiverged(RuntimeError):
@@ -331,7 +331,7 @@ def train(config=None, *, out_dir=None, resume=None, log_every=50, stream=None,
                 BatchWorkers(run.model, run.config.workers) as gradients_of:
             stop_signal = _run_updates(run, gradients_of, progress, log_every, callback,
                                        signal_received)
-    converged, worst = convergence(run.history)
+    converged, worst = convergence(last_start(run.history))
     return TrainResult(run.model, run.config, run.history, run.step, run.sequences,
                        run.elapsed, stop_signal is not None, converged, worst, stop_signal)
 
@@ -370,10 +370,15 @@ class _Run:
     stage_window: dict = field(default_factory=lambda: {"bits": 0.0, "n": 0})
 
     @property
+    def start(self):
+        """The update at which the run's current start began: 0, or its last restart."""
+        return self.history["restart_step"][-1] if self.history["restart_step"] else 0
+
+    @property
     def stage(self):
         """The curriculum stage the training batches come from: ``len(task_stages)``
-        once they all have been passed (or with no curriculum)."""
-        return len(self.history["stage_end"])
+        once they all have been passed since the run's start (or with no curriculum)."""
+        return sum(1 for step in self.history["stage_end"] if step > self.start)
 
     def save(self):
         """Write the checkpoint (if the run has a folder); parameters must be finite."""
@@ -401,13 +406,17 @@ class _Run:
             f"rate (lr: this run uses {self.config.lr:g})")
 
 
+def _new_optimizer(config):
+    """The optimiser of a run's start, in its initial state."""
+    return make_optimizer(config.optimizer, lr=config.lr,
+                          **({} if config.eps is None else {"eps": config.eps}))
+
+
 def _new_run(config, ckpt_path):
     """A run from its first update: the model and optimiser ``config`` builds."""
-    optimizer = make_optimizer(config.optimizer, lr=config.lr,
-                               **({} if config.eps is None else {"eps": config.eps}))
     task = config.make_task()
-    return _Run(config, config.make_model(), optimizer, np.random.default_rng([config.seed, 1]),
-                task, ckpt_path=ckpt_path)
+    return _Run(config, config.make_model(), _new_optimizer(config),
+                np.random.default_rng([config.seed, 1]), task, ckpt_path=ckpt_path)
 
 
 def _resumed_run(resume, overrides, ckpt_path):
@@ -431,6 +440,7 @@ def _resumed_run(resume, overrides, ckpt_path):
     # checkpoints written before the validation cost was recorded have no such list
     history.setdefault("val_cost", [None] * len(history["val_step"]))
     history.setdefault("stage_end", [])  # nor those written before curricula
+    history.setdefault("restart_step", [])  # nor those written before restarts
     resumes = list(meta.get("resumes") or [])
     resumes.append(dict(path=os.fspath(resume), step=step, changes=changes))
     run = _Run(config, model, optimizer, rng, task, step, meta["sequences"], meta["elapsed"],
@@ -472,7 +482,8 @@ def _run_updates(run, gradients_of, progress, log_every, callback, signal_receiv
     speed = _Speed(time.perf_counter(), run.sequences)
     val_set = _validation_set(config, run.task, run.model.dtype)
     # settled: the run trains with lr_after_converged and task_settings_after_converged
-    settled = settled_index(history["val_bit_errors"], config.settle_validations) is not None
+    settled = settled_index(last_start(history)["val_bit_errors"],
+                            config.settle_validations) is not None
     train_task = run.task
     stage_tasks = [config.make_task(stage=i) for i in range(len(config.task_stages))]
     stop_signal = None
@@ -480,11 +491,14 @@ def _run_updates(run, gradients_of, progress, log_every, callback, signal_receiv
         while run.step < config.updates:
             if settled and train_task is run.task and config.task_settings_after_converged:
                 train_task = config.make_task(after_converged=True)
-            run.optimizer.lr = learning_rate(config, run.step, settled)
+            run.optimizer.lr = learning_rate(run.config, run.step, settled)
             _update(run, train_task, stage_tasks, gradients_of)
             if run.step % config.eval_every == 0 or run.step == config.updates:
                 _next_stage(run)
                 settled = _validate(run, val_set, run_start) or settled
+                if _restart_due(run):
+                    _restart(run, progress)
+                    settled, train_task = False, run.task
             if run.step % log_every == 0 or run.step == config.updates:
                 _log(run, speed, progress, run_start)
                 if callback is not None:
@@ -561,8 +575,47 @@ def _validate(run, val_set, run_start):
                        ("val_time", run.elapsed), ("val_bit_errors", val_bits),
                        ("val_cost", val_cost)):
         history[key].append(value)
-    return settled_index(history["val_bit_errors"][-config.settle_validations:],
+    return settled_index(last_start(history)["val_bit_errors"][-config.settle_validations:],
                          config.settle_validations) is not None
+
+
+def _restart_due(run):
+    """Whether the run starts again now, just after a validation: ``restart_after``
+    updates after its start, with restarts and updates left, the last validation's
+    ``restart_measure`` is above ``restart_above``."""
+    config, history = run.config, run.history
+    if not config.restart_after or len(history["restart_step"]) >= config.restarts:
+        return False
+    if run.step - run.start != config.restart_after or run.step >= config.updates:
+        return False
+    key = "val_bit_errors" if config.restart_measure == "bit_errors" else "val_cost"
+    return history[key][-1] > config.restart_above
+
+
+def _restart(run, progress):
+    """Start the run again at this update: the initial parameters of the restart's seed
+    (:meth:`TrainConfig.restart_seed`), a new optimiser state, a new learning-rate
+    schedule over the updates left and a new curriculum; the data, the count of updates
+    and the history go on (``history["restart_step"]`` records the update)."""
+    config, history = run.config, run.history
+    k = len(history["restart_step"]) + 1
+    seed = config.restart_seed(k)
+    measure = history["val_bit_errors" if config.restart_measure == "bit_errors"
+                      else "val_cost"][-1]
+    # only the trained parameters are new: a fixed initial memory (memory_init) stays
+    # the one drawn from the run's seed, which a checkpoint rebuilds the model with
+    run.model.params = TrainConfig.from_flat({**config.to_flat(), "seed": seed}
+                                             ).make_model().params
+    run.optimizer = _new_optimizer(config)
+    run.config = TrainConfig.from_flat({**config.to_flat(), "lr_start_step": run.step})
+    history["restart_step"].append(run.step)
+    run.stage_window.update(bits=0.0, n=0)
+    if progress:
+        progress.write(
+            f"\nupdate {run.step}: validation {config.restart_measure.replace('_', ' ')} "
+            f"{measure:.4g} per sequence, above restart_above {config.restart_above:g}: "
+            f"restart {k} (of at most {config.restarts}) from the initial parameters of "
+            f"seed {seed}, over the {config.updates - run.step} updates left\n")
 
 
 def _log(run, speed, progress, run_start):
