@@ -99,6 +99,23 @@ def test_restarts_bounds_the_number_and_each_start_is_checked_once():
     assert none.history["restart_step"] == []
 
 
+def test_a_run_that_reached_the_threshold_once_is_not_stuck():
+    # a seed whose validation at update 3 is better than at update 6, the check
+    for seed in range(20):
+        vals = train(updates=9, stream=False, seed=seed, **TINY).history["val_bit_errors"][:2]
+        if vals[0] < vals[1]:
+            break
+    else:
+        pytest.fail("no seed of 20 has a validation that gets worse")
+    between = (vals[0] + vals[1]) / 2
+    run = train(updates=9, stream=False, seed=seed, restart_after=6, restart_above=between,
+                **TINY)
+    assert run.history["val_bit_errors"][:2] == vals and run.history["restart_step"] == []
+    below_both = train(updates=9, stream=False, seed=seed, restart_after=6,
+                       restart_above=vals[0] / 2, **TINY)
+    assert below_both.history["restart_step"] == [6]
+
+
 def test_the_cost_can_be_the_measure():
     high = train(updates=9, stream=False, restart_after=6, restart_measure="cost",
                  restart_above=1e9, **TINY)
@@ -145,7 +162,8 @@ def test_the_command_line_restarts_and_says_so(tmp_path, capsys):
                  "--out", str(out)])
     assert code == 0
     err = capsys.readouterr().err
-    assert "update 6: validation bit errors" in err and "seed 1000000" in err
+    assert "update 6: the best validation bit errors since the start" in err
+    assert "seed 1000000" in err
     assert "restarted at update 6" in err
     assert json.loads((out / "summary.json").read_text())["restart_step"] == [6]
 

@@ -249,15 +249,15 @@ class ScheduleConfig:
         "rounding, so not bit for bit the run with 1)")
     seed: int = _setting(0, "seeds the parameters and the data")
     restart_after: int = _setting(
-        0, "updates after which a run whose validation is still above {restart_above} "
-        "starts again: new initial parameters (those of seed {seed} + 1,000,000 k at the "
+        0, "updates after which a run none of whose validations since its start has been "
+        "at or below {restart_above} starts again: new initial parameters (those of seed {seed} + 1,000,000 k at the "
         "k-th restart), a new optimiser state and a new learning-rate schedule over the "
         "updates left; the data go on, and the history and the count of updates too (a "
         "restart spends the run's own {updates}); checked once per start, at the "
         "validation that many updates after it; 0: never")
     restart_above: float = _setting(
-        1.0, "the last validation's {restart_measure} per sequence above which a run "
-        "restarts at {restart_after}")
+        1.0, "the {restart_measure} per sequence that a run's validations must reach "
+        "by {restart_after} for it not to restart")
     restart_measure: str = _setting(
         "bit_errors", "what {restart_above} bounds: 'bit_errors' (the validation's wrong "
         "bits per sequence) or 'cost' (its cross-entropy, bits per sequence)",

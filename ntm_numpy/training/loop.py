@@ -581,15 +581,20 @@ def _validate(run, val_set, run_start):
 
 def _restart_due(run):
     """Whether the run starts again now, just after a validation: ``restart_after``
-    updates after its start, with restarts and updates left, the last validation's
-    ``restart_measure`` is above ``restart_above``."""
+    updates after its start, with restarts and updates left, and no validation since
+    the start has had its ``restart_measure`` at or below ``restart_above``."""
     config, history = run.config, run.history
     if not config.restart_after or len(history["restart_step"]) >= config.restarts:
         return False
     if run.step - run.start != config.restart_after or run.step >= config.updates:
         return False
-    key = "val_bit_errors" if config.restart_measure == "bit_errors" else "val_cost"
-    return history[key][-1] > config.restart_above
+    return _best_since_start(run) > config.restart_above
+
+
+def _best_since_start(run):
+    """The lowest ``restart_measure`` of the validations since the run's start."""
+    key = "val_bit_errors" if run.config.restart_measure == "bit_errors" else "val_cost"
+    return min(last_start(run.history)[key])
 
 
 def _restart(run, progress):
@@ -600,8 +605,7 @@ def _restart(run, progress):
     config, history = run.config, run.history
     k = len(history["restart_step"]) + 1
     seed = config.restart_seed(k)
-    measure = history["val_bit_errors" if config.restart_measure == "bit_errors"
-                      else "val_cost"][-1]
+    best = _best_since_start(run)
     # only the trained parameters are new: a fixed initial memory (memory_init) stays
     # the one drawn from the run's seed, which a checkpoint rebuilds the model with
     run.model.params = TrainConfig.from_flat({**config.to_flat(), "seed": seed}
@@ -612,10 +616,11 @@ def _restart(run, progress):
     run.stage_window.update(bits=0.0, n=0)
     if progress:
         progress.write(
-            f"\nupdate {run.step}: validation {config.restart_measure.replace('_', ' ')} "
-            f"{measure:.4g} per sequence, above restart_above {config.restart_above:g}: "
-            f"restart {k} (of at most {config.restarts}) from the initial parameters of "
-            f"seed {seed}, over the {config.updates - run.step} updates left\n")
+            f"\nupdate {run.step}: the best validation {config.restart_measure.replace('_', ' ')}"
+            f" since the start, {best:.4g} per sequence, is above restart_above "
+            f"{config.restart_above:g}: restart {k} (of at most {config.restarts}) from the "
+            f"initial parameters of seed {seed}, over the {config.updates - run.step} "
+            f"updates left\n")
 
 
 def _log(run, speed, progress, run_start):
