@@ -332,3 +332,18 @@ def test_plot_of_the_validation_cost(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="^cost: 'validation'.*seed 0"):
         sweep_results.plot_sweep([old], tmp_path / "y.png", cost="validation")
     assert not (tmp_path / "x.png").exists() and not (tmp_path / "y.png").exists()
+
+
+def test_a_sweep_records_the_restarts_and_counts_them(tmp_path):
+    # seed 0 restarts at update 2 (its validation is above 0 wrong bits); convergence is
+    # of its last start, as train reports it
+    with CountingExecutor() as ex:
+        results = _sweep(tmp_path, [0], ex, restart_after=2, restart_above=0.0)
+    direct = train(TrainConfig(**TINY, restart_after=2, restart_above=0.0), stream=False)
+    assert direct.history["restart_step"] == [2]
+    assert results[0]["restart_step"] == [2]
+    assert results[0]["converged"] == direct.converged
+    with open(tmp_path / "summary.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [row["restarts"] for row in rows] == ["1", "1.0", "1.0"]  # seed, median, worst
+    assert "| restarts |" in (tmp_path / "summary.md").read_text().splitlines()[0]

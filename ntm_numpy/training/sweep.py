@@ -239,7 +239,7 @@ def run_one(config, run_dir, *, lengths, sequences=EVAL_SEQUENCES, eval_seed=EVA
     is trained or written. Returns ``{"seed": S, "interrupted": True}`` when the run was
     stopped (its checkpoint is then complete and the next call resumes it).
     """
-    from .evaluation import convergence, evaluate_scores
+    from .evaluation import convergence, evaluate_scores, last_start
     from .loop import train
 
     config = TrainConfig.from_dict(config) if isinstance(config, dict) else config
@@ -269,13 +269,14 @@ def run_one(config, run_dir, *, lengths, sequences=EVAL_SEQUENCES, eval_seed=EVA
         task = config.make_task()
         scores = evaluate_scores(res.model, task, lengths, sequences=sequences,
                                  seed=eval_seed)
-    conv, worst = convergence(res.history)
+    conv, worst = convergence(last_start(res.history))  # of the run's last start
     h = res.history
     result = dict(
         seed=config.seed, interrupted=False, steps=res.step, sequences=res.sequences,
         seconds=res.elapsed, converged=conv, worst_after_converged=worst,
         final_val_bit_errors=(h["val_bit_errors"] or [None])[-1],
         final_val_cost=(h["val_cost"] or [None])[-1],
+        restart_step=list(h["restart_step"]),
         generalisation={str(k): v["bit_errors"] for k, v in scores.items()},
         generalisation_cost={str(k): v["cost_bits"] for k, v in scores.items()},
         eval_sequences=sequences, eval_seed=eval_seed,

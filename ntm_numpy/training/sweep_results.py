@@ -32,7 +32,8 @@ def summary_rows(results, lengths):
     below :data:`~ntm_numpy.training.config.CONVERGED_BIT_ERRORS`), ``stable_sequences`` and
     ``stable_s`` (from which every later validation stayed below), ``worst_after``,
     ``final_val`` (bit errors) and ``final_val_cost`` (cross-entropy in bits, per
-    sequence), ``total_s``, then per length ``len_L`` (bit errors per sequence) and
+    sequence), ``total_s``, ``restarts`` (how many times the run started again,
+    ``TrainConfig.restart_after``; the convergence columns are of its last start), then per length ``len_L`` (bit errors per sequence) and
     ``cost_L`` (cost per sequence, bits); for the N-gram task also ``optimal_L``, the
     Bayes-optimal cost on the same sequences. A run that never converged (or did not
     stay below) has ``inf`` there.
@@ -49,7 +50,8 @@ def summary_rows(results, lengths):
                    stable_s=conv["stable_time"] if stable else inf,
                    worst_after=(r["worst_after_converged"] if conv else inf),
                    final_val=r["final_val_bit_errors"],
-                   final_val_cost=_number(r.get("final_val_cost")), total_s=r["seconds"])
+                   final_val_cost=_number(r.get("final_val_cost")), total_s=r["seconds"],
+                   restarts=len(r.get("restart_step") or []))
         for length in lengths:
             row[f"len_{length}"] = r["generalisation"][str(length)]
         for length in lengths:
@@ -85,6 +87,8 @@ def _fmt(key, value):
         return "-"
     if math.isinf(value):
         return "never"
+    if key == "restarts":
+        return f"{value:g}"
     if key.endswith("_sequences"):
         return f"{value:,.0f}"
     if key.endswith("_s"):
@@ -101,7 +105,8 @@ def write_summary(results, out, lengths):
         writer.writeheader()
         writer.writerows(rows)
     head = (["seed", "converged: sequences", "s", "stays below 0.1 from: sequences", "s",
-             "worst validation after", "final validation", "final validation cost", "run s"]
+             "worst validation after", "final validation", "final validation cost", "run s",
+             "restarts"]
             + [f"length {n}" for n in lengths] + [f"cost at {n}" for n in lengths]
             + [f"Bayes-optimal cost at {n}" for n in lengths if f"optimal_{n}" in rows[0]])
     lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
