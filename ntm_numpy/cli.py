@@ -465,7 +465,7 @@ def _add_sweep(sub, suppress=False):
                        "BLAS thread each), evaluate each run on the task's test lengths and "
                        "write OUT/summary.csv, OUT/summary.md and OUT/curves.png. Resumable: "
                        "finished seeds are skipped. Takes the settings of 'train' but "
-                       "--seed (--seeds) and --workers (--jobs).")
+                       "--seed (--seeds); each run takes --workers processes.")
     p.options += add_sweep_options(p, suppress_defaults=suppress)
 
 

@@ -347,3 +347,40 @@ def test_a_sweep_records_the_restarts_and_counts_them(tmp_path):
         rows = list(csv.DictReader(f))
     assert [row["restarts"] for row in rows] == ["1", "1.0", "1.0"]  # seed, median, worst
     assert "| restarts |" in (tmp_path / "summary.md").read_text().splitlines()[0]
+
+
+def test_a_sweep_takes_the_workers_of_its_runs(tmp_path, monkeypatch):
+    # each seed's run, with two processes per update on the sweep's own pool, is the run
+    # train makes with the same workers, bit for bit
+    results = sweep.run_sweep(TrainConfig(**TINY, workers=2), [1], str(tmp_path), jobs=1,
+                              lengths=LENGTHS, sequences=4, stream=False, progress=False,
+                              log_every=1)
+    direct = train(TrainConfig(**TINY, workers=2, seed=1), stream=False)
+    assert results[0]["curves"]["val_bit_errors"] == direct.history["val_bit_errors"]
+    model = ntm_numpy.load(tmp_path / "seed_1" / "checkpoint.npz")
+    for k, v in direct.model.params.items():
+        np.testing.assert_array_equal(model.params[k], v)
+    assert json.loads((tmp_path / "sweep.json").read_text())["workers"] == 2
+    # by default as many runs at a time as the cores hold
+    monkeypatch.setattr(sweep, "default_jobs", lambda: 4)
+    seen = []
+    monkeypatch.setattr(sweep, "_OwnPool", lambda jobs: seen.append(jobs) or 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        sweep.run_sweep(TrainConfig(**TINY, workers=2), [0, 1, 2], str(tmp_path / "b"),
+                        lengths=LENGTHS, stream=False, progress=False)
+    assert seen == [2]
+
+
+def test_a_sweep_recorded_before_workers_were_is_read_as_one_process(tmp_path):
+    with CountingExecutor() as ex:
+        _sweep(tmp_path, [0], ex)
+    path = tmp_path / "sweep.json"
+    recorded = json.loads(path.read_text())
+    assert recorded.pop("workers") == 1
+    path.write_text(json.dumps(recorded))
+    with CountingExecutor() as ex:
+        _sweep(tmp_path, [0, 1], ex)  # resumed: the same settings
+    assert ex.seeds == [1]
+    with pytest.raises(ValueError, match="workers: 1 there, 2 now"):
+        with CountingExecutor() as ex:
+            _sweep(tmp_path, [0, 1, 2], ex, workers=2)

@@ -270,7 +270,7 @@ def add_run_options(parser):
 
 def add_sweep_options(parser, *, suppress_defaults=False):
     """Add the options of ``ntm-numpy sweep``: its own (seeds, jobs, output, evaluation),
-    then the task and every setting of ``train`` but the seed and the workers
+    then the task and every setting of ``train`` but the seed
     (:func:`ntm_numpy.training.sweep.config_fields`).
 
     Parameters
@@ -290,7 +290,8 @@ def add_sweep_options(parser, *, suppress_defaults=False):
         add("--seeds", type=seeds_arg, default="0-2",
             help="seeds, e.g. 0-5 or 0,2,7-9 (default 0-2)"),
         add("--jobs", type=int, default=None,
-            help="runs at a time (default: the number of cores)"),
+            help="runs at a time (default: the number of cores divided by the "
+                 "processes each run takes, --workers)"),
         add("--out", default=None, help="output directory (default runs/sweep_TASK)"),
         add("--lengths", type=length_arg, nargs="+", default=None,
             help="lengths of the generalisation columns (default: per task)"),

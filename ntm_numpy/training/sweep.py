@@ -55,9 +55,6 @@ EVAL_SEED = 1234
 #: learning-rate schedule started (set by training itself).
 _PER_RUN = ("seed", "lr_start_step")
 
-# Settings a sweep does not take: its parallelism is one run per process (``jobs``), so
-# each run computes its updates in that one process (TrainConfig.workers = 1).
-_NOT_SWEPT = ("workers",)
 
 # Set by the main process on Ctrl-C; runs in threads of this process stop at their next
 # logged update (runs in worker processes get the signal itself).
@@ -295,6 +292,7 @@ def _check_sweep_file(out, settings):
         with open(path) as f:
             # a sweep.json from before the rename says steps and step: read as today's
             saved = renamed_settings(json.load(f), warn=False)
+        saved.setdefault("workers", 1)  # one from before it recorded them ran with 1
         if saved != settings:
             diff = sorted(k for k in set(saved) | set(settings) if saved.get(k) != settings.get(k))
             what = "; ".join(f"{k}: {saved.get(k)!r} there, {settings.get(k)!r} now" for k in diff)
@@ -318,7 +316,8 @@ def run_sweep(config=None, seeds=(0, 1, 2), out="runs/sweep", *, jobs=None, exec
     seeds : iterable of int, or a string such as ``"0-5"`` (:func:`parse_seeds`)
     out : the sweep's directory (layout in the module docstring)
     jobs : runs at a time: the worker processes of the default executor (default: the
-        number of cores); with ``executor``, the runs handed to it at a time (default:
+        number of cores divided by ``config.workers``, the processes each run takes,
+        at least 1); with ``executor``, the runs handed to it at a time (default:
         all)
     executor : any :class:`concurrent.futures.Executor` to run the seeds on instead,
         e.g. a ``ThreadPoolExecutor`` or a dask.distributed ``client.get_executor()``;
@@ -343,17 +342,16 @@ def run_sweep(config=None, seeds=(0, 1, 2), out="runs/sweep", *, jobs=None, exec
     elif overrides:
         config = TrainConfig.from_flat({**config.to_flat(), **renamed_settings(overrides)})
     seeds = _checked_seeds(seeds)
-    if config.workers != 1:
-        raise ValueError("workers: a sweep runs each seed in one process (jobs sets how many "
-                         f"at a time); expected workers=1, got {config.workers}")
     given_jobs = jobs
-    jobs = default_jobs() if jobs is None else check_positive_int("jobs", jobs)
+    # each run takes config.workers processes (a task's default may be 2)
+    jobs = (max(default_jobs() // config.workers, 1) if jobs is None
+            else check_positive_int("jobs", jobs))
     lengths = [check_length("lengths", n)
                for n in (lengths or TASK_DEFAULTS[config.task]["lengths"])]
     check_positive_int("sequences", sequences)
     stream = sys.stderr if stream is None else stream
     say = (lambda msg: print(msg, file=stream, flush=True)) if stream else (lambda msg: None)
-    base = {k: v for k, v in config.to_flat().items() if k not in _PER_RUN + _NOT_SWEPT}
+    base = {k: v for k, v in config.to_flat().items() if k not in _PER_RUN}
     settings = dict(base, lengths=lengths, sequences=sequences, eval_seed=eval_seed)
     os.makedirs(out, exist_ok=True)
     with folder_lock(out, name="out"):  # one sweep per folder
@@ -484,12 +482,12 @@ def _write_outputs(finished, out, lengths, config, plot, say):
 
 def config_fields():
     """The settings a sweep takes from the command line: every setting of
-    :class:`TrainConfig` but the task (the command's argument), the seed (``--seeds``),
-    ``lr_start_step`` and ``workers``.
+    :class:`TrainConfig` but the task (the command's argument), the seed (``--seeds``)
+    and ``lr_start_step``.
 
     Returns
     -------
     list of str
     """
     return [f.name for _, f in setting_fields()
-            if f.name not in _PER_RUN + _NOT_SWEPT + ("task",)]
+            if f.name not in _PER_RUN + ("task",)]
