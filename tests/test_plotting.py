@@ -488,7 +488,7 @@ def test_plot_memory_over_time_crops_to_the_rows_in_use():
 ROLL_ROWS = 20
 
 
-def _trained_copy_trace(length=3):
+def _trained_copy_trace(length=3, roll=ROLL_ROWS):
     """A trace of the shipped copy model on one sequence, its rows turned round by
     ``ROLL_ROWS``: the model writes row 0 first and then walks backwards (127, 126, ...),
     so the rows it uses wrap round the end of the memory; turned round, they are one
@@ -503,7 +503,7 @@ def _trained_copy_trace(length=3):
                             max_length=length)
     logits, cache = model.forward(x)
     trace = cache.trace()
-    rolled = {name: np.roll(getattr(trace, name), ROLL_ROWS, axis=2 if name == "memory" else 3)
+    rolled = {name: np.roll(getattr(trace, name), roll, axis=2 if name == "memory" else 3)
               for name in ("memory", "content", "gated", "shifted", "weights")}
     return x, y, mask, logits, Trace(**{**vars(trace), **rolled})
 
@@ -529,6 +529,39 @@ def test_plot_weightings_crops_to_the_rows_in_use():
     for bad in ("all", (5, 2), (0, 128), 3):
         with pytest.raises(ValueError, match="^rows: expected"):
             plot_weightings(trace, rows=bad)
+
+
+def test_rows_in_use_that_go_round_the_end_are_cropped_round_it():
+    # the shipped copy model as it is: it writes row 0, then 127, 126, ...; the rows in
+    # use are those of the turned trace, ROLL_ROWS rows back, round the end
+    from ntm_numpy.plotting import USED_WEIGHT
+
+    x, y, mask, logits, trace = _trained_copy_trace(roll=0)
+    *_, turned = _trained_copy_trace()
+    used = np.flatnonzero((turned.weights[:, :, 0] > USED_WEIGHT).any(axis=(0, 1)))
+    rows = np.arange(used[0] - 1, used[-1] + 2) - ROLL_ROWS  # with the margins
+    assert rows[0] < 0 <= rows[-1], "the rows in use do not go round the end"
+    first, last = rows[0] % 128, rows[-1]
+    text = f"rows {first}-127, 0-{last} of 128"
+    fig = plot_weightings(trace, rows="used")
+    for k, ax in enumerate(panels(fig)):
+        np.testing.assert_array_equal(ax.images[0].get_array(),
+                                      trace.weights[:, k, 0, rows % 128].T)
+        labels = {int(round(t)): ax.yaxis.get_major_formatter()(t) for t in ax.get_yticks()}
+        assert all(str(position % 128) == label for position, label in labels.items())
+        assert ax.get_ylim() == (128 + last + 0.5, first - 0.5)
+    assert text in fig.get_suptitle()
+    ww = panels(plot_copy_summary(x, y, logits, trace, mask=mask, rows="used"))[4]
+    np.testing.assert_array_equal(ww.images[0].get_array(), trace.weights[:, 1, 0, rows % 128].T)
+    assert text in ww.get_title()
+    # the memory's changed rows are the write head's, round the end the same way
+    T = trace.memory.shape[0] - 1
+    memory = plot_memory(trace, steps=[T], rows="used")
+    change = np.abs(trace.memory[T, 0] - trace.memory[0, 0]).max(axis=1)
+    changed = np.flatnonzero(change > 1e-3 * change.max())  # as plot_memory counts them
+    assert changed[0] == 0 and changed[-1] == 127  # round the end
+    assert memory.axes[0].get_images()[0].get_array().shape[0] < 20
+    assert "127, 0-" in memory._suptitle.get_text()
 
 
 def test_plot_copy_summary_crops_the_weightings_to_the_rows_in_use(run):
@@ -575,3 +608,25 @@ def test_plot_addressing_rows_and_log_scale(run):
                          (dict(scale="symlog"), "scale")):
         with pytest.raises(ValueError, match=f"^{name}: expected"):
             plot_addressing(run["trace"], **kwargs)
+
+
+@pytest.mark.parametrize("used, span", [
+    ([5], (4, 6)),
+    ([0, 1, 2], (0, 3)),                 # cut at row 0, as a span that does not go round
+    ([126, 127], (125, 127)),
+    ([0, 127], (126, 129)),              # 126, 127, 0, 1: round the end
+    ([0, 1, 120, 121], (119, 130)),
+    ([0, 64], (0, 65)),                  # two gaps of 63 rows: the span that does not go round
+    (list(range(0, 128, 2)), (0, 127)),  # no gap to leave out
+    ([], (0, 127)),
+])
+def test_the_span_of_the_rows_in_use(used, span):
+    from ntm_numpy.plotting._common import _row_span, _rows_index, _span_text
+
+    in_use = np.zeros(128, bool)
+    in_use[used] = True
+    assert _row_span("used", in_use, 128) == span
+    rows = _rows_index(*span, 128)
+    assert set(used) <= set(rows) and len(set(rows)) == len(rows)
+    assert _span_text(*span, 128) == (f"{span[0]}-{span[1]}" if span[1] < 128 else
+                                      f"{span[0]}-127, 0-{span[1] - 128}")

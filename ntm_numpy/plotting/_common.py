@@ -10,7 +10,7 @@ import pathlib
 import numpy as np
 from matplotlib.colors import Normalize, PowerNorm
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .._validation import check_positive_number
 
@@ -173,14 +173,28 @@ def _time_heatmap(ax, a, *, cmap, norm=None, vmin=None, vmax=None, title, ylabel
 def _row_span(rows, in_use, N):
     """(first, last) rows to draw: all N for None; for ``"used"`` the rows flagged in
     ``in_use`` ((N,) booleans) with one row of margin each side (all N if none is); or
-    a given ``(first, last)``, inclusive."""
+    a given ``(first, last)``, inclusive.
+
+    Addressing is circular (eq 8), so the rows a head uses may go round the end of the
+    memory (rows 120-127 and 0-20, say): for ``"used"`` the span is then the shorter
+    one that goes round, and ``last`` is N or more (row ``last - N``; see
+    :func:`_rows_index`). A span that does not go round is cut at rows 0 and N - 1."""
     if rows is None:
         return 0, N - 1
     if isinstance(rows, str) and rows == "used":
         used = np.flatnonzero(in_use)
         if used.size == 0:
             return 0, N - 1
-        return max(int(used[0]) - 1, 0), min(int(used[-1]) + 1, N - 1)
+        # the rows not in use between each used row and the next, going round: the
+        # largest such gap is left out; when it is the one round the end, no span wraps
+        gaps = np.diff(np.append(used, used[0] + N)) - 1
+        i = int(np.argmax(gaps))
+        if gaps[-1] == gaps[i]:
+            return max(int(used[0]) - 1, 0), min(int(used[-1]) + 1, N - 1)
+        first, last = int(used[i + 1]), int(used[i]) + N
+        if last - first + 3 >= N:  # with the margins, all of the rows
+            return 0, N - 1
+        return first - 1, last + 1
     try:
         lo, hi = (int(r) for r in rows)
     except (TypeError, ValueError):
@@ -191,17 +205,36 @@ def _row_span(rows, in_use, N):
     return lo, hi
 
 
+def _rows_index(lo, hi, N):
+    """The memory rows of the span ``lo..hi`` of :func:`_row_span` (going round the end
+    when ``hi >= N``), as indices into the N rows."""
+    return np.arange(lo, hi + 1) % N
+
+
+def _span_text(lo, hi, N):
+    """The rows of a span in words: ``"10-30"``, or ``"120-127, 0-20"`` round the end."""
+    return f"{lo}-{hi}" if hi < N else f"{lo}-{N - 1}, 0-{hi - N}"
+
+
 def _changed_rows(changed):
     """The rows whose change ``changed`` (N,) is above a small fraction of the largest."""
     return changed > 1e-3 * max(float(changed.max()), 1e-12)
 
 
-def _crop_rows(ax, im, lo, hi):
+def _crop_rows(ax, im, lo, hi, N):
     """Show rows ``lo..hi`` of a heat map drawn by :func:`_time_heatmap` from its cropped
-    data: the y axis keeps the memory rows' own numbers."""
+    data: the y axis keeps the memory rows' own numbers (modulo N round the end)."""
     left, right = im.get_extent()[:2]
     im.set_extent((left, right, hi + 0.5, lo - 0.5))
     ax.set_ylim(hi + 0.5, lo - 0.5)
+    _wrap_row_labels(ax, hi, N)
+
+
+def _wrap_row_labels(ax, hi, N):
+    """Label the y axis of a span that goes round the end (``hi >= N``) with the rows'
+    own numbers: position N is row 0."""
+    if hi >= N:
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, pos: f"{int(round(y)) % N}"))
 
 
 def _symmetric_limit(a, floor=0.0):

@@ -29,10 +29,13 @@ from ._common import (
     _new_figure,
     _quiet_fp,
     _row_span,
+    _rows_index,
+    _span_text,
     _symmetric_limit,
     _time_heatmap,
     _weighting_label,
     _weighting_norm,
+    _wrap_row_labels,
 )
 
 __all__ = ["plot_memory", "plot_memory_over_time", "plot_weightings", "plot_erase_add",
@@ -92,7 +95,7 @@ def plot_memory(trace, steps=None, batch_index=0, rows=None):
     changed = np.abs(data - trace.memory[0, b]).max(axis=(0, 2))  # (N,) vs the initial memory
     used = np.flatnonzero(changed > 1e-3 * max(float(np.abs(data).max()), 1e-12))
     lo, hi = _row_span(rows, _changed_rows(changed), d.N)
-    data = data[:, lo : hi + 1]
+    data = data[:, _rows_index(lo, hi, d.N)]
     lim = _symmetric_limit(data)
     n = len(steps)
     ncols = min(3, n)
@@ -123,9 +126,10 @@ def plot_memory(trace, steps=None, batch_index=0, rows=None):
         ax.set_ylabel("memory row")
         ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
         ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+        _wrap_row_labels(ax, hi, d.N)
         shown.append(ax)
     fig.colorbar(im, ax=shown, label="memory value")
-    span = "" if (lo, hi) == (0, d.N - 1) else f", rows {lo}-{hi} shown"
+    span = "" if (lo, hi) == (0, d.N - 1) else f", rows {_span_text(lo, hi, d.N)} shown"
     fig.suptitle(f"Memory contents (N={d.N} rows x M={d.M} columns{span}), sequence {b}")
     return fig
 
@@ -192,15 +196,16 @@ def plot_memory_over_time(trace, batch_index=0, reduce="row_norm", column=None, 
         label, title, xlabel = ("change $\\|M_{t+1}[i] - M_t[i]\\|$",
                                 "change of every memory row made by step t", "time step t")
     lo, hi = _row_span(rows, _changed_rows(np.abs(mem - mem[0]).max(axis=(0, 2))), d.N)
-    a = a[lo : hi + 1]
+    a = a[_rows_index(lo, hi, d.N)]
     fig = _new_figure(_clip(0.1 * a.shape[1] + 3.0, 5.0, 12.0),
                       _clip(0.04 * a.shape[0] + 2.2, 3.0, 7.0))
     ax = fig.subplots()
     im = _time_heatmap(ax, a, title=f"{title}, sequence {b}", ylabel="memory row",
                        xlabel=xlabel, **kw)
     if (lo, hi) != (0, d.N - 1):
-        _crop_rows(ax, im, lo, hi)
-        ax.set_title(f"{title}, sequence {b} (rows {lo}-{hi} of {d.N})", fontsize=10)
+        _crop_rows(ax, im, lo, hi, d.N)
+        ax.set_title(f"{title}, sequence {b}\n(rows {_span_text(lo, hi, d.N)} of {d.N})",
+                     fontsize=10)
     fig.colorbar(im, ax=ax, label=label)
     return fig
 
@@ -255,15 +260,16 @@ def plot_weightings(trace, batch_index=0, colour_gamma=WEIGHTING_GAMMA, rows=Non
         if k >= d.K:
             ax.remove()
             continue
-        im = _time_heatmap(ax, trace.weights[:, k, b, lo : hi + 1].T, cmap=_CMAP_WEIGHTS,
+        im = _time_heatmap(ax, trace.weights[:, k, b, _rows_index(lo, hi, d.N)].T,
+                           cmap=_CMAP_WEIGHTS,
                            norm=norm, title=_head_name(k, d.R), ylabel="memory row")
         if (lo, hi) != (0, d.N - 1):
-            _crop_rows(ax, im, lo, hi)
+            _crop_rows(ax, im, lo, hi, d.N)
         used.append(ax)
     cb = fig.colorbar(im, ax=used, label=_weighting_label(gamma))
     if gamma != 1:
         cb.set_ticks(list(_WEIGHTING_TICKS))
-    span = "" if (lo, hi) == (0, d.N - 1) else f", rows {lo}-{hi} of {d.N}"
+    span = "" if (lo, hi) == (0, d.N - 1) else f", rows {_span_text(lo, hi, d.N)} of {d.N}"
     fig.suptitle(f"Head weightings over time, sequence {b}{span}")
     return fig
 

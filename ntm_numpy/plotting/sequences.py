@@ -25,6 +25,8 @@ from ._common import (
     _new_figure,
     _quiet_fp,
     _row_span,
+    _rows_index,
+    _span_text,
     _symmetric_limit,
     _time_heatmap,
     _weighting_label,
@@ -215,13 +217,13 @@ def plot_copy_summary(x, y, logits, trace, batch_index=0, mask=None, read_head=0
                        title=f"Reads $r_t$ (read head {r})", ylabel="memory column")
     fig.colorbar(im, ax=ax_read, label="read value")
     norm = _weighting_norm(gamma)
-    span = "" if (lo, hi) == (0, d.N - 1) else f", rows {lo}-{hi} of {d.N}"
+    span = "" if (lo, hi) == (0, d.N - 1) else f", rows {_span_text(lo, hi, d.N)} of {d.N}"
     for ax, k, title in ((ax_ww, 0, f"Write weightings (write head {w}{span})"),
                          (ax_rw, 1, f"Read weightings (read head {r}{span})")):
-        im = _time_heatmap(ax, shown[:, k, lo : hi + 1].T, cmap=_CMAP_WEIGHTS, norm=norm,
-                           title=title, ylabel="memory row")
+        im = _time_heatmap(ax, shown[:, k, _rows_index(lo, hi, d.N)].T, cmap=_CMAP_WEIGHTS,
+                           norm=norm, title=title, ylabel="memory row")
         if (lo, hi) != (0, d.N - 1):
-            _crop_rows(ax, im, lo, hi)
+            _crop_rows(ax, im, lo, hi, d.N)
     cb = fig.colorbar(im, ax=[ax_ww, ax_rw], label=_weighting_label(gamma))
     if gamma != 1:
         cb.set_ticks(list(_WEIGHTING_TICKS))
