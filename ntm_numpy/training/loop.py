@@ -42,6 +42,14 @@ Changing ``updates``, ``lr`` or ``lr_schedule`` starts a new learning-rate sched
 the resume update, from ``lr`` (default: the rate the run had reached, so there is no
 jump) over the remaining updates.
 
+Restarts (``TrainConfig(restart_after=U, restart_above=X)``): a run none of whose
+validations since its start has reached ``X`` by ``U`` updates after it starts again,
+within its own ``updates``, from the initial parameters of another seed
+(:meth:`TrainConfig.restart_seed`), with a new optimiser state, learning-rate schedule
+and curriculum; the batches go on. ``history["restart_step"]`` records the updates, and
+what the run reports about convergence is of its last start
+(:func:`~ntm_numpy.training.evaluation.last_start`).
+
 Checkpoints hold the settings flat (:meth:`TrainConfig.to_flat`, with the names of
 today); those written before ``steps`` and ``step`` were renamed ``updates`` and
 ``implementation`` are read as they are (:func:`recorded_settings`). The history and
@@ -592,9 +600,10 @@ def _restart_due(run):
 
 
 def _best_since_start(run):
-    """The lowest ``restart_measure`` of the validations since the run's start."""
+    """The lowest ``restart_measure`` of the validations since the run's start (inf if
+    none recorded it: a checkpoint from before the cost was recorded has None there)."""
     key = "val_bit_errors" if run.config.restart_measure == "bit_errors" else "val_cost"
-    return min(last_start(run.history)[key])
+    return min((v for v in last_start(run.history)[key] if v is not None), default=math.inf)
 
 
 def _restart(run, progress):
