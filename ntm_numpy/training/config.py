@@ -49,6 +49,7 @@ from .defaults import (  # noqa: F401 (given under this module's name too)
     SETTLE_VALIDATIONS,
     TASK_DEFAULTS,
     default_run_settings,
+    restart_seed,
 )
 from .parallel import batch_slices
 
@@ -233,9 +234,8 @@ class OptimizerConfig:
 @_document
 @dataclass
 class ScheduleConfig:
-    """The schedule section of a :class:`TrainConfig`: how many updates of how many
-    sequences, validations, checkpoints, workers, the seed, and when a stuck run starts
-    again (the attributes are listed from the fields' help)."""
+    """The schedule section of a :class:`TrainConfig`: updates, validations, checkpoints,
+    workers, seed, restarts (the attributes are listed from the fields' help)."""
 
     updates: Optional[int] = _setting(None, "number of updates, the run's total",
                                       default_text="per task; copy 5000", alias="steps")
@@ -250,18 +250,13 @@ class ScheduleConfig:
     seed: int = _setting(0, "seeds the parameters and the data")
     restart_after: int = _setting(
         0, "updates after which a run none of whose validations since its start has been "
-        "at or below {restart_above} starts again: new initial parameters (those of seed {seed} + 1,000,000 k at the "
-        "k-th restart), a new optimiser state and a new learning-rate schedule over the "
-        "updates left; the data go on, and the history and the count of updates too (a "
-        "restart spends the run's own {updates}); checked once per start, at the "
-        "validation that many updates after it; 0: never")
+        "at or below {restart_above} starts again, within its {updates}: new initial "
+        "parameters (those of seed {seed} + 1,000,000 k at the k-th restart), optimiser "
+        "state, learning-rate schedule and curriculum; the data go on; 0: never")
     restart_above: float = _setting(
-        1.0, "the {restart_measure} per sequence that a run's validations must reach "
-        "by {restart_after} for it not to restart")
-    restart_measure: str = _setting(
-        "bit_errors", "what {restart_above} bounds: 'bit_errors' (the validation's wrong "
-        "bits per sequence) or 'cost' (its cross-entropy, bits per sequence)",
-        choices=("bit_errors", "cost"))
+        1.0, "the {restart_measure} per sequence a validation must reach by {restart_after}")
+    restart_measure: str = _setting("bit_errors", "'bit_errors' (wrong bits per sequence) or "
+                                    "'cost' (bits per sequence)", choices=("bit_errors", "cost"))
     restarts: int = _setting(1, "the most restarts a run makes (with {restart_after})")
 
 
@@ -308,8 +303,7 @@ def learning_rate(config, step, converged):
     -------
     float
         The rate: the schedule runs from ``config.lr`` at update ``config.lr_start_step``
-        (0 unless a resumed run started a new schedule) to the last update,
-        ``config.updates - 1``.
+        (0 unless a resume or a restart started a new one) to ``config.updates - 1``.
     """
     lr = config.lr
     start = config.lr_start_step
@@ -517,34 +511,16 @@ class TrainConfig:
             raise ValueError(f"clip: expected a finite number > 0, got {self.clip!r}")
 
     def _check_restarts(self):
-        """Check the restart settings (:meth:`restart_seed`)."""
+        """Check the settings of a stuck run's restart (``restart_after``, ...)."""
         check_positive_int("restart_after", self.restart_after, minimum=0)
         check_positive_int("restarts", self.restarts, minimum=0)
         check_choice("restart_measure", self.restart_measure, ("bit_errors", "cost"))
         if self.restart_after % self.eval_every:
             raise ValueError(f"restart_after: expected a multiple of eval_every "
-                             f"({self.eval_every}), the updates between validations, got "
-                             f"{self.restart_after}")
-        above = self.restart_above
-        if isinstance(above, bool) or not (isinstance(above, (int, float))
-                                           and math.isfinite(above) and above >= 0):
-            raise ValueError(f"restart_above: expected a finite number >= 0, got {above!r}")
-
-    def restart_seed(self, k):
-        """The seed whose initial parameters the ``k``-th restart of the run starts from
-        (``k`` >= 1; ``seed + RESTART_SEED_STRIDE * k``): the parameters of that restart
-        are those of ``ntm-numpy train TASK --seed`` that number.
-
-        Parameters
-        ----------
-        k : int >= 1
-
-        Returns
-        -------
-        int
-        """
-        k = check_positive_int("k", k)
-        return self.seed + RESTART_SEED_STRIDE * k
+                             f"({self.eval_every}), got {self.restart_after}")
+        x = self.restart_above
+        if isinstance(x, bool) or not isinstance(x, (int, float)) or not 0 <= x < math.inf:
+            raise ValueError(f"restart_above: expected a finite number >= 0, got {x!r}")
 
     # ---- the flat form
     def to_flat(self):

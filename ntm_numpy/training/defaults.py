@@ -3,7 +3,7 @@
 passed a curriculum stage, and the clipping and learning-rate constants that the
 settings of :class:`~ntm_numpy.training.config.TrainConfig` default to.
 :mod:`ntm_numpy.training.config` builds on them and gives them under its own name too."""
-from .._validation import check_choice
+from .._validation import check_choice, check_positive_int, check_seed
 from ..tasks import TASKS
 
 #: Model and training defaults per task (the paper's section 4 architectures:
@@ -123,3 +123,20 @@ LR_FINAL_FRACTION = 0.01
 #: restart does not repeat another seed's run, and a number that can be given to
 #: ``--seed`` to see how that start trains on its own.
 RESTART_SEED_STRIDE = 1_000_000
+
+
+def restart_seed(seed, k):
+    """The seed whose initial parameters the ``k``-th restart of a run of seed ``seed``
+    starts from (``TrainConfig.restart_after``): ``seed + RESTART_SEED_STRIDE * k``,
+    whose run ``ntm-numpy train TASK --seed`` that number starts from the same ones.
+
+    Parameters
+    ----------
+    seed : int >= 0
+    k : int >= 1
+
+    Returns
+    -------
+    int
+    """
+    return check_seed("seed", seed) + RESTART_SEED_STRIDE * check_positive_int("k", k)

@@ -45,7 +45,7 @@ jump) over the remaining updates.
 Restarts (``TrainConfig(restart_after=U, restart_above=X)``): a run none of whose
 validations since its start has reached ``X`` by ``U`` updates after it starts again,
 within its own ``updates``, from the initial parameters of another seed
-(:meth:`TrainConfig.restart_seed`), with a new optimiser state, learning-rate schedule
+(:func:`~ntm_numpy.training.defaults.restart_seed`), with a new optimiser state, learning-rate schedule
 and curriculum; the batches go on. ``history["restart_step"]`` records the updates, and
 what the run reports about convergence is of its last start
 (:func:`~ntm_numpy.training.evaluation.last_start`).
@@ -78,6 +78,7 @@ from .config import (
     learning_rate,
     recorded_settings,
     renamed_settings,
+    restart_seed,
 )
 from .evaluation import convergence, last_start, scores_on, settled_index
 from .lock import folder_lock
@@ -608,12 +609,12 @@ def _best_since_start(run):
 
 def _restart(run, progress):
     """Start the run again at this update: the initial parameters of the restart's seed
-    (:meth:`TrainConfig.restart_seed`), a new optimiser state, a new learning-rate
+    (:func:`~ntm_numpy.training.defaults.restart_seed`), a new optimiser state, a new learning-rate
     schedule over the updates left and a new curriculum; the data, the count of updates
     and the history go on (``history["restart_step"]`` records the update)."""
     config, history = run.config, run.history
     k = len(history["restart_step"]) + 1
-    seed = config.restart_seed(k)
+    seed = restart_seed(config.seed, k)
     best = _best_since_start(run)
     # only the trained parameters are new: a fixed initial memory (memory_init) stays
     # the one drawn from the run's seed, which a checkpoint rebuilds the model with
