@@ -178,3 +178,13 @@ def test_a_restart_starts_the_curriculum_again(monkeypatch):
     # ends at 9, 12 and 15 (without the restart the three would be passed by update 9)
     assert run.history["restart_step"] == [6]
     assert run.history["stage_end"] == [3, 6, 9, 12, 15]
+
+
+def test_restart_seed_refuses_what_is_not_a_restart():
+    from ntm_numpy.training.defaults import restart_seed
+
+    assert restart_seed(3, 2) == 3 + 2 * RESTART_SEED_STRIDE
+    with pytest.raises(ValueError, match="^k: expected an integer >= 1, got 0"):
+        restart_seed(3, 0)
+    with pytest.raises(ValueError, match="^seed: expected a non-negative integer"):
+        restart_seed(-1, 1)
