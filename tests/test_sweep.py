@@ -371,12 +371,12 @@ def test_a_sweep_takes_the_workers_of_its_runs(tmp_path, monkeypatch):
     assert seen == [2]
 
 
-def test_a_sweep_recorded_before_workers_were_is_read_as_one_process(tmp_path):
+def test_a_sweep_recorded_before_settings_existed_reads_them_as_their_defaults(tmp_path):
     with CountingExecutor() as ex:
         _sweep(tmp_path, [0], ex)
     path = tmp_path / "sweep.json"
     recorded = json.loads(path.read_text())
-    assert recorded.pop("workers") == 1
+    assert recorded.pop("workers") == 1 and recorded.pop("restart_after") == 0
     path.write_text(json.dumps(recorded))
     with CountingExecutor() as ex:
         _sweep(tmp_path, [0, 1], ex)  # resumed: the same settings
@@ -384,3 +384,6 @@ def test_a_sweep_recorded_before_workers_were_is_read_as_one_process(tmp_path):
     with pytest.raises(ValueError, match="workers: 1 there, 2 now"):
         with CountingExecutor() as ex:
             _sweep(tmp_path, [0, 1, 2], ex, workers=2)
+    with pytest.raises(ValueError, match="restart_after: 0 there, 2 now"):
+        with CountingExecutor() as ex:
+            _sweep(tmp_path, [0, 1, 2], ex, restart_after=2)

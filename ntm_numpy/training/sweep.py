@@ -35,6 +35,7 @@ from .._validation import check_length, check_positive_int
 from .config import (
     TASK_DEFAULTS,
     TrainConfig,
+    default_of,
     renamed_settings,
     setting_fields,
 )
@@ -292,7 +293,10 @@ def _check_sweep_file(out, settings):
         with open(path) as f:
             # a sweep.json from before the rename says steps and step: read as today's
             saved = renamed_settings(json.load(f), warn=False)
-        saved.setdefault("workers", 1)  # one from before it recorded them ran with 1
+        # a setting the sweep predates was not there to change: its runs had its default
+        for name, default in _setting_defaults().items():
+            if name in settings:
+                saved.setdefault(name, default)
         if saved != settings:
             diff = sorted(k for k in set(saved) | set(settings) if saved.get(k) != settings.get(k))
             what = "; ".join(f"{k}: {saved.get(k)!r} there, {settings.get(k)!r} now" for k in diff)
@@ -478,6 +482,12 @@ def _write_outputs(finished, out, lengths, config, plot, say):
         optimal = ngram_optimal_cost(config.make_task()) if config.task == "ngrams" else None
         path = plot_sweep(finished, os.path.join(out, "curves.png"), config, optimal=optimal)
         say(f"wrote {path}")
+
+
+def _setting_defaults():
+    """Each setting's own default (not a task's default run's): what a run made before
+    the setting existed had."""
+    return {f.name: default_of(f) for _, f in setting_fields()}
 
 
 def config_fields():
