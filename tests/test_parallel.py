@@ -20,7 +20,6 @@ from ntm_numpy.tasks import get_task
 from ntm_numpy.training.config import TrainConfig
 from ntm_numpy.training.loop import train
 from ntm_numpy.training.parallel import BatchWorkers, WorkerError, batch_slices
-from ntm_numpy.training.sweep import run_sweep
 
 from support import wait_for_steps
 
@@ -186,13 +185,6 @@ def test_the_checkpoint_a_dead_worker_leaves_resumes_bit_for_bit(tmp_path):
     assert resumed.step == 8
     for k in full.model.params:
         np.testing.assert_array_equal(resumed.model.params[k], full.model.params[k], err_msg=k)
-
-
-def test_a_sweep_refuses_workers(tmp_path):
-    with pytest.raises(ValueError, match="workers"):
-        run_sweep(TrainConfig(**TINY, workers=2), seeds=[0], out=tmp_path / "s", jobs=1,
-                  stream=False, progress=False)
-    assert not (tmp_path / "s").exists()
 
 
 @pytest.mark.skipif(not hasattr(os, "killpg"), reason="needs process groups")
