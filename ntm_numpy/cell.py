@@ -26,6 +26,9 @@ class NTMBackwardWork(NamedTuple):
     dz: np.ndarray  # (T, B, G) gradient of each step's controller pre-activation
     draw: np.ndarray  # (T, B, P) gradient of each step's raw head parameters
     dnext: np.ndarray  # (B, F) gradient of [h_{t-1}, r_{t-1}] as step t's controller input
+    recurrent_WT: np.ndarray  # (G, F') recurrent_W transposed, a contiguous copy
+    heads_W: np.ndarray  # the head map's weights as the step's backward takes them: (H, P),
+    # or for the fused step (P, H), transposed, a contiguous copy
 
 
 class NTMCell:
@@ -41,6 +44,13 @@ class NTMCell:
     initial_memory : callable B -> (B, N, M), the memory every sequence starts from
     recurrent_W : optional (H + R*M, G) or (R*M, G), the recurrent weights as one matrix;
         by default made from ``params`` (a backward pass passes the forward pass's)
+    transposed_heads_W : bool, ``step_backward`` takes the head map's weights transposed,
+        (P, H) (the fused step's does)
+
+    The backward pass multiplies by the transposes of ``recurrent_W`` and ``heads_W`` at
+    every step; it makes each a contiguous copy once (:meth:`backward_start`), as a
+    product with a contiguous matrix takes about half the time of one with a transposed
+    view.
 
     Attributes
     ----------
@@ -50,8 +60,9 @@ class NTMCell:
     """
 
     def __init__(self, params, dims, step_forward, step_backward, initial_memory,
-                 recurrent_W=None):
+                 recurrent_W=None, transposed_heads_W=False):
         self.params, self.dims = params, dims
+        self.transposed_heads_W = transposed_heads_W
         self.step_forward, self.step_backward_fn = step_forward, step_backward
         self.initial_memory = initial_memory
         lstm, H = dims.lstm, dims.H
@@ -134,8 +145,12 @@ class NTMCell:
         dw = np.zeros((d.K, B, d.N), dtype=dt)  # w_t as w_prev of step t+1
         dcell = np.zeros((B, d.H), dtype=dt) if d.lstm else None
         G, P = self.recurrent_W.shape[1], self.params["heads_W"].shape[1]
+        heads_W = self.params["heads_W"]
         work = NTMBackwardWork(np.empty((T, B, G), dtype=dt), np.empty((T, B, P), dtype=dt),
-                               np.zeros((B, d.H + d.R * d.M), dtype=dt))
+                               np.zeros((B, d.H + d.R * d.M), dtype=dt),
+                               np.ascontiguousarray(self.recurrent_W.T),
+                               np.ascontiguousarray(heads_W.T) if self.transposed_heads_W
+                               else heads_W)
         return work.dnext, (dmemory, dw, dcell), work
 
     def step_backward(self, t, dfeat, dcarry, cache, work):
@@ -147,10 +162,10 @@ class NTMCell:
         dreads = dfeat[:, d.H :].reshape(B, d.R, d.M).transpose(1, 0, 2)  # (R, B, M)
         # 2.-5. back through the step (ntm_numpy.reference_step, or ntm_numpy.fused_step)
         dcell, dmemory, dw = self.step_backward_fn(
-            dmemory, dw, dreads, dfeat[:, : d.H], dcell, self.params["heads_W"], cache, d,
+            dmemory, dw, dreads, dfeat[:, : d.H], dcell, work.heads_W, cache, d,
             work.draw[t], work.dz[t])
         # 1. the pre-activation's gradient reaches [h_{t-1}, r_{t-1}]
-        np.matmul(work.dz[t], self.recurrent_W.T, out=work.dnext[:, self.ctrl_in])
+        np.matmul(work.dz[t], work.recurrent_WT, out=work.dnext[:, self.ctrl_in])
         return work.dnext, (dmemory, dw, dcell)
 
     def parameter_gradients(self, unrolled, dnext, dcarry, work):

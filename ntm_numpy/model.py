@@ -457,7 +457,8 @@ class NTM:
         step's ``implementation``."""
         step_forward, step_backward = self._step_functions(implementation)
         return NTMCell(self.params, self._dims(), step_forward, step_backward,
-                       self.initial_memory, recurrent_W)
+                       self.initial_memory, recurrent_W,
+                       transposed_heads_W=implementation == "fused")
 
     def _dims(self):
         c = self.config

@@ -98,6 +98,12 @@ def test_step_forward_matches_the_primitives(step, case):
     np.testing.assert_array_equal(rec.w, w)
 
 
+def _backward_heads_W(step, heads_W):
+    """The head map's weights as ``step.step_backward`` takes them: (H, P) for the
+    reference step, (P, H), a contiguous transposed copy, for the fused step."""
+    return np.ascontiguousarray(heads_W.T) if step is fused_step else heads_W
+
+
 def _flat_step(dims, step):
     """forward(*inputs) -> (every output, flattened into one vector, cache) and its
     backward, for check_backward. The inputs are z, c_prev (LSTM only), memory, w_prev,
@@ -126,7 +132,8 @@ def _flat_step(dims, step):
         draw = np.empty((B, heads_W.shape[1]))
         dz = np.empty(z_shape)
         dc_prev, dmemory_prev, dw_prev = step.step_backward(
-            dmemory, dw, dr, dh, dc[0] if lstm else None, heads_W, cache, dims, draw, dz)
+            dmemory, dw, dr, dh, dc[0] if lstm else None, _backward_heads_W(step, heads_W), cache,
+            dims, draw, dz)
         grads = [dz] + ([dc_prev] if lstm else []) + [dmemory_prev, dw_prev, h.T @ draw,
                                                      draw.sum(axis=0)]
         return tuple(grads)
@@ -174,8 +181,8 @@ def test_fused_backward_matches_the_reference_backward(case):
         up = {k: (None if v is None else v.copy()) for k, v in upstream.items()}
         draw, dz = np.empty((B, heads_W.shape[1])), np.empty(z.shape)
         dc_prev, dmemory, dw_prev = step.step_backward(
-            up["dmemory"], up["dw"], up["dr"], up["dh"], up["dc"], heads_W, cache, dims,
-            draw, dz)
+            up["dmemory"], up["dw"], up["dr"], up["dh"], up["dc"],
+            _backward_heads_W(step, heads_W), cache, dims, draw, dz)
         out[name] = dict(dmemory=dmemory, dw_prev=dw_prev, draw=draw, dz=dz, dc_prev=dc_prev)
         assert dw_prev.shape == (K, B, dims.N)
     scale = max(np.abs(v).max() for v in upstream.values() if v is not None)
