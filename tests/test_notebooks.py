@@ -311,34 +311,38 @@ def _stated_06(out, prose):
     write_rows = [int(v) for v in re.search(r"write head row: \[([^\]]*)\]", heads)[1].split()]
     read_rows = [int(v) for v in re.search(r"read head row: \[([^\]]*)\]", heads)[1].split()]
     stored = [int(v) for v in re.search(r"to rows \[([^\]]*)\]", out["06-16"])[1].split()]
-    _says(prose, "walks up the memory ($-1$, backward) from row 0, and its read head finds the "
-                 "start by content, at the delimiter")
+    _says(prose, "walks up the memory ($-1$, backward) from row 0, and its read head waits for "
+                 "the output on row 0, where the first input is")
     assert "write head, input: from row 0 to row 108, likeliest shift -1 at 20 of 21 steps" \
         in heads, heads
-    assert "=> a content jump at the delimiter: the content weighting takes the read head to " \
-           "row 0, the row the write head was on at step 0;" in start, start
+    assert "=> no content jump: the read head sits on row 0 from step 0 to step 21" in start, start
+    assert stored[0] == 0, stored
     _says(prose, "it starts on row 0, steps round to row 127 (the shift is circular: row 127 is "
                  "next to row 0) and moves up one row per step (shift $-1$)")
-    _says(prose, "The write head spends step 0 on row 0 and reaches row $127 - i$ at step $i + 1$")
-    assert write_rows == [0] + [127 - i for i in range(20)], write_rows
-    _says(prose, "From step 1 to the end of the input the read head focuses on no row")
+    _says(prose, "The write head spends step 0 on row 0 and reaches row $128 - i$ at step $i$ "
+                 "for $i \\ge 1$")
+    assert write_rows == [0] + [128 - i for i in range(1, 21)], write_rows
+    _says(prose, "The read head sits on row 0, where the write head started, from step 0 to the "
+                 "end of the input: its largest weight stays near 1 (the cell prints it) and its "
+                 "likeliest shift is 0")
+    assert read_rows[:21] == [0] * 21 and write_rows[0] == 0, read_rows
     assert _number(r"read head, input steps 1\.\.19: largest weight ([\d.]+) at the median step",
-                   heads) < 0.2, heads
-    _says(prose, "At the delimiter it lands on row 0, where the write head started")
-    assert read_rows[20] == 0 == write_rows[0], read_rows
+                   heads) > 0.9, heads
+    assert "read head, input: from row 0 to row 0, likeliest shift +0 at 21 of 21 steps" in heads
+    _says(prose, "At the delimiter it is still on row 0")
     assert _number(r"step 20: .*final weight ([\d.]+)", start) > 0.95, start
     _says(prose, "when the output starts it draws the same diagonal as the write head")
-    assert "the read head is on the row the write head was on at step i+1, for every i = 0..19" \
+    assert "the read head is on the row the write head was on at step i+0, for every i = 0..19" \
         in heads
-    _says(prose, "the controller holds each input for one step before writing it")
-    assert "=> a_t mostly encodes x_(t-1)" in out["06-16"]
-    assert stored == [127 - i for i in range(20)], stored
+    _says(prose, "it writes each input at the step it arrives")
+    assert "=> a_t mostly encodes x_(t-0)" in out["06-16"]
+    assert stored == [0] + [128 - i for i in range(1, 20)], stored
     assert "read back at output step L+1+i from that row: True" in out["06-16"]
-    _says(prose, "the input vectors pile up as a band of rows from row 127 up")
+    _says(prose, "the input vectors pile up as a band of rows from row 0, then from row 127 up")
     _says(prose, "it goes on writing, one row per step, into the rows above the stored sequence")
     first, last = (int(r) for r in re.search(r"during the output the write head goes from row "
                                              r"(\d+) to row (\d+)", out["06-08"]).groups())
-    assert last < first < min(stored), (first, last, stored)
+    assert last < first < min(stored[1:]), (first, last, stored)
     _says(prose, "What the head writes during the output lands on rows that are never read")
     assert "0 of its 20 writes land on a row the read head reads later" in out["06-08"]
     _says(prose, "The figures of the input and the output steps show only the rows the write head "
@@ -355,12 +359,13 @@ def _stated_06(out, prose):
     before, after = (int(r) for r in re.search(r"row (\d+) -> row (\d+)", step).groups())
     assert after == (before - 1) % 128 and _number(r"final weight ([\d.]+)", step) > 0.95, step
     assert _number(r"gamma = ([\d.]+)", step) > 1, step
-    _says(prose, "though it is a large part of the total (the cell prints how much)")
-    assert _number(r"([\d.]+) spread over the other", step) > 0.3
-    _says(prose, "at the delimiter its key finds row 0, the row the write head wrote at step 0, "
-                 "just before the first input; at the next step its shift moves it one row back, "
-                 "round to row 127, where the first input is")
-    assert "; at step 21 its shift moves it -1, to row 127\n" in start and stored[0] == 127, start
+    _says(prose, "though it is about a tenth of the total (the cell prints how much)")
+    assert 0.08 <= _number(r"([\d.]+) spread over the other", step) <= 0.15, step
+    _says(prose, "The shipped model does without a jump: its read head sits on row 0, where the "
+                 "first input was written, from step 0 to the first output step, held there by "
+                 "its previous weighting")
+    assert "from step 0 to step 21, held there by its previous weighting" in start, start
+    assert all(_number(rf"step {t}: .*?\(g = ([\d.]+)\)", start) < 0.5 for t in (20, 21)), start
     _says(prose, "a content weighting too weak to move it (its largest weight is printed; the "
                  "gated weighting still peaks on the row the head was on), a shift of one row, "
                  "and sharpening that keeps it on a single row")
@@ -374,10 +379,10 @@ def _stated_06(out, prose):
     assert _number(r"gamma = ([\d.]+)", step) > 1, step
     _says(prose, "40 is within the lengths it trained on, 80 and 120 beyond them")
     long = out["06-18"]
-    _says(prose, "the read head stays spread out for as long as the input lasts and lands on row "
-                 "0 at the delimiter")
-    assert _number(r"read head: largest weight ([\d.]+) at the median input step", long) < 0.2
-    assert "on row 0 at the delimiter; during the output from row 127 to row 8; the write " \
+    _says(prose, "the read head stays on row 0 for as long as the input lasts and is there at "
+                 "the delimiter")
+    assert _number(r"read head: largest weight ([\d.]+) at the median input step", long) > 0.9
+    assert "on row 0 at the delimiter; during the output from row 0 to row 9; the write " \
            "head's rows, in its order: True" in long, long
     _says(prose, "runs past the first row (0) and wraps round to row 127")
     assert "wrapping round from row 0 to row 127" in long, long
@@ -393,10 +398,10 @@ def _stated_07(out, prose):
     _says(prose, "no wrong bit at 5 and 10, none or a few per sequence at 15, many at 25 and 30")
     errs = ast.literal_eval(re.search(r"^bit errors per sequence: (\{.*\})$", rc, re.M)[1])
     assert errs[5] == errs[10] == 0 and errs[15] <= 3 and min(errs[25], errs[30]) >= 10, errs
-    _says(prose, "At 20 it does not reach the paper's generalisation: from 3 repeats on it often "
-                 "emits the end marker one copy too soon, where the last copy should begin (in "
-                 "most sequences from 4 repeats on), and nearly all its wrong bits there are in "
-                 "that last copy")
+    _says(prose, "At 20 it does not reach the paper's generalisation: from 6 repeats on it emits "
+                 "the end marker one copy too soon in most sequences, where the last copy should "
+                 "begin (in every sequence from 7 repeats on), and nearly all its wrong bits "
+                 "there are in that last copy")
     assert errs[20] > 3, errs  # not "none or a few", as at 15
     assert "length 20, 32 sequences per repeat count R: where the end marker first comes" in rc
     rows = re.findall(r"R = +(\d+): after (\d+) cop(?:y|ies) \(on time\) in +(\d+), after (\d+) "
@@ -406,24 +411,20 @@ def _stated_07(out, prose):
     for row in rows:
         R, after, on_time, after_early, early, of = map(int, row[:6])
         assert after == R and after_early == R - 1, rc
-        if R < 3:
-            assert on_time > of / 2, rc  # on time, in most sequences, below 3 repeats
+        if R < 6:
+            assert on_time > of / 2, rc  # on time, in most sequences, below 6 repeats
         else:
-            assert early >= of / 4, rc  # often one copy early from 3 repeats on
-        if R >= 4:
-            assert early > of / 2, rc  # in most sequences from 4 on
+            assert early > of / 2, rc  # one copy early in most sequences from 6 repeats on
+        if R >= 7:
+            assert early == of, rc  # in every sequence from 7 on
     before, last = (sum(float(row[k]) for row in rows) for k in (6, 7))
     assert before <= 0.05 * last, rc  # nearly all the wrong bits at 20 are in the last copy
     _says(prose, "so was the shipped model trained, on 2 to 6 items")
     assert "trained on lists of 2 to 6 items" in out["07-07"]
     how = out["07-09"]
-    _says(prose, "from the second item on, the write head moves one row on at every step of "
-                 "the list")
-    assert "write head, list: from step 4 on, one row on at 100% of the steps" in how, how
-    _says(prose, "the first item's three vectors and the delimiter that follows it share one row")
-    shared, lists = (int(v) for v in
-                     re.search(r"steps 1 to 4 on one row in (\d+) of (\d+) lists", how).groups())
-    assert shared == lists, how
+    _says(prose, "from the list's first vector on, the write head moves one row on at every step, "
+                 "so each vector and delimiter gets a row of its own")
+    assert "write head, list: from step 1 on, one row on at 100% of the steps" in how, how
     _says(prose, "explains them best with no delay, $k = 0$")
     assert "a_t encodes x_(t-0) best" in how, how
     _says(prose, "at a delimiter, which brings no vector to store, it writes a code of the item "
@@ -436,13 +437,15 @@ def _stated_07(out, prose):
         (int(a), int(b)) for a, b in
         re.findall(r"after the queried item in (\d+) of (\d+) lists", how))
     peaks = [float(v) for v in re.findall(r"content weighting peaks \(([\d.]+) on average", how)]
-    _says(prose, "at the query's last vector its key finds, by content, the row written at the "
-                 "delimiter that follows the queried item, in most of the lists")
-    assert "step t0+3: content" in how and first >= 0.75 * lists, how
-    _says(prose, "at the next step, the delimiter after the query, it finds that row again, more "
-                 "sharply, in every list, and the shift of that step moves it one row on, onto "
-                 "the answer's first vector")
-    assert "step t0+4: content" in how and again == of and peaks[1] > peaks[0], how
+    gated = [int(v) for v in re.findall(r"lists, the gated weighting in (\d+)", how)]
+    _says(prose, "at the query's last vector its content weighting is still nearly flat")
+    assert "step t0+3: content" in how and peaks[0] < 0.1, how
+    _says(prose, "at the next step, the delimiter after the query, its key finds, by content, the "
+                 "row written at the delimiter that follows the queried item: the content "
+                 "weighting peaks there in most of the lists, and the gated weighting (eq 7) in "
+                 "every list, and the shift of that step moves the head one row on, onto the "
+                 "answer's first vector")
+    assert "step t0+4: content" in how and again > of / 2 and gated[1] == of == lists, how
     moved, of = (int(v) for v in
                  re.search(r"step t0\+4 the read head is one row further on in (\d+) of (\d+)",
                            how).groups())
@@ -474,19 +477,19 @@ def _stated_07(out, prose):
         r"pays ([\d.]+) bits per prediction over the first 50 bits and ([\d.]+) over the last",
         out["07-13"]).groups())
     assert first > last
-    _says(prose, "under 10 bits of cross-entropy, half the paper's NTM's about 20, and fewer "
-                 "than two wrong bits per sequence, out of 128 (the cell prints both)")
+    _says(prose, "under 20 bits of cross-entropy, the paper's NTM's level, and fewer than four "
+                 "wrong bits per sequence, out of 128 (the cell prints both)")
     scores = ast.literal_eval(re.search(r"(\{[^}]*\}) per sequence", out["07-19"])[1])
-    assert scores["bit_errors"] < 2 and scores["cost_bits"] < 10, scores
+    assert scores["bit_errors"] < 4 and scores["cost_bits"] < 20, scores
     roles = out["07-19"]
     _says(prose, "one write head writes the vectors one row after another")
     assert _number(r"write head \d: on the next row at (\d+)% of the input steps", roles) >= 95
     _says(prose, "one read head finds, by content, the row holding the highest priority left")
     assert _number(r"read head \d: on the row of the highest priority left at (\d+)%",
                    roles) >= 90
-    _says(prose, "another write head lands on that row in the same step and erases it")
-    assert _number(r"on that row at the same step at (\d+)%", roles) >= 90
-    assert _number(r"median erase there ([\d.]+)", roles) >= 0.9
+    _says(prose, "No write head lands on that row")
+    assert _number(r"on that row at the same step at (\d+)%", roles) == 0, roles
+    assert "median erase there" not in roles, roles
 
 
 STATED = {"01_why_memory": _stated_01, "02_memory": _stated_02, "03_addressing": _stated_03,
