@@ -45,7 +45,7 @@ class NTMCell:
     recurrent_W : optional (H + R*M, G) or (R*M, G), the recurrent weights as one matrix;
         by default made from ``params`` (a backward pass passes the forward pass's)
     transposed_heads_W : bool, ``step_backward`` takes the head map's weights transposed,
-        (P, H) (the fused step's does)
+        (P, H): its module's ``TRANSPOSED_HEADS_W`` (the fused step's does)
 
     The backward pass multiplies by the transposes of ``recurrent_W`` and ``heads_W`` at
     every step; it makes each a contiguous copy once (:meth:`backward_start`), as a
@@ -144,8 +144,8 @@ class NTMCell:
         dmemory = np.zeros((B, d.N, d.M), dtype=dt)  # gradient of M_t, carried back in time
         dw = np.zeros((d.K, B, d.N), dtype=dt)  # w_t as w_prev of step t+1
         dcell = np.zeros((B, d.H), dtype=dt) if d.lstm else None
-        G, P = self.recurrent_W.shape[1], self.params["heads_W"].shape[1]
         heads_W = self.params["heads_W"]
+        G, P = self.recurrent_W.shape[1], heads_W.shape[1]
         work = NTMBackwardWork(np.empty((T, B, G), dtype=dt), np.empty((T, B, P), dtype=dt),
                                np.zeros((B, d.H + d.R * d.M), dtype=dt),
                                np.ascontiguousarray(self.recurrent_W.T),

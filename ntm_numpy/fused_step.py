@@ -115,6 +115,10 @@ class FusedStepCache(NamedTuple):
                           -ea[..., :M], ea[..., M:])
 
 
+#: :func:`step_backward` takes the head map's weights transposed, ``heads_WT`` (P, H), a
+#: contiguous copy that :class:`ntm_numpy.cell.NTMCell` makes once per backward pass
+TRANSPOSED_HEADS_W = True
+
 #: the smallest normal number of each float dtype
 _TINY = {np.dtype(t): np.finfo(t).tiny for t in (np.float32, np.float64)}
 

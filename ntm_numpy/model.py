@@ -458,7 +458,7 @@ class NTM:
         step_forward, step_backward = self._step_functions(implementation)
         return NTMCell(self.params, self._dims(), step_forward, step_backward,
                        self.initial_memory, recurrent_W,
-                       transposed_heads_W=implementation == "fused")
+                       transposed_heads_W=IMPLEMENTATIONS[implementation].TRANSPOSED_HEADS_W)
 
     def _dims(self):
         c = self.config

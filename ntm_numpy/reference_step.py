@@ -75,6 +75,10 @@ DEFAULT_OPS = MappingProxyType({
 })
 
 
+#: :func:`step_backward` takes the head map's weights as they are, ``heads_W`` (H, P)
+#: (the fused step takes them transposed: ``ntm_numpy.fused_step.TRANSPOSED_HEADS_W``)
+TRANSPOSED_HEADS_W = False
+
 #: The primitives with a keyword ``check`` (their input checks): the model's loop calls
 #: the package's own with ``check=False``, since it checked its inputs on entry.
 CHECKED_OPS = frozenset(name for name, fn in DEFAULT_OPS.items()

@@ -101,7 +101,7 @@ def test_step_forward_matches_the_primitives(step, case):
 def _backward_heads_W(step, heads_W):
     """The head map's weights as ``step.step_backward`` takes them: (H, P) for the
     reference step, (P, H), a contiguous transposed copy, for the fused step."""
-    return np.ascontiguousarray(heads_W.T) if step is fused_step else heads_W
+    return np.ascontiguousarray(heads_W.T) if step.TRANSPOSED_HEADS_W else heads_W
 
 
 def _flat_step(dims, step):
